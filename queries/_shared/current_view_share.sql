@@ -1,0 +1,106 @@
+-- title = "Current View shares"
+-- description = """
+-- For each compared unit (and the All row) and each problem descriptor and
+-- complexity factor: how many in-scope referrals with a first Current View
+-- rate it as present (a descriptor at or above severity_threshold, a
+-- complexity factor = 1 yes), out of n = in-scope referrals with a first
+-- Current View. Not-known ratings count as not present. Small numbers are
+-- suppressed as in category_share."""
+-- kind = "bound_view"
+-- stage = 7
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Suppression threshold"
+--
+-- [[params]]
+-- name = "severity_threshold"
+-- type = "int"
+-- default = "2"
+-- description = "Lowest descriptor rating that counts (0 none, 1 mild, 2 moderate, 3 severe)"
+
+with item as (
+    select item, label, item_group, sort_order
+    from ref_item
+    where measure = 'CURRENT_VIEW'
+),
+
+assessed as (
+    -- In-scope referrals with a first Current View.
+    select distinct r.unit_id, r.referral_id
+    from in_scope_referral r
+    join first_current_view cv using (referral_id)
+),
+
+present as (
+    select a.unit_id, cv.item
+    from assessed a
+    join first_current_view cv using (referral_id)
+    join item i on i.item = cv.item
+    where (i.item_group = 'problem_descriptor' and cv.value between $severity_threshold and 3)
+       or (i.item_group = 'complexity_factor' and cv.value = 1)
+),
+
+unit_item as (
+    select u.partnership_id, u.service_id, u.unit_id, u.unit_name,
+        i.item, i.label, i.item_group, i.sort_order
+    from compared_unit u
+    cross join item i
+),
+
+present_count as (
+    select unit_id, item, count(*) as count
+    from present
+    group by unit_id, item
+),
+
+assessed_count as (
+    select unit_id, count(*) as n
+    from assessed
+    group by unit_id
+),
+
+counted as (
+    select
+        ui.partnership_id, ui.service_id, ui.unit_id, ui.unit_name,
+        ui.item, ui.label, ui.item_group, ui.sort_order,
+        coalesce(pc.count, 0) as count,
+        coalesce(ac.n, 0) as n
+    from unit_item ui
+    left join present_count pc on pc.unit_id = ui.unit_id and pc.item = ui.item
+    left join assessed_count ac on ac.unit_id = ui.unit_id
+),
+
+all_units as (
+    select
+        cast(null as bigint) as partnership_id, cast(null as bigint) as service_id,
+        cast(null as bigint) as unit_id, 'All' as unit_name,
+        item, label, item_group, sort_order, sum(count) as count, sum(n) as n
+    from counted
+    group by item, label, item_group, sort_order
+),
+
+flagged as (
+    select *, n < $min_n or (count > 0 and count < $min_n) as suppressed
+    from (select * from counted union all select * from all_units)
+),
+
+final as (
+    select
+        partnership_id,
+        service_id,
+        unit_name,
+        item,
+        label,
+        item_group,
+        cast(sort_order as bigint) as sort_order,
+        case when suppressed then null else cast(count as bigint) end as count,
+        cast(n as bigint) as n,
+        case when suppressed or n = 0 then null else 100.0 * count / n end as pct,
+        suppressed
+    from flagged
+)
+
+select * from final

@@ -1,0 +1,93 @@
+-- title = "ESQ answers per item"
+-- description = """
+-- For each compared unit (and the All row), ESQ version and item 1-12: the
+-- ESQs completed in the period for in-scope referrals, split into certainly
+-- true (2), partly true (1) and not true (0); don't know (9), missing and
+-- out-of-range answers are left out of n."""
+-- kind = "bound_view"
+-- stage = 8
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period"
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Suppression threshold on n"
+
+with answer as (
+    select r.unit_id, q.version, i.item, i.value
+    from questionnaire q
+    join in_scope_referral r using (referral_id)
+    join questionnaire_item i using (questionnaire_id)
+    where q.measure = 'ESQ'
+      and q.completed_date between $period_start and $period_end
+      and i.value between 0 and 2
+),
+
+version as (
+    select column1 as version, column2 as version_order
+    from (values ('parent', 1), ('child_9_11', 2), ('young_person_12_18', 3))
+),
+
+item as (
+    select item, label, sort_order
+    from ref_item
+    where measure = 'ESQ'
+),
+
+counted as (
+    select
+        u.partnership_id, u.service_id, u.unit_id, u.unit_name, v.version, v.version_order,
+        i.item, i.label, i.sort_order,
+        count(a.value) as n,
+        coalesce(sum(case when a.value = 2 then 1 else 0 end), 0) as certainly,
+        coalesce(sum(case when a.value = 1 then 1 else 0 end), 0) as partly,
+        coalesce(sum(case when a.value = 0 then 1 else 0 end), 0) as not_true
+    from compared_unit u
+    cross join version v
+    cross join item i
+    left join answer a
+        on a.unit_id = u.unit_id and a.version = v.version and a.item = i.item
+    group by u.partnership_id, u.service_id, u.unit_id, u.unit_name, v.version, v.version_order,
+        i.item, i.label, i.sort_order
+),
+
+all_units as (
+    select
+        cast(null as bigint), cast(null as bigint), cast(null as bigint), 'All',
+        version, version_order, item, label, sort_order,
+        sum(n), sum(certainly), sum(partly), sum(not_true)
+    from counted
+    group by version, version_order, item, label, sort_order
+),
+
+final as (
+    select
+        partnership_id,
+        service_id,
+        unit_name,
+        version,
+        cast(version_order as bigint) as version_order,
+        item,
+        label,
+        cast(sort_order as bigint) as sort_order,
+        cast(n as bigint) as n,
+        case when n >= $min_n and n > 0 then 100.0 * certainly / n end as pct_certainly_true,
+        case when n >= $min_n and n > 0 then 100.0 * partly / n end as pct_partly_true,
+        case when n >= $min_n and n > 0 then 100.0 * not_true / n end as pct_not_true,
+        n < $min_n as suppressed
+    from (select * from counted union all select * from all_units)
+)
+
+select * from final

@@ -1,0 +1,67 @@
+-- title = "In-scope referrals"
+-- description = """
+-- Referrals open at some point in the period (referral_date <= period_end
+-- and closure_date NULL or >= period_start) in a service of a compared unit,
+-- with the unit they count under, the age at referral, and flags for
+-- closed-in-period and open-at-end."""
+-- kind = "bound_view"
+-- stage = 5
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+
+with unit_service as (
+    -- One row per service of a compared unit (level is already applied in
+    -- compared_unit: a partnership unit covers all its services).
+    select u.unit_id, u.unit_name, u.partnership_id, s.service_id
+    from compared_unit u
+    join service s
+        on s.partnership_id = u.partnership_id
+        and (u.service_id is null or s.service_id = u.service_id)
+),
+
+final as (
+    select
+        r.referral_id,
+        r.person_id,
+        r.service_id,
+        us.partnership_id,
+        us.unit_id,
+        us.unit_name,
+        r.referral_date,
+        r.closure_date,
+        r.closure_reason,
+        r.referral_source,
+        r.closure_date between $period_start and $period_end as closed_in_period,
+        r.closure_date is null or r.closure_date > $period_end as open_at_end,
+        -- Whole years from birth to referral.
+        case
+            when p.birth_date is null or p.birth_date > r.referral_date then null
+            else cast(
+                date_part('year', r.referral_date) - date_part('year', p.birth_date)
+                - case
+                    when date_part('month', r.referral_date) * 100 + date_part('day', r.referral_date)
+                       < date_part('month', p.birth_date) * 100 + date_part('day', p.birth_date)
+                    then 1 else 0
+                  end
+                as bigint)
+        end as age_at_referral,
+        p.gender,
+        p.ethnicity
+    from referral r
+    join unit_service us using (service_id)
+    left join person p using (person_id)
+    where r.referral_date <= $period_end
+      and (r.closure_date is null or r.closure_date >= $period_start)
+)
+
+select * from final

@@ -1,0 +1,52 @@
+-- title = "SDQ scores"
+-- description = """
+-- One row per SDQ questionnaire with its scale scores (sdq_scores: reverse
+-- items, prorating at 3 of 5 answered, impact recode). Computed once per
+-- session and kept in memory: every SDQ chart reads it."""
+-- kind = "table"
+-- stage = 1
+--
+-- [[columns]]
+-- name = "questionnaire_id"
+-- type = "Int64"
+-- description = "The questionnaire"
+
+with sdq_questionnaire as (
+    select questionnaire_id, referral_id, informant, version, completed_date
+    from questionnaire
+    where measure = 'SDQ'
+),
+
+sdq_item as (
+    select i.questionnaire_id, i.item, i.value
+    from questionnaire_item i
+    where i.questionnaire_id in (select questionnaire_id from sdq_questionnaire)
+),
+
+scored as (
+    select questionnaire_id, sdq_scores(item, value) as s
+    from sdq_item
+    group by questionnaire_id
+),
+
+final as (
+    select
+        q.questionnaire_id,
+        q.referral_id,
+        q.informant,
+        q.version,
+        q.completed_date,
+        s['emotional'] as emotional,
+        s['conduct'] as conduct,
+        s['hyperactivity'] as hyperactivity,
+        s['peer'] as peer,
+        s['prosocial'] as prosocial,
+        s['total_difficulties'] as total_difficulties,
+        s['externalising'] as externalising,
+        s['internalising'] as internalising,
+        s['impact'] as impact
+    from sdq_questionnaire q
+    join scored using (questionnaire_id)
+)
+
+select * from final

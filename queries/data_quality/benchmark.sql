@@ -1,0 +1,267 @@
+-- title = "Benchmarking"
+-- description = """
+-- The headline value of each funnel chart for every partnership, beside the
+-- value of its collaborative and the national value (all partnerships in the
+-- data), with the partnership's position on its collaborative's funnel
+-- (centre = the collaborative's value). Headlines: mean T1 SDQ total (parent)
+-- and RCADS total (self), SDQ total effect size (parent), reliable
+-- improvement, satisfaction (parent and self), paired completion (any
+-- measure), idle cases and paired goals."""
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+--
+-- [[params]]
+-- name = "idle_days"
+-- type = "int"
+-- default = "90"
+-- description = "A case is idle when more than this many days passed since its last attended contact"
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+--
+-- [[params]]
+-- name = "coverage_inner"
+-- type = "float"
+-- default = "95"
+-- description = "Coverage of the inner funnel limits (lower_95, upper_95), in percent"
+--
+-- [[params]]
+-- name = "coverage_outer"
+-- type = "float"
+-- default = "99.8"
+-- description = "Coverage of the outer funnel limits (lower_998, upper_998), in percent"
+--
+-- [[params]]
+-- name = "funnel_kind"
+-- type = "text"
+-- default = "proportion_exact"
+-- description = "Funnel limits: `proportion_exact` (Spiegelhalter interpolated binomial), `proportion` (normal approximation) or `proportion_arcsine`"
+--
+-- [[columns]]
+-- name = "partnership_id"
+-- type = "Int64"
+-- description = "The partnership"
+--
+-- [[columns]]
+-- name = "partnership_name"
+-- type = "Utf8"
+-- description = "Name of the partnership"
+--
+-- [[columns]]
+-- name = "collaborative"
+-- type = "Utf8"
+-- description = "Its collaborative"
+--
+-- [[columns]]
+-- name = "chart"
+-- type = "Utf8"
+-- description = "The chart the headline comes from (section/chart)"
+--
+-- [[columns]]
+-- name = "metric"
+-- type = "Utf8"
+-- description = "The headline metric"
+--
+-- [[columns]]
+-- name = "value"
+-- type = "Float64"
+-- description = "The partnership's value"
+-- unit = "as the chart: a proportion (0-1), a mean score, or an effect size"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "n"
+-- type = "Int64"
+-- description = "The partnership's denominator"
+--
+-- [[columns]]
+-- name = "collaborative_value"
+-- type = "Float64"
+-- description = "The value over all partnerships of the collaborative (the funnel's centre)"
+-- null_when = "no cases in the collaborative"
+--
+-- [[columns]]
+-- name = "national_value"
+-- type = "Float64"
+-- description = "The value over all partnerships in the data"
+-- null_when = "no cases at all"
+--
+-- [[columns]]
+-- name = "lower_95"
+-- type = "Float64"
+-- description = "Inner lower limit of the collaborative's funnel at n"
+-- null_when = "n = 0"
+--
+-- [[columns]]
+-- name = "upper_95"
+-- type = "Float64"
+-- description = "Inner upper limit of the collaborative's funnel at n"
+-- null_when = "n = 0"
+--
+-- [[columns]]
+-- name = "lower_998"
+-- type = "Float64"
+-- description = "Outer lower limit of the collaborative's funnel at n"
+-- null_when = "n = 0"
+--
+-- [[columns]]
+-- name = "upper_998"
+-- type = "Float64"
+-- description = "Outer upper limit of the collaborative's funnel at n"
+-- null_when = "n = 0"
+--
+-- [[columns]]
+-- name = "position"
+-- type = "Utf8"
+-- description = "Position on the collaborative's funnel"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "suppressed"
+-- type = "Boolean"
+-- description = "True when n is below min_n"
+
+with partnership_row as (
+    -- Every partnership in the data (this chart always compares them all).
+    select unit_id as partnership_id, unit_name as partnership_name, collaborative
+    from compared_unit
+),
+
+headline as (
+    select column1 as chart, column2 as metric, column3 as kind, column4 as chart_order
+    from (values
+        ('who/severity_sdq', 'mean_t1_sdq_total_parent', 'mean', 1),
+        ('who/severity_rcads', 'mean_t1_rcads_total_self', 'mean', 2),
+        ('outcomes/effect_size', 'effect_size_sdq_total_parent', 'effect_size', 3),
+        ('outcomes/reliable_improvement', 'reliable_improvement', 'proportion', 4),
+        ('experience/esq_satisfaction', 'esq_satisfaction_parent', 'proportion', 5),
+        ('experience/esq_satisfaction', 'esq_satisfaction_self', 'proportion', 6),
+        ('data_quality/completion', 'paired_any', 'proportion', 7),
+        ('data_quality/idle_cases', 'idle', 'proportion', 8),
+        ('data_quality/goals_use', 'goal_paired', 'proportion', 9))
+),
+
+case_value as (
+    -- One value per case and metric: a 0/1 for proportions, a score for means.
+    select unit_id as partnership_id, metric, cast(x as double) as y
+    from metric_case
+    union all
+    select r.unit_id, 'mean_t1_sdq_total_parent', p.t1
+    from in_scope_referral r
+    join outcome_pair p using (referral_id)
+    where p.measure = 'SDQ' and p.informant = 'parent' and p.scale = 'total_difficulties'
+    union all
+    select r.unit_id, 'mean_t1_rcads_total_self', p.t1
+    from in_scope_referral r
+    join outcome_pair p using (referral_id)
+    where p.measure = 'RCADS' and p.informant = 'self' and p.scale = 'total'
+),
+
+es_case as (
+    select unit_id as partnership_id, t1, t2
+    from paired_outcome
+    where measure = 'SDQ' and informant = 'parent' and scale = 'total_difficulties'
+),
+
+partnership_value as (
+    select pr.partnership_id, pr.collaborative, h.metric, h.kind,
+        avg(v.y) as value, count(v.y) as n
+    from partnership_row pr
+    cross join headline h
+    left join case_value v on v.partnership_id = pr.partnership_id and v.metric = h.metric
+    where h.kind <> 'effect_size'
+    group by pr.partnership_id, pr.collaborative, h.metric, h.kind
+    union all
+    select pr.partnership_id, pr.collaborative, 'effect_size_sdq_total_parent', 'effect_size',
+        pre_post_effect_size(e.t1, e.t2)['d'], coalesce(pre_post_effect_size(e.t1, e.t2)['n'], 0)
+    from partnership_row pr
+    left join es_case e on e.partnership_id = pr.partnership_id
+    group by pr.partnership_id, pr.collaborative
+),
+
+collaborative_value as (
+    -- Centre and spread of each collaborative's funnel: the mean and SD of
+    -- its cases (sigma for mean funnels), or the pooled d and r.
+    select pr.collaborative, v.metric, avg(v.y) as centre, stddev_samp(v.y) as spread
+    from case_value v
+    join partnership_row pr using (partnership_id)
+    group by pr.collaborative, v.metric
+    union all
+    select pr.collaborative, 'effect_size_sdq_total_parent',
+        pre_post_effect_size(e.t1, e.t2)['d'], pre_post_effect_size(e.t1, e.t2)['r']
+    from es_case e
+    join partnership_row pr using (partnership_id)
+    group by pr.collaborative
+),
+
+national_value as (
+    select metric, avg(y) as value
+    from case_value
+    group by metric
+    union all
+    select 'effect_size_sdq_total_parent', pre_post_effect_size(t1, t2)['d']
+    from es_case
+),
+
+limits as (
+    select
+        pv.*,
+        cv.centre,
+        nv.value as national_value,
+        case
+            when pv.kind = 'proportion' then funnel_limits($funnel_kind, cv.centre, pv.n, $coverage_inner)
+            else funnel_limits(pv.kind, cv.centre, pv.n, $coverage_inner, cv.spread)
+        end as inner_limits,
+        case
+            when pv.kind = 'proportion' then funnel_limits($funnel_kind, cv.centre, pv.n, $coverage_outer)
+            else funnel_limits(pv.kind, cv.centre, pv.n, $coverage_outer, cv.spread)
+        end as outer_limits
+    from partnership_value pv
+    left join collaborative_value cv on cv.collaborative = pv.collaborative and cv.metric = pv.metric
+    left join national_value nv on nv.metric = pv.metric
+),
+
+final as (
+    select
+        l.partnership_id,
+        pr.partnership_name,
+        l.collaborative,
+        h.chart,
+        l.metric,
+        case when l.n >= $min_n then l.value end as value,
+        cast(l.n as bigint) as n,
+        l.centre as collaborative_value,
+        l.national_value,
+        l.inner_limits['lower'] as lower_95,
+        l.inner_limits['upper'] as upper_95,
+        l.outer_limits['lower'] as lower_998,
+        l.outer_limits['upper'] as upper_998,
+        funnel_position(
+            case when l.n >= $min_n then l.value end,
+            l.inner_limits['lower'], l.inner_limits['upper'],
+            l.outer_limits['lower'], l.outer_limits['upper']) as position,
+        l.n < $min_n as suppressed,
+        h.chart_order
+    from limits l
+    join partnership_row pr using (partnership_id)
+    join headline h using (metric)
+)
+
+select partnership_id, partnership_name, collaborative, chart, metric, value, n,
+    collaborative_value, national_value, lower_95, upper_95, lower_998, upper_998,
+    position, suppressed
+from final
+order by partnership_id, chart_order

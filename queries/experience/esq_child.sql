@@ -1,0 +1,122 @@
+-- title = "Children's and young people's experience of the service"
+-- description = """
+-- ESQs completed in the period by children (9-11 version) and young people
+-- (12-18 version): for each of the 12 items, the share of answers certainly
+-- true, partly true and not true (don't know excluded), per version."""
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+--
+-- [[params]]
+-- name = "collaborative"
+-- type = "text"
+-- default = "all"
+-- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
+--
+-- [[params]]
+-- name = "partnership"
+-- type = "int"
+-- default = "0"
+-- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
+--
+-- [[params]]
+-- name = "level"
+-- type = "text"
+-- default = "partnership"
+-- description = "Unit of comparison: `partnership` or `service` (teams)"
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+--
+-- [[columns]]
+-- name = "partnership_id"
+-- type = "Int64"
+-- description = "The partnership"
+-- null_when = "the All row"
+--
+-- [[columns]]
+-- name = "service_id"
+-- type = "Int64"
+-- description = "The service (team)"
+-- null_when = "level = partnership, and the All row"
+--
+-- [[columns]]
+-- name = "unit_name"
+-- type = "Utf8"
+-- description = "Name of the partnership or service; `All` for the compared set"
+--
+-- [[columns]]
+-- name = "version"
+-- type = "Utf8"
+-- description = "ESQ version: parent, child_9_11 or young_person_12_18"
+--
+-- [[columns]]
+-- name = "item"
+-- type = "Utf8"
+-- description = "Item code esq_01 .. esq_12"
+--
+-- [[columns]]
+-- name = "label"
+-- type = "Utf8"
+-- description = "What the item asks (paraphrased)"
+--
+-- [[columns]]
+-- name = "sort_order"
+-- type = "Int64"
+-- description = "Order of the item on the chart"
+--
+-- [[columns]]
+-- name = "n"
+-- type = "Int64"
+-- description = "ESQs answering the item certainly, partly or not true (the denominator)"
+-- unit = "questionnaires"
+--
+-- [[columns]]
+-- name = "pct_certainly_true"
+-- type = "Float64"
+-- description = "Share answering certainly true"
+-- unit = "percent (0-100)"
+-- null_when = "suppressed, or n = 0"
+--
+-- [[columns]]
+-- name = "pct_partly_true"
+-- type = "Float64"
+-- description = "Share answering partly true"
+-- unit = "percent (0-100)"
+-- null_when = "suppressed, or n = 0"
+--
+-- [[columns]]
+-- name = "pct_not_true"
+-- type = "Float64"
+-- description = "Share answering not true"
+-- unit = "percent (0-100)"
+-- null_when = "suppressed, or n = 0"
+--
+-- [[columns]]
+-- name = "suppressed"
+-- type = "Boolean"
+-- description = "True when n is below min_n: the shares are withheld"
+
+with final as (
+    select partnership_id, service_id, unit_name, version, item, label, sort_order,
+        n, pct_certainly_true, pct_partly_true, pct_not_true, suppressed, version_order
+    from esq_item_share
+    where version in ('child_9_11', 'young_person_12_18')
+)
+
+select partnership_id, service_id, unit_name, version, item, label, sort_order,
+    n, pct_certainly_true, pct_partly_true, pct_not_true, suppressed
+from final
+order by partnership_id nulls last, service_id nulls first, version_order, sort_order

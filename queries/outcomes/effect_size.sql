@@ -1,0 +1,237 @@
+-- title = "Pre-post effect size"
+-- description = """
+-- Pre-post effect size per unit over the paired cases of one measure, scale
+-- and informant (default: SDQ total difficulties, parent): d = (mean T1 - mean
+-- T2) / SD of T1, signed so that positive is improvement. Effect-size funnel:
+-- centre = the pooled d of all compared cases, limits = centre +- z x sqrt(2(1 -
+-- r)/n + centre^2/(2n)) with r the pooled T1-T2 correlation."""
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+--
+-- [[params]]
+-- name = "collaborative"
+-- type = "text"
+-- default = "all"
+-- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
+--
+-- [[params]]
+-- name = "partnership"
+-- type = "int"
+-- default = "0"
+-- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
+--
+-- [[params]]
+-- name = "level"
+-- type = "text"
+-- default = "partnership"
+-- description = "Unit of comparison: `partnership` or `service` (teams)"
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+--
+-- [[params]]
+-- name = "measure"
+-- type = "text"
+-- default = "SDQ"
+-- description = "Measure: `SDQ`, `RCADS` or `GBO`"
+--
+-- [[params]]
+-- name = "scale"
+-- type = "text"
+-- default = "total_difficulties"
+-- description = "Scale of the measure (see ref_scale)"
+--
+-- [[params]]
+-- name = "informant"
+-- type = "text"
+-- default = "parent"
+-- description = "Whose questionnaires"
+--
+-- [[params]]
+-- name = "coverage_inner"
+-- type = "float"
+-- default = "95"
+-- description = "Coverage of the inner funnel limits (lower_95, upper_95), in percent"
+--
+-- [[params]]
+-- name = "coverage_outer"
+-- type = "float"
+-- default = "99.8"
+-- description = "Coverage of the outer funnel limits (lower_998, upper_998), in percent"
+--
+-- [[columns]]
+-- name = "partnership_id"
+-- type = "Int64"
+-- description = "The partnership"
+-- null_when = "the All row"
+--
+-- [[columns]]
+-- name = "service_id"
+-- type = "Int64"
+-- description = "The service (team)"
+-- null_when = "level = partnership, and the All row"
+--
+-- [[columns]]
+-- name = "unit_name"
+-- type = "Utf8"
+-- description = "Name of the partnership or service; `All` for the compared set"
+--
+-- [[columns]]
+-- name = "value"
+-- type = "Float64"
+-- description = "Effect size d of the unit (positive = improvement)"
+-- unit = "standard deviations"
+-- null_when = "suppressed, or fewer than 2 cases or no spread at T1"
+--
+-- [[columns]]
+-- name = "se"
+-- type = "Float64"
+-- description = "Standard error of d: sqrt(2(1 - r)/n + d^2/(2n))"
+-- unit = "standard deviations"
+-- null_when = "value is NULL"
+--
+-- [[columns]]
+-- name = "n"
+-- type = "Int64"
+-- description = "Paired cases of the unit"
+-- unit = "cases"
+--
+-- [[columns]]
+-- name = "centre"
+-- type = "Float64"
+-- description = "Pooled d over all compared cases"
+-- unit = "standard deviations"
+-- null_when = "fewer than 2 paired cases in all"
+--
+-- [[columns]]
+-- name = "lower_95"
+-- type = "Float64"
+-- description = "Inner lower limit (coverage_inner, default 95%)"
+-- null_when = "n = 0, and the All row"
+--
+-- [[columns]]
+-- name = "upper_95"
+-- type = "Float64"
+-- description = "Inner upper limit (coverage_inner, default 95%)"
+-- null_when = "n = 0, and the All row"
+--
+-- [[columns]]
+-- name = "lower_998"
+-- type = "Float64"
+-- description = "Outer lower limit (coverage_outer, default 99.8%)"
+-- null_when = "n = 0, and the All row"
+--
+-- [[columns]]
+-- name = "upper_998"
+-- type = "Float64"
+-- description = "Outer upper limit (coverage_outer, default 99.8%)"
+-- null_when = "n = 0, and the All row"
+--
+-- [[columns]]
+-- name = "position"
+-- type = "Utf8"
+-- description = "Where the value lies: above_998, above_95, inside, below_95, below_998"
+-- null_when = "suppressed, and the All row"
+--
+-- [[columns]]
+-- name = "suppressed"
+-- type = "Boolean"
+-- description = "True when n is below min_n: value and position are withheld"
+
+with case_score as (
+    select unit_id, t1, t2
+    from paired_outcome
+    where measure = $measure
+      and scale = $scale
+      and informant = $informant
+),
+
+direction as (
+    -- d = (mean T1 - mean T2) / SD1 is positive when scores fall: flip the
+    -- sign on scales where higher is better (ref_scale).
+    select coalesce(max(case when lower_is_better then 1.0 else -1.0 end), 1.0) as sign
+    from ref_scale
+    where measure = $measure and scale = $scale
+),
+
+overall as (
+    select pre_post_effect_size(t1, t2) as es
+    from case_score
+),
+
+pooled as (
+    select o.es['d'] * d.sign as centre, o.es['se'] as se, o.es['r'] as r, coalesce(o.es['n'], 0) as n
+    from overall o
+    cross join direction d
+),
+
+per_unit as (
+    select u.partnership_id, u.service_id, u.unit_name, pre_post_effect_size(c.t1, c.t2) as es
+    from compared_unit u
+    left join case_score c on c.unit_id = u.unit_id
+    group by u.partnership_id, u.service_id, u.unit_name
+),
+
+limits as (
+    select
+        pu.partnership_id,
+        pu.service_id,
+        pu.unit_name,
+        pu.es['d'] * d.sign as d,
+        pu.es['se'] as se,
+        coalesce(pu.es['n'], 0) as n,
+        p.centre,
+        funnel_limits('effect_size', p.centre, coalesce(pu.es['n'], 0), $coverage_inner, p.r) as inner_limits,
+        funnel_limits('effect_size', p.centre, coalesce(pu.es['n'], 0), $coverage_outer, p.r) as outer_limits
+    from per_unit pu
+    cross join pooled p
+    cross join direction d
+),
+
+units as (
+    select
+        partnership_id,
+        service_id,
+        unit_name,
+        case when n >= $min_n then d end as value,
+        case when n >= $min_n then se end as se,
+        n,
+        centre,
+        inner_limits['lower'] as lower_95,
+        inner_limits['upper'] as upper_95,
+        outer_limits['lower'] as lower_998,
+        outer_limits['upper'] as upper_998,
+        n < $min_n as suppressed
+    from limits
+),
+
+final as (
+    select
+        partnership_id, service_id, unit_name, value, se, cast(n as bigint) as n, centre,
+        lower_95, upper_95, lower_998, upper_998,
+        funnel_position(value, lower_95, upper_95, lower_998, upper_998) as position,
+        suppressed
+    from units
+    union all
+    select
+        cast(null as bigint), cast(null as bigint), 'All', centre, se, cast(n as bigint), centre,
+        cast(null as double), cast(null as double), cast(null as double), cast(null as double),
+        cast(null as varchar), false
+    from pooled
+)
+
+select * from final
+order by partnership_id nulls last, service_id nulls first

@@ -1,0 +1,153 @@
+-- title = "Goal progress"
+-- description = """
+-- Paired goals (a goal rated at least twice, first rating on or after the
+-- referral date, both on or before closure, the later by period_end) per unit:
+-- mean first and last rating, mean change, and the share of goals with
+-- reliable improvement (a rise of at least 2.45 points, ref_reliable_change)
+-- or reliable deterioration."""
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+--
+-- [[params]]
+-- name = "collaborative"
+-- type = "text"
+-- default = "all"
+-- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
+--
+-- [[params]]
+-- name = "partnership"
+-- type = "int"
+-- default = "0"
+-- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
+--
+-- [[params]]
+-- name = "level"
+-- type = "text"
+-- default = "partnership"
+-- description = "Unit of comparison: `partnership` or `service` (teams)"
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+--
+-- [[columns]]
+-- name = "partnership_id"
+-- type = "Int64"
+-- description = "The partnership"
+-- null_when = "the All row"
+--
+-- [[columns]]
+-- name = "service_id"
+-- type = "Int64"
+-- description = "The service (team)"
+-- null_when = "level = partnership, and the All row"
+--
+-- [[columns]]
+-- name = "unit_name"
+-- type = "Utf8"
+-- description = "Name of the partnership or service; `All` for the compared set"
+--
+-- [[columns]]
+-- name = "n"
+-- type = "Int64"
+-- description = "Paired goals of the unit"
+-- unit = "goals"
+--
+-- [[columns]]
+-- name = "mean_t1"
+-- type = "Float64"
+-- description = "Mean first rating"
+-- unit = "rating (0-10)"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "mean_t2"
+-- type = "Float64"
+-- description = "Mean last rating"
+-- unit = "rating (0-10)"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "mean_change"
+-- type = "Float64"
+-- description = "Mean of last - first rating (positive = progress)"
+-- unit = "rating points"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "pct_reliable_improvement"
+-- type = "Float64"
+-- description = "Share of paired goals that rose reliably"
+-- unit = "percent (0-100)"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "pct_reliable_deterioration"
+-- type = "Float64"
+-- description = "Share of paired goals that fell reliably"
+-- unit = "percent (0-100)"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "suppressed"
+-- type = "Boolean"
+-- description = "True when n is below min_n: the means and shares are withheld"
+
+with goal as (
+    select unit_id, t1, t2, change, reliable_change
+    from paired_outcome
+    where measure = 'GBO'
+),
+
+per_unit as (
+    select
+        u.partnership_id, u.service_id, u.unit_name,
+        count(g.change) as n,
+        avg(g.t1) as mean_t1,
+        avg(g.t2) as mean_t2,
+        avg(g.change) as mean_change,
+        coalesce(sum(case when g.reliable_change = 1 then 1 else 0 end), 0) as improved,
+        coalesce(sum(case when g.reliable_change = -1 then 1 else 0 end), 0) as deteriorated
+    from compared_unit u
+    left join goal g on g.unit_id = u.unit_id
+    group by u.partnership_id, u.service_id, u.unit_name
+),
+
+all_units as (
+    select
+        cast(null as bigint), cast(null as bigint), 'All',
+        count(change), avg(t1), avg(t2), avg(change),
+        coalesce(sum(case when reliable_change = 1 then 1 else 0 end), 0),
+        coalesce(sum(case when reliable_change = -1 then 1 else 0 end), 0)
+    from goal
+),
+
+final as (
+    select
+        partnership_id,
+        service_id,
+        unit_name,
+        n,
+        case when n >= $min_n then mean_t1 end as mean_t1,
+        case when n >= $min_n then mean_t2 end as mean_t2,
+        case when n >= $min_n then mean_change end as mean_change,
+        case when n >= $min_n and n > 0 then 100.0 * improved / n end as pct_reliable_improvement,
+        case when n >= $min_n and n > 0 then 100.0 * deteriorated / n end as pct_reliable_deterioration,
+        n < $min_n as suppressed
+    from (select * from per_unit union all select * from all_units)
+)
+
+select * from final
+order by partnership_id nulls last, service_id nulls first

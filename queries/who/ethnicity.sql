@@ -1,0 +1,103 @@
+-- title = "Ethnicity"
+-- description = """
+-- In-scope referrals by ethnic group (NHS ethnic category grouped by
+-- ref_ethnicity: White, Mixed, Asian, Black, Other), as a count and a
+-- percentage of the unit's in-scope referrals. Codes Z and 99, a missing or an
+-- unlisted code: `Not stated or known`."""
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+--
+-- [[params]]
+-- name = "collaborative"
+-- type = "text"
+-- default = "all"
+-- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
+--
+-- [[params]]
+-- name = "partnership"
+-- type = "int"
+-- default = "0"
+-- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
+--
+-- [[params]]
+-- name = "level"
+-- type = "text"
+-- default = "partnership"
+-- description = "Unit of comparison: `partnership` or `service` (teams)"
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Counts from 1 to min_n - 1, and every share of a unit with fewer than min_n referrals, are suppressed"
+--
+-- [[columns]]
+-- name = "partnership_id"
+-- type = "Int64"
+-- description = "The partnership"
+-- null_when = "the All row"
+--
+-- [[columns]]
+-- name = "service_id"
+-- type = "Int64"
+-- description = "The service (team)"
+-- null_when = "level = partnership, and the All row"
+--
+-- [[columns]]
+-- name = "unit_name"
+-- type = "Utf8"
+-- description = "Name of the partnership or service; `All` for the compared set"
+--
+-- [[columns]]
+-- name = "category"
+-- type = "Utf8"
+-- description = "Ethnic group"
+--
+-- [[columns]]
+-- name = "sort_order"
+-- type = "Int64"
+-- description = "Order of the category on the chart"
+--
+-- [[columns]]
+-- name = "count"
+-- type = "Int64"
+-- description = "In-scope referrals in the category"
+-- unit = "referrals"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "n"
+-- type = "Int64"
+-- description = "In-scope referrals of the unit (the denominator)"
+-- unit = "referrals"
+--
+-- [[columns]]
+-- name = "pct"
+-- type = "Float64"
+-- description = "count as a share of n"
+-- unit = "percent (0-100)"
+-- null_when = "suppressed, or n = 0"
+--
+-- [[columns]]
+-- name = "suppressed"
+-- type = "Boolean"
+-- description = "True when count and pct are withheld: a count from 1 to min_n - 1, or a unit with n below min_n"
+
+with final as (
+    select partnership_id, service_id, unit_name, category, sort_order, count, n, pct, suppressed
+    from category_share
+    where dimension = 'ethnicity'
+)
+
+select * from final
+order by partnership_id nulls last, service_id nulls first, sort_order, category

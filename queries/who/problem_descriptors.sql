@@ -1,0 +1,114 @@
+-- title = "Problem descriptors"
+-- description = """
+-- From the first Current View of each in-scope referral (the earliest on or
+-- after the referral date): the percentage of referrals whose clinician rated
+-- each of the 30 problem descriptors at or above severity_threshold (default
+-- moderate). Not-known ratings count as not rated at that level."""
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+--
+-- [[params]]
+-- name = "collaborative"
+-- type = "text"
+-- default = "all"
+-- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
+--
+-- [[params]]
+-- name = "partnership"
+-- type = "int"
+-- default = "0"
+-- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
+--
+-- [[params]]
+-- name = "level"
+-- type = "text"
+-- default = "partnership"
+-- description = "Unit of comparison: `partnership` or `service` (teams)"
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Counts from 1 to min_n - 1, and every share of a unit with fewer than min_n referrals, are suppressed"
+--
+-- [[params]]
+-- name = "severity_threshold"
+-- type = "int"
+-- default = "2"
+-- description = "Lowest descriptor rating that counts: 1 mild, 2 moderate (default), 3 severe"
+--
+-- [[columns]]
+-- name = "partnership_id"
+-- type = "Int64"
+-- description = "The partnership"
+-- null_when = "the All row"
+--
+-- [[columns]]
+-- name = "service_id"
+-- type = "Int64"
+-- description = "The service (team)"
+-- null_when = "level = partnership, and the All row"
+--
+-- [[columns]]
+-- name = "unit_name"
+-- type = "Utf8"
+-- description = "Name of the partnership or service; `All` for the compared set"
+--
+-- [[columns]]
+-- name = "item"
+-- type = "Utf8"
+-- description = "Item code (pd_01 .. pd_30, cf_01 .. cf_14)"
+--
+-- [[columns]]
+-- name = "label"
+-- type = "Utf8"
+-- description = "What the item describes"
+--
+-- [[columns]]
+-- name = "sort_order"
+-- type = "Int64"
+-- description = "Order on the chart"
+--
+-- [[columns]]
+-- name = "count"
+-- type = "Int64"
+-- description = "Referrals with the descriptor rated at or above the threshold"
+-- unit = "referrals"
+-- null_when = "suppressed"
+--
+-- [[columns]]
+-- name = "n"
+-- type = "Int64"
+-- description = "In-scope referrals of the unit with a first Current View (the denominator)"
+-- unit = "referrals"
+--
+-- [[columns]]
+-- name = "pct"
+-- type = "Float64"
+-- description = "count as a share of n"
+-- unit = "percent (0-100)"
+-- null_when = "suppressed, or n = 0"
+--
+-- [[columns]]
+-- name = "suppressed"
+-- type = "Boolean"
+-- description = "True when count and pct are withheld: a count from 1 to min_n - 1, or a unit with n below min_n"
+
+with final as (
+    select partnership_id, service_id, unit_name, item, label, sort_order, count, n, pct, suppressed
+    from current_view_share
+    where item_group = 'problem_descriptor'
+)
+
+select * from final
+order by partnership_id nulls last, service_id nulls first, sort_order

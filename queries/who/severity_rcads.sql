@@ -1,0 +1,198 @@
+-- title = "Severity at intake: RCADS"
+-- description = """
+-- Mean RCADS total (anxiety plus depression, 0-141) at T1 of the in-scope
+-- referrals, per unit, as a mean funnel (centre = mean of all compared cases,
+-- sigma = their SD). Higher means more severe symptoms at intake."""
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+--
+-- [[params]]
+-- name = "collaborative"
+-- type = "text"
+-- default = "all"
+-- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
+--
+-- [[params]]
+-- name = "partnership"
+-- type = "int"
+-- default = "0"
+-- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
+--
+-- [[params]]
+-- name = "level"
+-- type = "text"
+-- default = "partnership"
+-- description = "Unit of comparison: `partnership` or `service` (teams)"
+--
+-- [[params]]
+-- name = "min_n"
+-- type = "int"
+-- default = "5"
+-- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+--
+-- [[params]]
+-- name = "informant"
+-- type = "text"
+-- default = "self"
+-- description = "Whose RCADS: `self` or `parent`"
+--
+-- [[params]]
+-- name = "coverage_inner"
+-- type = "float"
+-- default = "95"
+-- description = "Coverage of the inner funnel limits (lower_95, upper_95), in percent"
+--
+-- [[params]]
+-- name = "coverage_outer"
+-- type = "float"
+-- default = "99.8"
+-- description = "Coverage of the outer funnel limits (lower_998, upper_998), in percent"
+--
+-- [[columns]]
+-- name = "partnership_id"
+-- type = "Int64"
+-- description = "The partnership"
+-- null_when = "the All row"
+--
+-- [[columns]]
+-- name = "service_id"
+-- type = "Int64"
+-- description = "The service (team)"
+-- null_when = "level = partnership, and the All row"
+--
+-- [[columns]]
+-- name = "unit_name"
+-- type = "Utf8"
+-- description = "Name of the partnership or service; `All` for the compared set"
+--
+-- [[columns]]
+-- name = "value"
+-- type = "Float64"
+-- description = "Mean T1 RCADS total of the unit"
+-- unit = "score (0-141)"
+-- null_when = "suppressed (n below min_n)"
+--
+-- [[columns]]
+-- name = "n"
+-- type = "Int64"
+-- description = "In-scope referrals with a T1 RCADS total from the informant"
+--
+-- [[columns]]
+-- name = "centre"
+-- type = "Float64"
+-- description = "The funnel's centre line: the value over all compared cases"
+-- unit = "score (0-141)"
+-- null_when = "no cases at all"
+--
+-- [[columns]]
+-- name = "lower_95"
+-- type = "Float64"
+-- description = "Inner lower limit (coverage_inner, default 95%)"
+-- null_when = "n = 0, and the All row"
+--
+-- [[columns]]
+-- name = "upper_95"
+-- type = "Float64"
+-- description = "Inner upper limit (coverage_inner, default 95%)"
+-- null_when = "n = 0, and the All row"
+--
+-- [[columns]]
+-- name = "lower_998"
+-- type = "Float64"
+-- description = "Outer lower limit (coverage_outer, default 99.8%)"
+-- null_when = "n = 0, and the All row"
+--
+-- [[columns]]
+-- name = "upper_998"
+-- type = "Float64"
+-- description = "Outer upper limit (coverage_outer, default 99.8%)"
+-- null_when = "n = 0, and the All row"
+--
+-- [[columns]]
+-- name = "position"
+-- type = "Utf8"
+-- description = "Where the value lies: above_998, above_95, inside, below_95, below_998"
+-- null_when = "suppressed, and the All row"
+--
+-- [[columns]]
+-- name = "suppressed"
+-- type = "Boolean"
+-- description = "True when n is below min_n: value and position are withheld"
+
+with t1 as (
+    -- T1 RCADS total of each in-scope referral with a T1 from the chosen informant.
+    select r.unit_id, p.t1
+    from in_scope_referral r
+    join outcome_pair p using (referral_id)
+    where p.measure = 'RCADS'
+      and p.informant = $informant
+      and p.scale = 'total'
+),
+
+overall as (
+    -- Centre and sigma over every case of the compared units (suppressed
+    -- units included); sigma is the sample SD of the individual T1 scores.
+    select avg(t1) as centre, stddev_samp(t1) as sigma, count(t1) as n
+    from t1
+),
+
+per_unit as (
+    select u.partnership_id, u.service_id, u.unit_name, count(t1.t1) as n, avg(t1.t1) as mean
+    from compared_unit u
+    left join t1 on t1.unit_id = u.unit_id
+    group by u.partnership_id, u.service_id, u.unit_name
+),
+
+limits as (
+    select
+        pu.*,
+        o.centre,
+        funnel_limits('mean', o.centre, pu.n, $coverage_inner, o.sigma) as inner_limits,
+        funnel_limits('mean', o.centre, pu.n, $coverage_outer, o.sigma) as outer_limits
+    from per_unit pu
+    cross join overall o
+),
+
+units as (
+    select
+        partnership_id,
+        service_id,
+        unit_name,
+        case when n >= $min_n then mean end as value,
+        n,
+        centre,
+        inner_limits['lower'] as lower_95,
+        inner_limits['upper'] as upper_95,
+        outer_limits['lower'] as lower_998,
+        outer_limits['upper'] as upper_998,
+        n < $min_n as suppressed
+    from limits
+),
+
+final as (
+    select
+        partnership_id, service_id, unit_name, value, n, centre,
+        lower_95, upper_95, lower_998, upper_998,
+        funnel_position(value, lower_95, upper_95, lower_998, upper_998) as position,
+        suppressed
+    from units
+    union all
+    select
+        cast(null as bigint), cast(null as bigint), 'All', centre, n, centre,
+        cast(null as double), cast(null as double), cast(null as double), cast(null as double),
+        cast(null as varchar), false
+    from overall
+)
+
+select * from final
+order by partnership_id nulls last, service_id nulls first

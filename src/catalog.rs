@@ -1,0 +1,512 @@
+//! The chart catalogue: query files, their headers and their parameters.
+//!
+//! Every chart is one file `queries/<section>/<chart>.sql`. It starts with a
+//! header in `--` comments holding TOML:
+//!
+//! ```text
+//! -- title = "Gender"
+//! -- description = "In-scope referrals by gender."
+//! --
+//! -- [[params]]
+//! -- name = "period_end"
+//! -- type = "date"
+//! -- default = "auto"
+//! -- description = "Last day of the reporting period"
+//! --
+//! -- [[columns]]
+//! -- name = "partnership_id"
+//! -- type = "Int64"
+//! -- description = "The partnership (NULL on the All row)"
+//! ```
+//!
+//! Files under `queries/_shared/` are building blocks the charts read: they
+//! carry a `kind` of `table` (computed once per session and kept in memory),
+//! `view` (a plain view) or `bound_view` (a view whose `$parameters` are
+//! bound to each chart's values before the chart runs).
+
+use datafusion::scalar::ScalarValue;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+include!(concat!(env!("OUT_DIR"), "/queries.rs"));
+
+/// The folder of shared building blocks under `queries/`.
+pub const SHARED_DIR: &str = "_shared";
+
+/// The type of a chart parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    Date,
+    Int,
+    Float,
+    Text,
+    Bool,
+}
+
+impl fmt::Display for ParamType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParamType::Date => "date",
+            ParamType::Int => "int",
+            ParamType::Float => "float",
+            ParamType::Text => "text",
+            ParamType::Bool => "bool",
+        })
+    }
+}
+
+impl ParamType {
+    /// Parse a value given on the command line (or as a default).
+    pub fn parse(self, value: &str) -> Result<ScalarValue, String> {
+        let v = value.trim();
+        match self {
+            ParamType::Date => parse_date(v)
+                .map(|d| ScalarValue::Date32(Some(d)))
+                .ok_or_else(|| "expected a date as YYYY-MM-DD".to_string()),
+            ParamType::Int => v
+                .parse::<i64>()
+                .map(|i| ScalarValue::Int64(Some(i)))
+                .map_err(|_| "expected a whole number".to_string()),
+            ParamType::Float => v
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(|f| ScalarValue::Float64(Some(f)))
+                .ok_or_else(|| "expected a number".to_string()),
+            ParamType::Text => Ok(ScalarValue::Utf8(Some(v.to_string()))),
+            ParamType::Bool => match v.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Ok(ScalarValue::Boolean(Some(true))),
+                "false" | "no" | "0" => Ok(ScalarValue::Boolean(Some(false))),
+                _ => Err("expected true or false".to_string()),
+            },
+        }
+    }
+}
+
+/// Days since 1970-01-01 of an ISO date `YYYY-MM-DD`, checking the calendar.
+pub fn parse_date(s: &str) -> Option<i32> {
+    let mut parts = s.splitn(3, '-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if s.len() != 10 || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// The ISO text of a day number (inverse of [`parse_date`]).
+pub fn format_date(days: i32) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Howard Hinnant's civil-date algorithms.
+fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy as i32;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i32) -> (i32, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i32::from(m <= 2);
+    (y, m, d)
+}
+
+/// One declared parameter.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    /// The default as text; `auto` for the period parameters means "the 12
+    /// months up to the latest date in the data".
+    pub default: String,
+    pub description: String,
+}
+
+/// One declared output column.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    pub name: String,
+    /// Arrow type name as DataFusion prints it: Int64, Float64, Utf8, Boolean, Date32.
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub description: String,
+    /// Units, where the column has them.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// When the column is NULL.
+    #[serde(default)]
+    pub null_when: Option<String>,
+}
+
+/// What kind of shared building block a `_shared` file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedKind {
+    Table,
+    View,
+    BoundView,
+}
+
+/// A query file's header.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub title: String,
+    pub description: String,
+    /// Shared blocks only: how the block is registered.
+    #[serde(default)]
+    pub kind: Option<SharedKind>,
+    /// Shared blocks only: registration order (lower first).
+    #[serde(default)]
+    pub stage: Option<u32>,
+    #[serde(default)]
+    pub params: Vec<ParamSpec>,
+    #[serde(default)]
+    pub columns: Vec<ColumnSpec>,
+}
+
+/// One query file: a chart or a shared block.
+#[derive(Debug, Clone)]
+pub struct QueryFile {
+    /// `who/gender` or `_shared/sdq_score`.
+    pub id: String,
+    pub section: String,
+    pub name: String,
+    pub header: Header,
+    /// The whole file text (header included: it is SQL comments).
+    pub sql: String,
+    /// Where it was read from (`None`: compiled into the binary).
+    pub path: Option<PathBuf>,
+}
+
+impl QueryFile {
+    pub fn param(&self, name: &str) -> Option<&ParamSpec> {
+        self.header.params.iter().find(|p| p.name == name)
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.section == SHARED_DIR
+    }
+
+    /// A stable fingerprint of the file text (FNV-1a 64, hex).
+    pub fn fingerprint(&self) -> String {
+        fnv1a_hex(self.sql.as_bytes())
+    }
+}
+
+/// FNV-1a 64-bit hash as 16 hex digits.
+pub fn fnv1a_hex(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{file}: bad header: {message}")]
+    Header { file: String, message: String },
+    #[error("cannot read query files from {}: {source}", dir.display())]
+    Io {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown chart `{name}`{}", suggest(suggestions))]
+    UnknownChart {
+        name: String,
+        suggestions: Vec<String>,
+    },
+}
+
+fn suggest(s: &[String]) -> String {
+    if s.is_empty() {
+        " (see `cypdash list`)".to_string()
+    } else {
+        format!("; did you mean {}?", s.join(" or "))
+    }
+}
+
+/// Split a file into its TOML header (the leading `--` lines, prefix
+/// removed) and parse it.
+pub fn parse_header(file: &str, text: &str) -> Result<Header, CatalogError> {
+    let mut toml_text = String::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        let Some(rest) = t.strip_prefix("--") else {
+            break;
+        };
+        toml_text.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        toml_text.push('\n');
+    }
+    toml::from_str(&toml_text).map_err(|e| CatalogError::Header {
+        file: file.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The `$name` parameters a SQL text uses (comments and strings skipped).
+pub fn used_params(sql: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'\'' => {
+                i += 1;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                if j > start && !b[start].is_ascii_digit() {
+                    out.insert(sql[start..j].to_string());
+                }
+                i = j;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// All query files.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    files: Vec<QueryFile>,
+}
+
+impl Catalog {
+    /// The query files compiled into the binary.
+    pub fn embedded() -> Result<Self, CatalogError> {
+        Self::from_texts(EMBEDDED.iter().map(|(p, t)| (p.to_string(), t.to_string(), None)))
+    }
+
+    /// The query files under `dir` (same layout as `queries/`).
+    pub fn from_dir(dir: &Path) -> Result<Self, CatalogError> {
+        let mut texts = Vec::new();
+        let io = |source| CatalogError::Io {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        for section in std::fs::read_dir(dir).map_err(io)? {
+            let section = section.map_err(io)?.path();
+            if !section.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&section).map_err(io)? {
+                let path = file.map_err(io)?.path();
+                if path.extension().is_some_and(|e| e == "sql") {
+                    let rel = path
+                        .strip_prefix(dir)
+                        .expect("under dir")
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    let text = std::fs::read_to_string(&path).map_err(io)?;
+                    texts.push((rel, text, Some(path)));
+                }
+            }
+        }
+        Self::from_texts(texts)
+    }
+
+    fn from_texts(
+        texts: impl IntoIterator<Item = (String, String, Option<PathBuf>)>,
+    ) -> Result<Self, CatalogError> {
+        let mut files = Vec::new();
+        for (rel, text, path) in texts {
+            let id = rel.trim_end_matches(".sql").to_string();
+            let (section, name) = id.split_once('/').ok_or_else(|| CatalogError::Header {
+                file: rel.clone(),
+                message: "query files live in a section folder: queries/<section>/<chart>.sql"
+                    .to_string(),
+            })?;
+            let header = parse_header(&rel, &text)?;
+            files.push(QueryFile {
+                section: section.to_string(),
+                name: name.to_string(),
+                id,
+                header,
+                sql: text,
+                path,
+            });
+        }
+        files.sort_by(|a, b| {
+            section_rank(&a.section)
+                .cmp(&section_rank(&b.section))
+                .then_with(|| a.header.stage.cmp(&b.header.stage))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(Self { files })
+    }
+
+    /// Charts, in dashboard order (sections as in the paper dashboard).
+    pub fn charts(&self) -> impl Iterator<Item = &QueryFile> {
+        self.files.iter().filter(|f| !f.is_shared())
+    }
+
+    /// Shared building blocks, in registration order.
+    pub fn shared(&self) -> impl Iterator<Item = &QueryFile> {
+        self.files.iter().filter(|f| f.is_shared())
+    }
+
+    /// Find a chart by `section/name` or by its bare name when unique.
+    pub fn chart(&self, name: &str) -> Result<&QueryFile, CatalogError> {
+        let name = name.trim().trim_end_matches(".sql");
+        let found: Vec<&QueryFile> = self
+            .charts()
+            .filter(|c| c.id == name || c.name == name)
+            .collect();
+        if let [one] = found.as_slice() {
+            return Ok(one);
+        }
+        let mut suggestions: Vec<String> = self
+            .charts()
+            .filter(|c| {
+                found.iter().any(|f| f.id == c.id)
+                    || (!name.is_empty() && (c.id.contains(name) || edit_distance(&c.name, name) <= 2))
+            })
+            .map(|c| format!("`{}`", c.id))
+            .collect();
+        suggestions.truncate(3);
+        Err(CatalogError::UnknownChart {
+            name: name.to_string(),
+            suggestions,
+        })
+    }
+}
+
+/// Dashboard order of the sections.
+pub const SECTIONS: &[(&str, &str)] = &[
+    ("who", "Who is my collaborative seeing?"),
+    ("outcomes", "How well are we addressing their needs?"),
+    ("experience", "What do service users think?"),
+    ("data_quality", "How good is our data?"),
+    ("key", "Key to partnership numbers"),
+];
+
+fn section_rank(section: &str) -> usize {
+    if section == SHARED_DIR {
+        return 0;
+    }
+    SECTIONS
+        .iter()
+        .position(|(s, _)| *s == section)
+        .map_or(SECTIONS.len() + 1, |p| p + 1)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_reject_impossible_days() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2024-02-29").map(format_date).as_deref(), Some("2024-02-29"));
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2024-13-01"), None);
+        assert_eq!(parse_date("24-01-01"), None);
+        for d in [-800_000, -1, 0, 19_000, 20_000, 2_000_000] {
+            assert_eq!(parse_date(&format_date(d)), Some(d));
+        }
+    }
+
+    #[test]
+    fn used_params_skip_comments_and_strings() {
+        let sql = "-- $not_me\nSELECT '$nor_me', $min_n, $period_end FROM t WHERE x = $min_n AND y = $1";
+        let got: Vec<_> = used_params(sql).into_iter().collect();
+        assert_eq!(got, ["min_n", "period_end"]);
+    }
+
+    #[test]
+    fn header_is_parsed_from_leading_comments() {
+        let text = "-- title = \"T\"\n-- description = \"D\"\n--\n-- [[params]]\n-- name = \"min_n\"\n-- type = \"int\"\n-- default = \"5\"\n-- description = \"m\"\nSELECT 1\n-- title = \"ignored\"\n";
+        let h = parse_header("x.sql", text).unwrap();
+        assert_eq!(h.title, "T");
+        assert_eq!(h.params[0].ty, ParamType::Int);
+    }
+
+    #[test]
+    fn a_bad_header_names_the_file() {
+        let err = parse_header("who/x.sql", "-- title = 3\nSELECT 1").unwrap_err();
+        assert!(err.to_string().starts_with("who/x.sql: bad header"), "{err}");
+    }
+
+    #[test]
+    fn param_types_parse_and_explain() {
+        assert_eq!(ParamType::Int.parse("5").unwrap(), ScalarValue::Int64(Some(5)));
+        assert_eq!(ParamType::Int.parse("five").unwrap_err(), "expected a whole number");
+        assert_eq!(ParamType::Float.parse("NaN").unwrap_err(), "expected a number");
+        assert!(ParamType::Date.parse("2024-02-30").is_err());
+        assert_eq!(ParamType::Bool.parse("Yes").unwrap(), ScalarValue::Boolean(Some(true)));
+    }
+
+    #[test]
+    fn every_embedded_file_has_a_valid_header() {
+        let catalog = Catalog::embedded().unwrap();
+        for f in catalog.shared() {
+            assert!(f.header.kind.is_some(), "{}: shared blocks need a kind", f.id);
+        }
+        for f in catalog.charts() {
+            assert!(f.header.kind.is_none(), "{}: charts take no kind", f.id);
+            assert!(SECTIONS.iter().any(|(s, _)| *s == f.section), "{}: unknown section", f.id);
+            assert!(!f.header.columns.is_empty(), "{}: no output columns declared", f.id);
+        }
+    }
+}

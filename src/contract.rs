@@ -1,0 +1,192 @@
+//! The input data contract (v1): the tables a data directory must hold, their
+//! required columns and Arrow types. See `docs/data-contract.md` and
+//! `shared/spec/data-contract.md`.
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use std::sync::Arc;
+
+/// One required column of an input table.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub data_type: ContractType,
+    pub nullable: bool,
+}
+
+/// The logical types the contract uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContractType {
+    Int64,
+    Int32,
+    Utf8,
+    Date,
+    Boolean,
+}
+
+impl ContractType {
+    /// The Arrow type the engine presents to SQL for this column.
+    pub fn arrow(self) -> DataType {
+        match self {
+            ContractType::Int64 => DataType::Int64,
+            ContractType::Int32 => DataType::Int32,
+            ContractType::Utf8 => DataType::Utf8,
+            ContractType::Date => DataType::Date32,
+            ContractType::Boolean => DataType::Boolean,
+        }
+    }
+
+    /// Name used in error messages (the contract's own words).
+    pub fn name(self) -> &'static str {
+        match self {
+            ContractType::Int64 => "INT64",
+            ContractType::Int32 => "INT32",
+            ContractType::Utf8 => "UTF8",
+            ContractType::Date => "DATE",
+            ContractType::Boolean => "BOOLEAN",
+        }
+    }
+
+    /// Whether a column found with Arrow type `found` satisfies this type
+    /// (after a lossless cast the engine applies itself).
+    pub fn accepts(self, found: &DataType) -> bool {
+        use DataType as D;
+        match self {
+            ContractType::Int64 => matches!(
+                found,
+                D::Int64 | D::Int32 | D::Int16 | D::Int8 | D::UInt32 | D::UInt16 | D::UInt8
+            ),
+            ContractType::Int32 => matches!(
+                found,
+                D::Int32 | D::Int16 | D::Int8 | D::UInt16 | D::UInt8 | D::Int64
+            ),
+            ContractType::Utf8 => matches!(found, D::Utf8 | D::LargeUtf8 | D::Utf8View),
+            ContractType::Date => matches!(found, D::Date32 | D::Date64),
+            ContractType::Boolean => matches!(found, D::Boolean),
+        }
+    }
+}
+
+/// One input table of the contract.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub columns: &'static [ColumnSpec],
+}
+
+impl TableSpec {
+    /// The Arrow schema of the required columns, in contract order.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(c.name, c.data_type.arrow(), c.nullable))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+const fn col(name: &'static str, data_type: ContractType, nullable: bool) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        data_type,
+        nullable,
+    }
+}
+
+use ContractType::*;
+
+pub const PARTNERSHIP: TableSpec = TableSpec {
+    name: "partnership",
+    columns: &[
+        col("partnership_id", Int64, false),
+        col("partnership_name", Utf8, false),
+        col("collaborative", Utf8, false),
+    ],
+};
+
+pub const SERVICE: TableSpec = TableSpec {
+    name: "service",
+    columns: &[
+        col("service_id", Int64, false),
+        col("partnership_id", Int64, false),
+        col("service_name", Utf8, false),
+        col("service_type", Utf8, true),
+    ],
+};
+
+pub const PERSON: TableSpec = TableSpec {
+    name: "person",
+    columns: &[
+        col("person_id", Int64, false),
+        col("birth_date", Date, true),
+        col("gender", Utf8, true),
+        col("ethnicity", Utf8, true),
+    ],
+};
+
+pub const REFERRAL: TableSpec = TableSpec {
+    name: "referral",
+    columns: &[
+        col("referral_id", Int64, false),
+        col("person_id", Int64, false),
+        col("service_id", Int64, false),
+        col("referral_date", Date, false),
+        col("referral_source", Utf8, true),
+        col("closure_date", Date, true),
+        col("closure_reason", Utf8, true),
+    ],
+};
+
+pub const CONTACT: TableSpec = TableSpec {
+    name: "contact",
+    columns: &[
+        col("contact_id", Int64, false),
+        col("referral_id", Int64, false),
+        col("contact_date", Date, false),
+        col("attendance", Utf8, false),
+        col("direct", Boolean, false),
+    ],
+};
+
+pub const QUESTIONNAIRE: TableSpec = TableSpec {
+    name: "questionnaire",
+    columns: &[
+        col("questionnaire_id", Int64, false),
+        col("referral_id", Int64, false),
+        col("contact_id", Int64, true),
+        col("measure", Utf8, false),
+        col("informant", Utf8, false),
+        col("version", Utf8, true),
+        col("completed_date", Date, false),
+    ],
+};
+
+pub const QUESTIONNAIRE_ITEM: TableSpec = TableSpec {
+    name: "questionnaire_item",
+    columns: &[
+        col("questionnaire_id", Int64, false),
+        col("item", Utf8, false),
+        col("value", Int32, true),
+        col("text", Utf8, true),
+    ],
+};
+
+/// Every input table, parents before children.
+pub const TABLES: &[TableSpec] = &[
+    PARTNERSHIP,
+    SERVICE,
+    PERSON,
+    REFERRAL,
+    CONTACT,
+    QUESTIONNAIRE,
+    QUESTIONNAIRE_ITEM,
+];
+
+/// Look a contract table up by name.
+pub fn table(name: &str) -> Option<&'static TableSpec> {
+    TABLES.iter().find(|t| t.name == name)
+}

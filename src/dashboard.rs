@@ -1,0 +1,312 @@
+//! Running charts: shared building blocks once per session, parameters
+//! checked and bound by value, results collected.
+
+use crate::catalog::{Catalog, CatalogError, ParamType, QueryFile, SharedKind};
+use crate::engine::Engine;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::ParamValues;
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::scalar::ScalarValue;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error("chart `{chart}` has no parameter `{name}`; it takes: {}", known.join(", "))]
+    UnknownParam {
+        chart: String,
+        name: String,
+        known: Vec<String>,
+    },
+    #[error("parameter `{name}` of chart `{chart}`: `{value}` is not a valid {ty}: {reason}")]
+    BadParam {
+        chart: String,
+        name: String,
+        ty: ParamType,
+        value: String,
+        reason: String,
+    },
+    #[error("parameter `{0}` should be given as name=value")]
+    ParamSyntax(String),
+    #[error("shared block `{id}` failed: {source}")]
+    Shared {
+        id: String,
+        source: DataFusionError,
+    },
+    #[error("chart `{chart}` failed: {source}")]
+    Query {
+        chart: String,
+        source: DataFusionError,
+    },
+    #[error("no dates in the data: give period_start and period_end")]
+    NoDates,
+}
+
+/// Parameter values as given by a user: `name=value` pairs.
+pub type GivenParams = BTreeMap<String, String>;
+
+/// Parse `name=value` arguments.
+pub fn parse_param_args(args: &[String]) -> Result<GivenParams, RunError> {
+    args.iter()
+        .map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| RunError::ParamSyntax(a.clone()))
+        })
+        .collect()
+}
+
+/// The values a chart ran with, in header order.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub values: Vec<(String, ScalarValue)>,
+}
+
+impl Resolved {
+    pub fn get(&self, name: &str) -> Option<&ScalarValue> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    fn param_values(&self) -> ParamValues {
+        ParamValues::from(self.values.clone())
+    }
+}
+
+/// A chart's result.
+#[derive(Debug, Clone)]
+pub struct ChartResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    pub params: Resolved,
+}
+
+/// The engine, the catalogue, and what is computed once per session.
+#[derive(Debug)]
+pub struct Dashboard {
+    engine: Engine,
+    catalog: Catalog,
+    shared_ready: OnceCell<()>,
+    auto_period: OnceCell<(i32, i32)>,
+}
+
+impl Dashboard {
+    pub fn new(engine: Engine, catalog: Catalog) -> Self {
+        Self {
+            engine,
+            catalog,
+            shared_ready: OnceCell::new(),
+            auto_period: OnceCell::new(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Compute the shared tables (once per session) and register the shared
+    /// views. Bound views are registered with their defaults, so ad hoc SQL
+    /// can read them too; each chart run rebinds them to its values.
+    pub async fn prepare(&self) -> Result<(), RunError> {
+        self.shared_ready
+            .get_or_try_init(|| async {
+                for block in self.catalog.shared() {
+                    match block.header.kind.unwrap_or(SharedKind::View) {
+                        SharedKind::Table => self.materialise(block).await?,
+                        SharedKind::View => self.register_view(block, None).await?,
+                        SharedKind::BoundView => {
+                            let resolved = self.resolve(block, &GivenParams::new()).await?;
+                            self.register_view(block, Some(&resolved)).await?
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    async fn materialise(&self, block: &QueryFile) -> Result<(), RunError> {
+        let err = |source| RunError::Shared {
+            id: block.id.clone(),
+            source,
+        };
+        let ctx = self.engine.ctx();
+        let df = ctx.sql(&block.sql).await.map_err(err)?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let partitions = df.collect_partitioned().await.map_err(err)?;
+        let table = MemTable::try_new(schema, partitions).map_err(err)?;
+        ctx.deregister_table(block.name.as_str()).map_err(err)?;
+        ctx.register_table(block.name.as_str(), Arc::new(table))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn register_view(
+        &self,
+        block: &QueryFile,
+        params: Option<&Resolved>,
+    ) -> Result<(), RunError> {
+        let err = |source| RunError::Shared {
+            id: block.id.clone(),
+            source,
+        };
+        let ctx = self.engine.ctx();
+        let mut df = ctx.sql(&block.sql).await.map_err(err)?;
+        if let Some(p) = params {
+            df = df.with_param_values(p.param_values()).map_err(err)?;
+        }
+        ctx.deregister_table(block.name.as_str()).map_err(err)?;
+        ctx.register_table(block.name.as_str(), df.into_view())
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// The default period: the 12 months up to the latest date in the data
+    /// that is not in the future (future dates are data errors).
+    pub async fn auto_period(&self) -> Result<(i32, i32), RunError> {
+        self.auto_period
+            .get_or_try_init(|| async {
+                use datafusion::arrow::array::{Array, AsArray};
+                use datafusion::arrow::datatypes::Date32Type;
+                let sql = "SELECT max(d) FROM ( \
+                    SELECT max(referral_date) AS d FROM referral WHERE referral_date <= current_date() \
+                    UNION ALL SELECT max(closure_date) FROM referral WHERE closure_date <= current_date() \
+                    UNION ALL SELECT max(contact_date) FROM contact WHERE contact_date <= current_date())";
+                let batches = self.engine.sql(sql).await.map_err(|source| RunError::Shared {
+                    id: "period defaults".to_string(),
+                    source,
+                })?;
+                let col = batches
+                    .first()
+                    .map(|b| b.column(0).as_primitive::<Date32Type>().clone())
+                    .ok_or(RunError::NoDates)?;
+                if col.is_null(0) {
+                    return Err(RunError::NoDates);
+                }
+                let end = col.value(0);
+                Ok((one_year_before(end) + 1, end))
+            })
+            .await
+            .copied()
+    }
+
+    /// Check the given parameters against a query file's header, parse them,
+    /// and fill in defaults.
+    pub async fn resolve(&self, file: &QueryFile, given: &GivenParams) -> Result<Resolved, RunError> {
+        for name in given.keys() {
+            if file.param(name).is_none() {
+                return Err(RunError::UnknownParam {
+                    chart: file.id.clone(),
+                    name: name.clone(),
+                    known: file.header.params.iter().map(|p| p.name.clone()).collect(),
+                });
+            }
+        }
+        let mut values = Vec::with_capacity(file.header.params.len());
+        for spec in &file.header.params {
+            let value = match given.get(&spec.name) {
+                Some(v) => spec.ty.parse(v).map_err(|reason| RunError::BadParam {
+                    chart: file.id.clone(),
+                    name: spec.name.clone(),
+                    ty: spec.ty,
+                    value: v.clone(),
+                    reason,
+                })?,
+                None if spec.default == "auto" => {
+                    let (start, end) = self.auto_period().await?;
+                    let day = if spec.name == "period_start" { start } else { end };
+                    ScalarValue::Date32(Some(day))
+                }
+                None => spec.ty.parse(&spec.default).map_err(|reason| RunError::BadParam {
+                    chart: file.id.clone(),
+                    name: spec.name.clone(),
+                    ty: spec.ty,
+                    value: spec.default.clone(),
+                    reason: format!("bad default in the header: {reason}"),
+                })?,
+            };
+            values.push((spec.name.clone(), value));
+        }
+        Ok(Resolved { values })
+    }
+
+    /// Run one chart with the given parameters.
+    pub async fn run(&self, chart: &str, given: &GivenParams) -> Result<ChartResult, RunError> {
+        let file = self.catalog.chart(chart)?.clone();
+        let resolved = self.resolve(&file, given).await?;
+        self.prepare().await?;
+        // Rebind each bound view to this chart's values (a shared block's
+        // parameter the chart does not declare keeps the block's default).
+        for block in self.catalog.shared() {
+            if block.header.kind == Some(SharedKind::BoundView) {
+                let mut own = self.resolve(block, &GivenParams::new()).await?;
+                for (name, value) in own.values.iter_mut() {
+                    if let Some(v) = resolved.get(name) {
+                        *value = v.clone();
+                    }
+                }
+                self.register_view(block, Some(&own)).await?;
+            }
+        }
+        let err = |source| RunError::Query {
+            chart: file.id.clone(),
+            source,
+        };
+        let df = self
+            .engine
+            .ctx()
+            .sql(&file.sql)
+            .await
+            .map_err(err)?
+            .with_param_values(resolved.param_values())
+            .map_err(err)?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(err)?;
+        Ok(ChartResult {
+            schema,
+            batches,
+            params: resolved,
+        })
+    }
+}
+
+/// The same day one year earlier (29 February maps to 28 February).
+fn one_year_before(day: i32) -> i32 {
+    let text = crate::catalog::format_date(day);
+    let year: i32 = text[..4].parse().expect("year");
+    let mut rest = text[4..].to_string();
+    if rest == "-02-29" {
+        rest = "-02-28".to_string();
+    }
+    crate::catalog::parse_date(&format!("{:04}{rest}", year - 1)).expect("valid date")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::parse_date;
+
+    #[test]
+    fn one_year_before_handles_leap_days() {
+        assert_eq!(one_year_before(parse_date("2025-03-31").unwrap()), parse_date("2024-03-31").unwrap());
+        assert_eq!(one_year_before(parse_date("2024-02-29").unwrap()), parse_date("2023-02-28").unwrap());
+    }
+
+    #[test]
+    fn param_args_need_name_and_value() {
+        let p = parse_param_args(&["min_n=3".to_string(), " level = service ".to_string()]).unwrap();
+        assert_eq!(p["min_n"], "3");
+        assert_eq!(p["level"], "service");
+        assert!(matches!(parse_param_args(&["min_n".to_string()]), Err(RunError::ParamSyntax(_))));
+    }
+}

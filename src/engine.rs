@@ -1,0 +1,487 @@
+//! The one place a DataFusion [`SessionContext`] is built.
+//!
+//! [`Engine::open`] registers every table of the input data contract from a
+//! data directory (each as `<table>.parquet`, a folder `<table>/` of Parquet
+//! files, or `<table>.csv`), checks required columns and types, registers the
+//! cypdash UDFs and the reference tables, and applies the memory limit and
+//! spill directory. The CLI, the REPL, the tests and the benchmarks all go
+//! through it.
+
+use crate::contract::{self, ContractType, TableSpec};
+use crate::reference;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::error::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{
+    cast, col, CsvReadOptions, DataFrame, ParquetReadOptions, SessionConfig, SessionContext,
+};
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The data directory holding the contract's tables.
+    pub data_dir: PathBuf,
+    /// Memory limit in bytes for query execution (None: unlimited).
+    pub memory_limit: Option<usize>,
+    /// Where operators spill when the memory limit is reached (None: the
+    /// OS temporary directory).
+    pub spill_dir: Option<PathBuf>,
+    /// Number of partitions (None: the number of CPU cores).
+    pub target_partitions: Option<usize>,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            memory_limit: None,
+            spill_dir: None,
+            target_partitions: None,
+        }
+    }
+}
+
+/// Where an input table was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableSource {
+    ParquetFile(PathBuf),
+    ParquetDir { path: PathBuf, files: usize },
+    Csv(PathBuf),
+}
+
+impl TableSource {
+    pub fn path(&self) -> &Path {
+        match self {
+            TableSource::ParquetFile(p) | TableSource::Csv(p) => p,
+            TableSource::ParquetDir { path, .. } => path,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TableSource::ParquetFile(_) => "parquet",
+            TableSource::ParquetDir { .. } => "parquet folder",
+            TableSource::Csv(_) => "csv",
+        }
+    }
+}
+
+/// One problem with the input data against the contract.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContractProblem {
+    MissingTable {
+        table: &'static str,
+        dir: PathBuf,
+    },
+    AmbiguousTable {
+        table: &'static str,
+        found: Vec<PathBuf>,
+    },
+    Unreadable {
+        table: &'static str,
+        path: PathBuf,
+        message: String,
+    },
+    MissingColumn {
+        table: &'static str,
+        column: &'static str,
+        expected: &'static str,
+        path: PathBuf,
+    },
+    WrongType {
+        table: &'static str,
+        column: &'static str,
+        expected: &'static str,
+        found: DataType,
+        path: PathBuf,
+    },
+}
+
+impl ContractProblem {
+    /// The table the problem is about.
+    pub fn table(&self) -> &'static str {
+        match self {
+            ContractProblem::MissingTable { table, .. }
+            | ContractProblem::AmbiguousTable { table, .. }
+            | ContractProblem::Unreadable { table, .. }
+            | ContractProblem::MissingColumn { table, .. }
+            | ContractProblem::WrongType { table, .. } => table,
+        }
+    }
+
+    /// A short name of the problem class (used by `validate`).
+    pub fn class(&self) -> &'static str {
+        match self {
+            ContractProblem::MissingTable { .. } => "missing table",
+            ContractProblem::AmbiguousTable { .. } => "ambiguous table",
+            ContractProblem::Unreadable { .. } => "unreadable file",
+            ContractProblem::MissingColumn { .. } => "missing column",
+            ContractProblem::WrongType { .. } => "wrong column type",
+        }
+    }
+}
+
+impl fmt::Display for ContractProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ContractProblem::MissingTable { table, dir } => write!(
+                f,
+                "table `{table}` is missing: expected {table}.parquet, a folder {table}/ of Parquet files, or {table}.csv in {}",
+                dir.display()
+            ),
+            ContractProblem::AmbiguousTable { table, found } => write!(
+                f,
+                "table `{table}` is given more than once: {}; keep one",
+                found
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ContractProblem::Unreadable {
+                table,
+                path,
+                message,
+            } => write!(
+                f,
+                "table `{table}`: cannot read {}: {message}",
+                path.display()
+            ),
+            ContractProblem::MissingColumn {
+                table,
+                column,
+                expected,
+                path,
+            } => write!(
+                f,
+                "table `{table}` ({}): required column `{column}` ({expected}) is missing",
+                path.display()
+            ),
+            ContractProblem::WrongType {
+                table,
+                column,
+                expected,
+                found,
+                path,
+            } => write!(
+                f,
+                "table `{table}` ({}): column `{column}` has type {found}, expected {expected}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Errors building an engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("data directory {0} does not exist or is not a directory")]
+    DataDirMissing(PathBuf),
+    #[error("the data in {dir} does not meet the input contract ({} problem{}):\n{}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Contract {
+        dir: PathBuf,
+        problems: Vec<ContractProblem>,
+    },
+    #[error(transparent)]
+    Reference(#[from] reference::ReferenceError),
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+}
+
+/// An input table that was found and registered.
+#[derive(Debug, Clone)]
+pub struct InputTable {
+    pub name: &'static str,
+    pub source: TableSource,
+    /// The schema of the file(s) as found (before projection to the contract).
+    pub file_schema: SchemaRef,
+}
+
+/// A session over one data directory, with everything registered.
+#[derive(Debug)]
+pub struct Engine {
+    ctx: SessionContext,
+    config: EngineConfig,
+    inputs: Vec<InputTable>,
+    references: Vec<reference::LoadedReference>,
+}
+
+impl Engine {
+    /// Build the session: UDFs, reference tables and every contract table.
+    /// Fails with [`EngineError::Contract`] listing every contract problem.
+    pub async fn open(config: EngineConfig) -> Result<Self, EngineError> {
+        let (ctx, inputs, problems) = Self::open_unchecked(&config).await?;
+        if !problems.is_empty() {
+            return Err(EngineError::Contract {
+                dir: config.data_dir.clone(),
+                problems,
+            });
+        }
+        let references = reference::register_all(&ctx, &config.data_dir)?;
+        Ok(Self {
+            ctx,
+            config,
+            inputs,
+            references,
+        })
+    }
+
+    async fn open_unchecked(
+        config: &EngineConfig,
+    ) -> Result<(SessionContext, Vec<InputTable>, Vec<ContractProblem>), EngineError> {
+        if !config.data_dir.is_dir() {
+            return Err(EngineError::DataDirMissing(config.data_dir.clone()));
+        }
+        let ctx = new_context(config)?;
+        cypdash_udfs::register_all(&ctx);
+        let mut inputs = Vec::new();
+        let mut problems = Vec::new();
+        for spec in contract::TABLES {
+            match register_input(&ctx, &config.data_dir, spec).await {
+                Ok(Ok(table)) => inputs.push(table),
+                Ok(Err(mut found)) => problems.append(&mut found),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok((ctx, inputs, problems))
+    }
+
+    pub fn ctx(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    /// The input tables, in contract order.
+    pub fn inputs(&self) -> &[InputTable] {
+        &self.inputs
+    }
+
+    /// The reference tables, with where each came from.
+    pub fn references(&self) -> &[reference::LoadedReference] {
+        &self.references
+    }
+
+    /// Run one SQL statement and collect the result.
+    pub async fn sql(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<datafusion::arrow::array::RecordBatch>, DataFusionError> {
+        self.ctx.sql(sql).await?.collect().await
+    }
+}
+
+fn new_context(config: &EngineConfig) -> Result<SessionContext, DataFusionError> {
+    let mut session = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("cypdash", "public");
+    if let Some(n) = config.target_partitions {
+        session = session.with_target_partitions(n.max(1));
+    }
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = config.memory_limit {
+        // TrackConsumersPool names the largest consumers in an out-of-memory
+        // error, so the user sees which operator ran out.
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(limit),
+            NonZeroUsize::new(5).expect("5 is not zero"),
+        );
+        runtime = runtime.with_memory_pool(Arc::new(pool));
+    }
+    if let Some(dir) = &config.spill_dir {
+        runtime = runtime.with_disk_manager_builder(
+            DiskManagerBuilder::default()
+                .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+        );
+    }
+    Ok(SessionContext::new_with_config_rt(
+        session,
+        runtime.build_arc()?,
+    ))
+}
+
+/// Find where a table is stored in `dir`.
+fn locate(dir: &Path, spec: &TableSpec) -> Result<TableSource, ContractProblem> {
+    let file = dir.join(format!("{}.parquet", spec.name));
+    let folder = dir.join(spec.name);
+    let csv = dir.join(format!("{}.csv", spec.name));
+    let mut found = Vec::new();
+    if file.is_file() {
+        found.push(TableSource::ParquetFile(file));
+    }
+    if folder.is_dir() {
+        let files = std::fs::read_dir(&folder)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
+                    .count()
+            })
+            .unwrap_or(0);
+        found.push(TableSource::ParquetDir {
+            path: folder,
+            files,
+        });
+    }
+    if csv.is_file() {
+        found.push(TableSource::Csv(csv));
+    }
+    match found.len() {
+        0 => Err(ContractProblem::MissingTable {
+            table: spec.name,
+            dir: dir.to_path_buf(),
+        }),
+        1 => Ok(found.pop().expect("one source")),
+        _ => Err(ContractProblem::AmbiguousTable {
+            table: spec.name,
+            found: found.iter().map(|s| s.path().to_path_buf()).collect(),
+        }),
+    }
+}
+
+/// Register one contract table as a view projecting (and where needed
+/// casting) its required columns. The outer `Result` carries engine
+/// failures, the inner one the table's contract problems.
+async fn register_input(
+    ctx: &SessionContext,
+    dir: &Path,
+    spec: &'static TableSpec,
+) -> Result<Result<InputTable, Vec<ContractProblem>>, DataFusionError> {
+    let source = match locate(dir, spec) {
+        Ok(s) => s,
+        Err(p) => return Ok(Err(vec![p])),
+    };
+    let path = source.path().to_path_buf();
+    let unreadable = |message: String| {
+        Ok(Err(vec![ContractProblem::Unreadable {
+            table: spec.name,
+            path: path.clone(),
+            message,
+        }]))
+    };
+    let df = match &source {
+        TableSource::ParquetFile(p) | TableSource::ParquetDir { path: p, .. } => {
+            if let TableSource::ParquetDir { files: 0, .. } = source {
+                return unreadable("the folder holds no .parquet files".to_string());
+            }
+            match ctx
+                .read_parquet(path_str(p), ParquetReadOptions::default())
+                .await
+            {
+                Ok(df) => df,
+                Err(e) => return unreadable(e.strip_backtrace()),
+            }
+        }
+        TableSource::Csv(p) => match read_csv(ctx, spec, p).await {
+            Ok(df) => df,
+            Err(message) => return unreadable(message),
+        },
+    };
+    let file_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let mut problems = Vec::new();
+    let mut exprs = Vec::with_capacity(spec.columns.len());
+    for column in spec.columns {
+        match file_schema.field_with_name(column.name) {
+            Err(_) => problems.push(ContractProblem::MissingColumn {
+                table: spec.name,
+                column: column.name,
+                expected: column.data_type.name(),
+                path: path.clone(),
+            }),
+            Ok(field) if !column.data_type.accepts(field.data_type()) => {
+                problems.push(ContractProblem::WrongType {
+                    table: spec.name,
+                    column: column.name,
+                    expected: column.data_type.name(),
+                    found: field.data_type().clone(),
+                    path: path.clone(),
+                })
+            }
+            Ok(field) => {
+                let e = col(format!("\"{}\"", column.name));
+                // Strings keep the type they arrive in (Utf8View from
+                // Parquet): a cast would cost a copy per batch.
+                let needs_cast = column.data_type != ContractType::Utf8
+                    && field.data_type() != &column.data_type.arrow();
+                exprs.push(if needs_cast {
+                    cast(e, column.data_type.arrow()).alias(column.name)
+                } else {
+                    e
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    let view = df.select(exprs)?.into_view();
+    ctx.register_table(spec.name, view)?;
+    Ok(Ok(InputTable {
+        name: spec.name,
+        source,
+        file_schema,
+    }))
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Read a CSV table with the contract's types for the required columns and
+/// Utf8 for any extra column (codes must stay strings: `'5'` not `5`).
+async fn read_csv(ctx: &SessionContext, spec: &TableSpec, path: &Path) -> Result<DataFrame, String> {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let header = read_csv_header(path)?;
+    let fields = header
+        .iter()
+        .map(|name| {
+            let dt = spec
+                .column(name)
+                .map(|c| c.data_type.arrow())
+                .unwrap_or(DataType::Utf8);
+            Field::new(name, dt, true)
+        })
+        .collect::<Vec<_>>();
+    let schema = Schema::new(fields);
+    ctx.read_csv(
+        path_str(path),
+        CsvReadOptions::new().has_header(true).schema(&schema),
+    )
+    .await
+    .map_err(|e| e.strip_backtrace())
+}
+
+fn read_csv_header(path: &Path) -> Result<Vec<String>, String> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    std::io::BufReader::new(file)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let line = line.trim_start_matches('\u{feff}').trim_end();
+    if line.is_empty() {
+        return Err("the file is empty: a header row is required".to_string());
+    }
+    Ok(line
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .collect())
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
