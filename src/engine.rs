@@ -207,12 +207,22 @@ pub struct InputTable {
 }
 
 /// A session over one data directory, with everything registered.
-#[derive(Debug)]
 pub struct Engine {
     ctx: SessionContext,
     config: EngineConfig,
     inputs: Vec<InputTable>,
     references: Vec<reference::LoadedReference>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("session_id", &self.ctx.session_id())
+            .field("config", &self.config)
+            .field("inputs", &self.inputs)
+            .field("references", &self.references)
+            .finish()
+    }
 }
 
 impl Engine {

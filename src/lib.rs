@@ -5,14 +5,19 @@
 //! - [`reference`]: shipped reference tables;
 //! - [`engine`]: the one session builder;
 //! - [`generate`], [`validate`]: synthetic data and data checks;
-//! - [`output`], [`cli`]: printing and the command line.
+//! - [`output`], [`export`]: printing results and BI-ready exports;
+//! - [`cli`], [`repl`]: the command line and the interactive shell.
 
+pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod contract;
 pub mod dashboard;
 pub mod engine;
+pub mod export;
 pub mod generate;
 pub mod output;
 pub mod reference;
+pub mod repl;
+pub mod report;
 pub mod validate;

@@ -1,7 +1,7 @@
 //! Printing results: tables (comfy-table), CSV, JSON and Markdown, always to
 //! an `impl Write` chosen by the caller.
 
-use datafusion::arrow::array::{Array, RecordBatch};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::io::Write;

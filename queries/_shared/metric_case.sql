@@ -54,10 +54,16 @@ with attended as (
     where a.attended
 ),
 
+attended_count as (
+    select referral_id, count(*) as attended_contacts
+    from attended
+    group by referral_id
+),
+
 closed_case as (
-    select r.unit_id, r.referral_id,
-        (select count(*) from attended a where a.referral_id = r.referral_id) as attended_contacts
+    select r.unit_id, r.referral_id, coalesce(a.attended_contacts, 0) as attended_contacts
     from in_scope_referral r
+    left join attended_count a using (referral_id)
     where r.closed_in_period
 ),
 

@@ -391,11 +391,11 @@ fn doc() -> &'static Documentation {
         .with_sql_example(
             r#"```sql
 > SELECT round(o['phi'], 6) AS phi, round(o['tau2'], 6) AS tau2 FROM (SELECT funnel_overdispersion('proportion', p, n, 0.5) AS o FROM (VALUES (0.3, 100), (0.5, 100), (0.7, 100), (0.45, 400)) AS t(p, n));
-+-------+----------+
-| phi   | tau2     |
-+-------+----------+
-| 7.805 | 0.009009 |
-+-------+----------+
++------+--------+
+| phi  | tau2   |
++------+--------+
+| 5.85 | 0.0119 |
++------+--------+
 ```"#,
         )
         .with_argument(

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Summarise bench-data/results-*.json as the Markdown tables of
+docs/performance.md: min and median per step, and the target ratios."""
+import json
+import statistics
+import sys
+
+
+def mm(xs):
+    return min(xs), statistics.median(xs)
+
+
+def main(paths):
+    results = [json.load(open(p)) for p in paths]
+    print("| data | step | min s | median s | rows |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        for s in r["steps"]:
+            lo, med = mm(s["seconds"])
+            print(f"| {r['data']} | {s['step']} | {lo:.3f} | {med:.3f} | {s['rows']} |")
+    print()
+    print("| data | scan floor s | all charts s | charts / floor | export s | export / floor "
+          "| SDQ scoring s | DuckDB SDQ s | cypdash / DuckDB | reliable impr. s | DuckDB RI s "
+          "| peak MiB (export) | 1 GiB limit: s, peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    totals = []
+    for r in results:
+        step = {s["step"]: s for s in r["steps"]}
+        floor = mm(step["scan_floor"]["seconds"])[1]
+        charts = mm(step["all_charts"]["seconds"])[1] + step["score_questionnaires"]["seconds"][0]
+        sdq = mm(step["sdq_scoring"]["seconds"])[1]
+        ri = mm(step["chart outcomes/reliable_improvement"]["seconds"])[1]
+        d = r.get("duckdb") or {}
+        dsdq = mm(d["sdq_scoring"])[1] if d.get("sdq_scoring") else float("nan")
+        dri = mm(d["reliable_improvement"])[1] if d.get("reliable_improvement") else float("nan")
+        e = r.get("export", {})
+        print(f"| {r['data']} | {floor:.3f} | {charts:.3f} | {charts / floor:.1f}x | {e.get('seconds', float('nan')):.2f} "
+              f"| {e.get('seconds', float('nan')) / floor:.1f}x | {sdq:.3f} | {dsdq:.3f} | {sdq / dsdq:.2f} "
+              f"| {ri:.3f} | {dri:.3f} | {e.get('peak_rss_mib', float('nan')):.0f} "
+              f"| {e.get('memory_limit_1gib_seconds', float('nan')):.2f}, {e.get('memory_limit_1gib_peak_rss_mib', float('nan')):.0f} |")
+        totals.append((r["data"], charts, e.get("seconds")))
+    for (d0, c0, e0), (d1, c1, e1) in zip(totals, totals[1:]):
+        print(f"\nscaling {d0} -> {d1}: all charts x{c1 / c0:.2f}"
+              + (f", export x{e1 / e0:.2f}" if e0 and e1 else ""))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,236 @@
+//! `cypdash bench`: time the dashboard's steps over one data directory in
+//! one process, beside the scan floor (a plain aggregate over exactly the
+//! columns the dashboard reads), so figures are ratios measured in the same
+//! run. `scripts/bench.sh` drives it over generated data sets of several
+//! sizes and adds the DuckDB baseline; see `docs/performance.md`.
+
+use crate::catalog::Catalog;
+use crate::dashboard::{Dashboard, GivenParams, RunError};
+use crate::engine::{Engine, EngineConfig, EngineError};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// The columns the dashboard reads, table by table: the scan floor reads
+/// exactly these with a trivial aggregate.
+pub const SCAN_FLOOR: &[(&str, &[&str])] = &[
+    ("partnership", &["partnership_id", "partnership_name", "collaborative"]),
+    ("service", &["service_id", "partnership_id", "service_name"]),
+    ("person", &["person_id", "birth_date", "gender", "ethnicity"]),
+    (
+        "referral",
+        &["referral_id", "person_id", "service_id", "referral_date", "closure_date"],
+    ),
+    ("contact", &["referral_id", "contact_date", "attendance"]),
+    (
+        "questionnaire",
+        &["questionnaire_id", "referral_id", "measure", "informant", "version", "completed_date"],
+    ),
+    ("questionnaire_item", &["questionnaire_id", "item", "value"]),
+];
+
+/// One timed step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub step: String,
+    /// Wall time of each repetition, in seconds.
+    pub seconds: Vec<f64>,
+    pub rows: usize,
+}
+
+impl Step {
+    pub fn min(&self) -> f64 {
+        self.seconds.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    pub fn median(&self) -> f64 {
+        let mut s = self.seconds.clone();
+        s.sort_by(|a, b| a.total_cmp(b));
+        let n = s.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        if n % 2 == 1 {
+            s[n / 2]
+        } else {
+            (s[n / 2 - 1] + s[n / 2]) / 2.0
+        }
+    }
+}
+
+/// The outcome of a bench run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub data: String,
+    pub repetitions: usize,
+    pub steps: Vec<Step>,
+    /// Peak resident memory of the process (VmHWM), in MiB, where the OS
+    /// reports it.
+    pub peak_rss_mib: Option<f64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
+}
+
+/// SQL of the scan floor: one trivial aggregate per column read.
+pub fn scan_floor_sql() -> Vec<String> {
+    SCAN_FLOOR
+        .iter()
+        .map(|(table, cols)| {
+            let aggs: Vec<String> = cols.iter().map(|c| format!("max({c})")).collect();
+            format!("SELECT {} FROM {table}", aggs.join(", "))
+        })
+        .collect()
+}
+
+async fn time<F, Fut>(reps: usize, mut f: F) -> Result<(Vec<f64>, usize), BenchError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<usize, BenchError>>,
+{
+    let mut seconds = Vec::with_capacity(reps);
+    let mut rows = 0;
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        rows = f().await?;
+        seconds.push(secs(t.elapsed()));
+    }
+    Ok((seconds, rows))
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Time, in one process: opening the data, the scan floor, scoring every
+/// questionnaire (the shared tables), each chart, and all charts together.
+/// The first step that computes shared tables runs once (it is what a
+/// session pays once); the others repeat `reps` times.
+pub async fn run(config: EngineConfig, catalog: Catalog, reps: usize) -> Result<BenchReport, BenchError> {
+    let data = config.data_dir.display().to_string();
+    let mut steps = Vec::new();
+
+    let t = Instant::now();
+    let engine = Engine::open(config).await?;
+    steps.push(Step {
+        step: "open".to_string(),
+        seconds: vec![secs(t.elapsed())],
+        rows: 0,
+    });
+
+    let floor = scan_floor_sql();
+    let (seconds, rows) = time(reps, || async {
+        let mut rows = 0;
+        for sql in &floor {
+            rows += crate::output::row_count(&engine.sql(sql).await?);
+        }
+        Ok(rows)
+    })
+    .await?;
+    steps.push(Step {
+        step: "scan_floor".to_string(),
+        seconds,
+        rows,
+    });
+
+    // The SDQ scoring step alone, as the DuckDB baseline does it: score every
+    // SDQ and consume the totals.
+    let sdq = catalog
+        .shared()
+        .find(|b| b.name == "sdq_score")
+        .map(|b| b.sql.clone())
+        .unwrap_or_default();
+    let sdq_sql = format!("SELECT count(*), sum(total_difficulties) FROM ({sdq})");
+    let (seconds, rows) = time(reps, || async {
+        Ok(crate::output::row_count(&engine.sql(&sdq_sql).await?))
+    })
+    .await?;
+    steps.push(Step {
+        step: "sdq_scoring".to_string(),
+        seconds,
+        rows,
+    });
+
+    let dashboard = Dashboard::new(engine, catalog);
+    let t = Instant::now();
+    dashboard.prepare().await?;
+    steps.push(Step {
+        step: "score_questionnaires".to_string(),
+        seconds: vec![secs(t.elapsed())],
+        rows: 0,
+    });
+
+    let charts: Vec<String> = dashboard.catalog().charts().map(|c| c.id.clone()).collect();
+    let given = GivenParams::new();
+    let mut all = vec![0.0; reps.max(1)];
+    for chart in &charts {
+        let (seconds, rows) = time(reps, || async {
+            let r = dashboard.run(chart, &given).await?;
+            Ok(crate::output::row_count(&r.batches))
+        })
+        .await?;
+        for (a, s) in all.iter_mut().zip(&seconds) {
+            *a += s;
+        }
+        steps.push(Step {
+            step: format!("chart {chart}"),
+            seconds,
+            rows,
+        });
+    }
+    steps.push(Step {
+        step: "all_charts".to_string(),
+        seconds: all,
+        rows: charts.len(),
+    });
+    Ok(BenchReport {
+        data,
+        repetitions: reps.max(1),
+        steps,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// Peak resident set size of this process in MiB (Linux `VmHWM`).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_min() {
+        let s = Step {
+            step: "x".into(),
+            seconds: vec![3.0, 1.0, 2.0, 10.0],
+            rows: 0,
+        };
+        assert_eq!(s.min(), 1.0);
+        assert_eq!(s.median(), 2.5);
+    }
+
+    #[test]
+    fn scan_floor_reads_every_contract_table() {
+        let sql = scan_floor_sql();
+        assert_eq!(sql.len(), crate::contract::TABLES.len());
+        for ((table, cols), spec) in SCAN_FLOOR.iter().zip(crate::contract::TABLES) {
+            assert_eq!(*table, spec.name);
+            for c in *cols {
+                assert!(spec.column(c).is_some(), "{table}.{c} is not a contract column");
+            }
+        }
+    }
+}

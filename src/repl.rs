@@ -1,0 +1,859 @@
+//! The interactive shell (`cypdash repl`) and ad hoc SQL.
+//!
+//! [`Repl::handle_line`] is the loop body: it takes one line and writes
+//! what it prints to the `out` it is given. The real loop
+//! ([`run_interactive`]) feeds it from rustyline (history, tab completion)
+//! and races each line against Ctrl-C, which cancels a running query and
+//! keeps the session; tests feed it scripted lines.
+//!
+//! SQL may span lines and runs when a line ends with `;`. Lines starting
+//! with `\` are meta-commands (`\?` lists them).
+//!
+//! Startup does no query work, so the first prompt comes quickly: the
+//! shared building blocks (`sdq_score`, `outcome_pair`, `in_scope_referral`,
+//! ...) are computed by [`Dashboard::prepare`] on first use: before the
+//! first chart run, and before the first SQL statement (or `\d name`) that
+//! names one of them. The bound views among them (those taking the period
+//! and other chart parameters) hold the values of the last chart run, or
+//! their defaults before any.
+
+use crate::catalog::QueryFile;
+use crate::cli::{self, DocFormat};
+use crate::dashboard::{parse_param_args, Dashboard, GivenParams, Resolved};
+use crate::export::{self, ExportFormat, ExportRequest};
+use crate::output::{self, Format};
+use anyhow::{anyhow, bail, Context as _, Result};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::error::DataFusionError;
+use datafusion::sql::parser::{DFParser, Statement};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// The result of one SQL statement.
+#[derive(Debug, Clone)]
+pub struct StatementResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+/// Split SQL text into statements (DataFusion's parser and dialect).
+pub fn parse_sql(dash: &Dashboard, sql: &str) -> Result<Vec<Statement>, DataFusionError> {
+    let state = dash.engine().ctx().state();
+    let dialect_name = state.config().options().sql_parser.dialect;
+    let dialect = datafusion::sql::sqlparser::dialect::dialect_from_str(dialect_name)
+        .ok_or_else(|| DataFusionError::Plan(format!("unsupported SQL dialect {dialect_name}")))?;
+    Ok(DFParser::parse_sql_with_dialect(sql, dialect.as_ref())?.into())
+}
+
+/// Names of the shared building blocks not yet registered in the session.
+fn unprepared_shared(dash: &Dashboard) -> BTreeSet<String> {
+    let ctx = dash.engine().ctx();
+    dash.catalog()
+        .shared()
+        .filter(|b| !ctx.table_exist(b.name.as_str()).unwrap_or(false))
+        .map(|b| b.name.to_ascii_lowercase())
+        .collect()
+}
+
+/// Run one statement, computing the shared blocks first if it names one
+/// that is not there yet.
+pub async fn execute_statement(dash: &Dashboard, statement: Statement) -> Result<StatementResult> {
+    let ctx = dash.engine().ctx();
+    let state = ctx.state();
+    let missing = unprepared_shared(dash);
+    if !missing.is_empty() {
+        let refs = state.resolve_table_references(&statement)?;
+        if refs.iter().any(|r| missing.contains(&r.table().to_ascii_lowercase())) {
+            dash.prepare().await?;
+        }
+    }
+    let state = ctx.state();
+    let plan = state.statement_to_plan(statement).await?;
+    let df = ctx.execute_logical_plan(plan).await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await?;
+    Ok(StatementResult { schema, batches })
+}
+
+/// Run every statement of `sql` in order and collect their results.
+pub async fn execute_sql(dash: &Dashboard, sql: &str) -> Result<Vec<StatementResult>> {
+    let mut results = Vec::new();
+    for statement in parse_sql(dash, sql)? {
+        results.push(execute_statement(dash, statement).await?);
+    }
+    Ok(results)
+}
+
+/// `params: name=value, ...` for the values a chart ran with.
+pub fn params_line(resolved: &Resolved) -> String {
+    let parts: Vec<String> = resolved
+        .values
+        .iter()
+        .map(|(k, v)| {
+            let text = match export::param_json(v) {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            format!("{k}={text}")
+        })
+        .collect();
+    if parts.is_empty() {
+        "params: none".to_string()
+    } else {
+        format!("params: {}", parts.join(", "))
+    }
+}
+
+/// How the REPL starts.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplOptions {
+    pub format: Format,
+    /// Rows printed at most in table and markdown formats (None: all).
+    pub maxrows: Option<usize>,
+    /// No banner.
+    pub quiet: bool,
+}
+
+impl Default for ReplOptions {
+    fn default() -> Self {
+        Self {
+            format: Format::Table,
+            maxrows: Some(40),
+            quiet: false,
+        }
+    }
+}
+
+/// What the loop does after a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Quit,
+}
+
+const HELP: &str = "\
+SQL: type a statement ending in `;` (it may span lines); several may share a line.
+  Tables: the input tables, ref_* reference tables, the shared blocks; see \\d.
+
+Meta-commands:
+  \\?                       this help
+  \\q                       quit (also Ctrl-D)
+  \\d                       list tables
+  \\d NAME                  columns of a table
+  \\charts                  list the charts
+  \\describe CHART          parameters and output columns of a chart
+  \\run CHART [k=v ...]     run a chart (session parameters from \\set apply)
+  \\export CHART PATH       write a chart to PATH.csv, PATH.parquet, or a folder
+                           (Parquet, CSV, Power Query and manifest.json)
+  \\set [NAME VALUE]        set a chart parameter for this session; alone: list them
+  \\unset NAME              forget a session parameter
+  \\functions [NAME]        the cypdash SQL functions, or one in full
+  \\format [FORMAT]         table, csv, json or markdown
+  \\maxrows [N]             rows printed at most in table/markdown (0: all)
+  \\timing [on|off]         print how long each statement takes
+  \\i FILE                  run the lines of a file
+
+Ctrl-C cancels a running query (or clears a half-typed statement).
+Shared blocks (sdq_score, in_scope_referral, ...) are computed on first use;
+bound views among them hold the parameters of the last chart run.";
+
+const META_COMMANDS: &[&str] = &[
+    "\\?", "\\q", "\\d", "\\charts", "\\describe", "\\run", "\\export", "\\set", "\\unset", "\\functions",
+    "\\format", "\\maxrows", "\\timing", "\\i",
+];
+
+const SQL_KEYWORDS: &[&str] = &[
+    "SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "HAVING", "LIMIT", "JOIN", "LEFT JOIN", "INNER JOIN",
+    "ON", "USING", "AS", "AND", "OR", "NOT", "NULL", "IS", "IN", "BETWEEN", "LIKE", "CASE", "WHEN", "THEN",
+    "ELSE", "END", "DISTINCT", "COUNT", "WITH", "UNION ALL", "DESC", "ASC", "EXPLAIN", "DESCRIBE", "SHOW",
+    "CREATE VIEW", "CREATE TABLE", "DROP",
+];
+
+/// The interactive session: the dashboard plus what the user has set.
+#[derive(Debug)]
+pub struct Repl {
+    dash: Dashboard,
+    format: Format,
+    maxrows: Option<usize>,
+    timing: bool,
+    quiet: bool,
+    /// Session values for chart parameters (`\set`).
+    defaults: GivenParams,
+    /// A statement being typed over several lines.
+    buffer: String,
+    /// Nesting of `\i` files.
+    depth: usize,
+}
+
+impl Repl {
+    pub fn new(dash: Dashboard, options: ReplOptions) -> Self {
+        Self {
+            dash,
+            format: options.format,
+            maxrows: options.maxrows,
+            timing: false,
+            quiet: options.quiet,
+            defaults: GivenParams::new(),
+            buffer: String::new(),
+            depth: 0,
+        }
+    }
+
+    pub fn dashboard(&self) -> &Dashboard {
+        &self.dash
+    }
+
+    /// The prompt: a continuation prompt while a statement is open.
+    pub fn prompt(&self) -> &'static str {
+        if self.buffer.is_empty() {
+            "cypdash> "
+        } else {
+            "      -> "
+        }
+    }
+
+    /// True while a statement spans lines.
+    pub fn in_statement(&self) -> bool {
+        !self.buffer.is_empty()
+    }
+
+    /// Forget a half-typed statement (Ctrl-C).
+    pub fn reset(&mut self) {
+        self.buffer.clear();
+    }
+
+    /// Handle one line of input.
+    pub async fn handle_line(&mut self, line: &str, out: &mut dyn Write) -> Result<Control> {
+        let trimmed = line.trim();
+        if self.buffer.is_empty() {
+            if trimmed.is_empty() || trimmed.starts_with("--") {
+                return Ok(Control::Continue);
+            }
+            if trimmed.starts_with('\\') {
+                return self.meta(trimmed, out).await;
+            }
+            if matches!(trimmed.to_ascii_lowercase().as_str(), "quit" | "exit" | "quit;" | "exit;") {
+                return Ok(Control::Quit);
+            }
+        }
+        self.buffer.push_str(line);
+        self.buffer.push('\n');
+        if trimmed.ends_with(';') {
+            let sql = std::mem::take(&mut self.buffer);
+            self.run_sql(&sql, out).await?;
+        }
+        Ok(Control::Continue)
+    }
+
+    /// Handle a line and print its error, if any, to `out` (as the
+    /// interactive loop does on stderr): the session goes on.
+    pub async fn feed(&mut self, line: &str, out: &mut dyn Write) -> std::io::Result<Control> {
+        match self.handle_line(line, out).await {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                writeln!(out, "error: {e:#}")?;
+                Ok(Control::Continue)
+            }
+        }
+    }
+
+    /// Run any statement still open (end of a script).
+    pub async fn finish(&mut self, out: &mut dyn Write) -> Result<()> {
+        if self.buffer.trim().is_empty() {
+            self.buffer.clear();
+            return Ok(());
+        }
+        let sql = std::mem::take(&mut self.buffer);
+        self.run_sql(&sql, out).await
+    }
+
+    async fn run_sql(&mut self, sql: &str, out: &mut dyn Write) -> Result<()> {
+        for statement in parse_sql(&self.dash, sql)? {
+            let started = Instant::now();
+            let result = execute_statement(&self.dash, statement).await?;
+            if !result.schema.fields().is_empty() {
+                output::write_batches(out, &result.schema, &result.batches, self.format, self.maxrows)?;
+            }
+            self.print_timing(started, out)?;
+        }
+        Ok(())
+    }
+
+    fn print_timing(&self, started: Instant, out: &mut dyn Write) -> Result<()> {
+        if self.timing {
+            writeln!(out, "time: {}", cli::format_elapsed(started.elapsed()))?;
+        }
+        Ok(())
+    }
+
+    async fn meta(&mut self, line: &str, out: &mut dyn Write) -> Result<Control> {
+        let mut words = line.split_whitespace();
+        let command = words.next().unwrap_or_default();
+        let args: Vec<&str> = words.collect();
+        let rest = line[command.len()..].trim();
+        match command {
+            "\\q" | "\\quit" => return Ok(Control::Quit),
+            "\\?" | "\\h" | "\\help" => writeln!(out, "{HELP}")?,
+            "\\d" => match args.as_slice() {
+                [] => self.list_tables(out)?,
+                [name] => self.describe_table(name, out).await?,
+                _ => bail!("usage: \\d [TABLE]"),
+            },
+            "\\charts" | "\\list" => cli::list(self.dash.catalog(), Format::Table, out)?,
+            "\\describe" => match args.as_slice() {
+                [chart] => cli::describe(self.dash.catalog().chart(chart)?, DocFormat::Table, out)?,
+                _ => bail!("usage: \\describe CHART"),
+            },
+            "\\functions" => match args.as_slice() {
+                [] => cli::functions(self.dash.engine(), None, self.format, out)?,
+                [name] => cli::functions(self.dash.engine(), Some(name), self.format, out)?,
+                _ => bail!("usage: \\functions [NAME]"),
+            },
+            "\\run" => match args.split_first() {
+                Some((chart, params)) => self.run_chart(chart, params, out).await?,
+                None => bail!("usage: \\run CHART [name=value ...]"),
+            },
+            "\\export" => match args.as_slice() {
+                [chart, path] => self.export_chart(chart, Path::new(path), out).await?,
+                _ => bail!("usage: \\export CHART PATH (PATH.csv, PATH.parquet or a folder)"),
+            },
+            "\\set" => match args.as_slice() {
+                [] => {
+                    if self.defaults.is_empty() {
+                        writeln!(out, "no session parameters (\\set NAME VALUE sets one)")?;
+                    }
+                    for (k, v) in &self.defaults {
+                        writeln!(out, "{k} = {v}")?;
+                    }
+                }
+                [name, ..] => {
+                    let value = rest[name.len()..].trim().trim_start_matches('=').trim();
+                    if value.is_empty() {
+                        bail!("usage: \\set NAME VALUE");
+                    }
+                    self.check_session_param(name, value)?;
+                    self.defaults.insert(name.to_string(), value.to_string());
+                }
+            },
+            "\\unset" => match args.as_slice() {
+                [name] => {
+                    if self.defaults.remove(*name).is_none() {
+                        bail!("`{name}` is not set");
+                    }
+                }
+                _ => bail!("usage: \\unset NAME"),
+            },
+            "\\format" => match args.as_slice() {
+                [] => writeln!(out, "format: {}", format_name(self.format))?,
+                [f] => {
+                    use clap::ValueEnum;
+                    self.format = Format::from_str(f, true)
+                        .map_err(|_| anyhow!("unknown format `{f}`: use table, csv, json or markdown"))?;
+                }
+                _ => bail!("usage: \\format table|csv|json|markdown"),
+            },
+            "\\maxrows" => match args.as_slice() {
+                [] => writeln!(
+                    out,
+                    "maxrows: {}",
+                    self.maxrows.map_or_else(|| "all".to_string(), |n| n.to_string())
+                )?,
+                [n] => {
+                    let n: usize = n.parse().map_err(|_| anyhow!("`{n}` is not a number of rows"))?;
+                    self.maxrows = (n > 0).then_some(n);
+                }
+                _ => bail!("usage: \\maxrows N"),
+            },
+            "\\timing" => {
+                self.timing = match args.as_slice() {
+                    [] => !self.timing,
+                    ["on"] => true,
+                    ["off"] => false,
+                    _ => bail!("usage: \\timing [on|off]"),
+                };
+                writeln!(out, "timing {}", if self.timing { "on" } else { "off" })?;
+            }
+            "\\i" => {
+                if rest.is_empty() {
+                    bail!("usage: \\i FILE");
+                }
+                return Box::pin(self.include(Path::new(rest), out)).await;
+            }
+            other => bail!("unknown command `{other}`: \\? lists the commands"),
+        }
+        Ok(Control::Continue)
+    }
+
+    async fn include(&mut self, path: &Path, out: &mut dyn Write) -> Result<Control> {
+        if self.depth >= 8 {
+            bail!("\\i nested too deeply (a file including itself?)");
+        }
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let saved = std::mem::take(&mut self.buffer);
+        self.depth += 1;
+        let mut control = Control::Continue;
+        for line in text.lines() {
+            if self.feed(line, out).await? == Control::Quit {
+                control = Control::Quit;
+                break;
+            }
+        }
+        if let Err(e) = self.finish(out).await {
+            writeln!(out, "error: {e:#}")?;
+        }
+        self.depth -= 1;
+        self.buffer = saved;
+        Ok(control)
+    }
+
+    /// A session parameter must be declared by some chart, and parse as
+    /// the type it is declared with.
+    fn check_session_param(&self, name: &str, value: &str) -> Result<()> {
+        let mut declared = false;
+        for chart in self.dash.catalog().charts() {
+            if let Some(spec) = chart.param(name) {
+                declared = true;
+                spec.ty
+                    .parse(value)
+                    .map_err(|reason| anyhow!("`{value}` is not a valid {} for `{name}`: {reason}", spec.ty))?;
+            }
+        }
+        if !declared {
+            let mut known: Vec<String> = self
+                .dash
+                .catalog()
+                .charts()
+                .flat_map(|c| c.header.params.iter().map(|p| p.name.clone()))
+                .collect();
+            known.sort();
+            known.dedup();
+            bail!("no chart takes a parameter `{name}`; the parameters are: {}", known.join(", "));
+        }
+        Ok(())
+    }
+
+    /// The parameters for a chart: session values it declares, then the
+    /// ones given on the line (which must all be declared).
+    fn chart_params(&self, chart: &QueryFile, args: &[&str]) -> Result<GivenParams> {
+        let explicit = parse_param_args(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+        cli::check_params(chart, &explicit)?;
+        let mut given: GivenParams = self
+            .defaults
+            .iter()
+            .filter(|(k, _)| chart.param(k).is_some())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        given.extend(explicit);
+        Ok(given)
+    }
+
+    async fn run_chart(&mut self, name: &str, args: &[&str], out: &mut dyn Write) -> Result<()> {
+        let chart = self.dash.catalog().chart(name)?.clone();
+        let given = self.chart_params(&chart, args)?;
+        let started = Instant::now();
+        let result = self.dash.run(&chart.id, &given).await?;
+        if self.format == Format::Table {
+            writeln!(out, "{}: {}", chart.id, chart.header.title)?;
+            writeln!(out, "{}", params_line(&result.params))?;
+        }
+        output::write_batches(out, &result.schema, &result.batches, self.format, self.maxrows)?;
+        self.print_timing(started, out)
+    }
+
+    async fn export_chart(&mut self, name: &str, path: &Path, out: &mut dyn Write) -> Result<()> {
+        let chart = self.dash.catalog().chart(name)?.clone();
+        let given = self.chart_params(&chart, &[])?;
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv") | Some("parquet") => {
+                let result = self.dash.run(&chart.id, &given).await?;
+                let data = export::normalise(&chart, &result.schema, &result.batches)?;
+                if ext.as_deref() == Some("csv") {
+                    export::write_csv(path, &data.schema, &data.batches)?;
+                } else {
+                    export::write_parquet(path, &data.schema, &data.batches)?;
+                }
+                let rows: usize = data.batches.iter().map(|b| b.num_rows()).sum();
+                writeln!(out, "wrote {rows} rows to {}", path.display())?;
+            }
+            _ => {
+                let request = ExportRequest {
+                    charts: vec![chart.id.clone()],
+                    params: vec![given],
+                    format: ExportFormat::Both,
+                    out: path.to_path_buf(),
+                };
+                let report = export::export(&self.dash, &request, &mut |_, _| {}).await?;
+                if let Some(e) = report.failed().find_map(|c| c.error.clone()) {
+                    bail!(e);
+                }
+                writeln!(
+                    out,
+                    "wrote {} files and {} to {}",
+                    report.files_written(),
+                    export::MANIFEST,
+                    path.display()
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn list_tables(&self, out: &mut dyn Write) -> Result<()> {
+        let ctx = self.dash.engine().ctx();
+        let registered: BTreeSet<String> = registered_tables(ctx).into_iter().collect();
+        let shared: Vec<&QueryFile> = self.dash.catalog().shared().collect();
+        let mut rows = Vec::new();
+        for name in &registered {
+            let kind = if crate::contract::table(name).is_some() {
+                "input".to_string()
+            } else if name.starts_with("ref_") {
+                "reference".to_string()
+            } else if let Some(b) = shared.iter().find(|b| b.name == *name) {
+                format!("shared {}", shared_kind(b))
+            } else {
+                "session".to_string()
+            };
+            rows.push(vec![name.clone(), kind]);
+        }
+        for b in &shared {
+            if !registered.contains(&b.name) {
+                rows.push(vec![b.name.clone(), format!("shared {} (computed on first use)", shared_kind(b))]);
+            }
+        }
+        rows.sort_by(|a, b| kind_rank(&a[1]).cmp(&kind_rank(&b[1])).then_with(|| a[0].cmp(&b[0])));
+        let batch = cli::text_batch(&["table", "kind"], &rows)?;
+        output::write_batches(out, &batch.schema(), &[batch], self.format, None)?;
+        Ok(())
+    }
+
+    async fn describe_table(&self, name: &str, out: &mut dyn Write) -> Result<()> {
+        let ctx = self.dash.engine().ctx();
+        let shared = self.dash.catalog().shared().find(|b| b.name == name);
+        if shared.is_some() && !ctx.table_exist(name)? {
+            self.dash.prepare().await?;
+        }
+        let provider = ctx
+            .table_provider(name)
+            .await
+            .map_err(|_| anyhow!("no table `{name}`: \\d lists the tables"))?;
+        let schema = provider.schema();
+        let rows: Vec<Vec<String>> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let description = shared
+                    .and_then(|b| b.header.columns.iter().find(|c| c.name == *f.name()))
+                    .map(|c| c.description.clone())
+                    .unwrap_or_default();
+                vec![
+                    f.name().clone(),
+                    f.data_type().to_string(),
+                    if f.is_nullable() { "YES" } else { "NO" }.to_string(),
+                    description,
+                ]
+            })
+            .collect();
+        let batch = cli::text_batch(&["column", "type", "nullable", "description"], &rows)?;
+        output::write_batches(out, &batch.schema(), &[batch], self.format, None)?;
+        Ok(())
+    }
+}
+
+fn shared_kind(b: &QueryFile) -> &'static str {
+    match b.header.kind {
+        Some(crate::catalog::SharedKind::Table) => "table",
+        Some(crate::catalog::SharedKind::BoundView) => "bound view",
+        _ => "view",
+    }
+}
+
+fn kind_rank(kind: &str) -> u8 {
+    match kind.split_whitespace().next() {
+        Some("input") => 0,
+        Some("reference") => 1,
+        Some("shared") => 2,
+        _ => 3,
+    }
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Table => "table",
+        Format::Csv => "csv",
+        Format::Json => "json",
+        Format::Markdown => "markdown",
+    }
+}
+
+/// The tables registered in the session's default schema.
+fn registered_tables(ctx: &datafusion::prelude::SessionContext) -> Vec<String> {
+    let state = ctx.state();
+    let defaults = &state.config().options().catalog;
+    ctx.catalog(&defaults.default_catalog)
+        .and_then(|c| c.schema(&defaults.default_schema))
+        .map(|s| s.table_names())
+        .unwrap_or_default()
+}
+
+/// Words offered by tab completion: meta-commands, tables and their
+/// columns (input, reference, shared and session tables), chart ids,
+/// parameter names, function names and common SQL keywords.
+pub fn completion_words(dash: &Dashboard) -> Vec<String> {
+    let mut words: BTreeSet<String> = BTreeSet::new();
+    words.extend(META_COMMANDS.iter().map(|s| s.to_string()));
+    words.extend(SQL_KEYWORDS.iter().map(|s| s.to_string()));
+    for t in crate::contract::TABLES {
+        words.insert(t.name.to_string());
+        words.extend(t.columns.iter().map(|c| c.name.to_string()));
+    }
+    for r in crate::reference::REFERENCES {
+        words.insert(r.name.to_string());
+        words.extend(r.columns.iter().map(|(c, _)| c.to_string()));
+    }
+    for b in dash.catalog().shared() {
+        words.insert(b.name.clone());
+        words.extend(b.header.columns.iter().map(|c| c.name.clone()));
+    }
+    for c in dash.catalog().charts() {
+        words.insert(c.id.clone());
+        words.extend(c.header.params.iter().map(|p| p.name.clone()));
+    }
+    words.extend(registered_tables(dash.engine().ctx()));
+    let state = dash.engine().ctx().state();
+    words.extend(state.scalar_functions().keys().cloned());
+    words.extend(state.aggregate_functions().keys().cloned());
+    words.extend(state.window_functions().keys().cloned());
+    words.extend(state.table_functions().keys().cloned());
+    words.into_iter().collect()
+}
+
+/// Completion candidates for the word ending at `pos`: its start and the
+/// matching words (case-insensitive prefix match; SQL keywords follow the
+/// case the user typed).
+pub fn complete(words: &[String], line: &str, pos: usize) -> (usize, Vec<String>) {
+    let head = &line[..pos];
+    let start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '/' | '\\' | '.')))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let prefix = &head[start..];
+    if prefix.is_empty() {
+        return (pos, Vec::new());
+    }
+    let lower = prefix.to_ascii_lowercase();
+    let typed_lower = prefix.chars().any(|c| c.is_ascii_lowercase());
+    let mut found: Vec<String> = words
+        .iter()
+        .filter(|w| w.to_ascii_lowercase().starts_with(&lower) && w.len() > prefix.len())
+        // Meta-commands only at the start of a line.
+        .filter(|w| !w.starts_with('\\') || start == 0)
+        .map(|w| {
+            if typed_lower && SQL_KEYWORDS.contains(&w.as_str()) {
+                w.to_ascii_lowercase()
+            } else {
+                w.clone()
+            }
+        })
+        .collect();
+    found.dedup();
+    (start, found)
+}
+
+/// The rustyline helper: tab completion from a shared word list.
+#[derive(Debug, Clone, Default)]
+pub struct ReplHelper {
+    words: Arc<RwLock<Vec<String>>>,
+}
+
+impl ReplHelper {
+    pub fn set_words(&self, words: Vec<String>) {
+        if let Ok(mut w) = self.words.write() {
+            *w = words;
+        }
+    }
+}
+
+impl rustyline::completion::Completer for ReplHelper {
+    type Candidate = rustyline::completion::Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Self::Candidate>)> {
+        let words = self.words.read().map(|w| w.clone()).unwrap_or_default();
+        let (start, found) = complete(&words, line, pos);
+        Ok((
+            start,
+            found
+                .into_iter()
+                .map(|w| rustyline::completion::Pair {
+                    display: w.clone(),
+                    replacement: w,
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl rustyline::hint::Hinter for ReplHelper {
+    type Hint = String;
+}
+
+impl rustyline::highlight::Highlighter for ReplHelper {}
+
+impl rustyline::validate::Validator for ReplHelper {}
+
+impl rustyline::Helper for ReplHelper {}
+
+/// Where the history is kept: `$CYPDASH_HISTORY`, else `~/.cypdash_history`.
+pub fn history_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CYPDASH_HISTORY").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(|home| PathBuf::from(home).join(".cypdash_history"))
+}
+
+/// The REPL's main loop: rustyline when stdin is a terminal, plain lines
+/// otherwise (a script piped in; any failed line makes the run fail).
+pub async fn run_interactive(mut repl: Repl, out: &mut dyn Write) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return run_script(&mut repl, std::io::stdin().lock(), out).await;
+    }
+    use rustyline::error::ReadlineError;
+    let config = rustyline::Config::builder()
+        .auto_add_history(false)
+        .completion_type(rustyline::CompletionType::List)
+        .build();
+    let mut editor: rustyline::Editor<ReplHelper, rustyline::history::DefaultHistory> =
+        rustyline::Editor::with_config(config)?;
+    let helper = ReplHelper::default();
+    helper.set_words(completion_words(repl.dashboard()));
+    editor.set_helper(Some(helper.clone()));
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    if !repl.quiet {
+        writeln!(
+            out,
+            "cypdash {} on {}: SQL ending in `;`, \\? for help, \\q to quit",
+            env!("CARGO_PKG_VERSION"),
+            repl.dashboard().engine().data_dir().display()
+        )?;
+        out.flush()?;
+    }
+    loop {
+        let prompt = repl.prompt();
+        let line = tokio::task::block_in_place(|| editor.readline(prompt));
+        match line {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                }
+                let outcome = tokio::select! {
+                    r = repl.handle_line(&line, out) => Some(r),
+                    _ = tokio::signal::ctrl_c() => None,
+                };
+                match outcome {
+                    None => {
+                        repl.reset();
+                        eprintln!("cancelled");
+                    }
+                    Some(Ok(Control::Quit)) => break,
+                    Some(Ok(Control::Continue)) => {}
+                    Some(Err(e)) => {
+                        if is_broken_pipe(&e) {
+                            break;
+                        }
+                        eprintln!("error: {e:#}");
+                    }
+                }
+                out.flush()?;
+                helper.set_words(completion_words(repl.dashboard()));
+            }
+            Err(ReadlineError::Interrupted) => {
+                // Ctrl-C at the prompt: drop the half-typed statement.
+                repl.reset();
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                save_history(&mut editor, history.as_deref());
+                return Err(e.into());
+            }
+        }
+    }
+    save_history(&mut editor, history.as_deref());
+    Ok(())
+}
+
+fn save_history(editor: &mut rustyline::Editor<ReplHelper, rustyline::history::DefaultHistory>, path: Option<&Path>) {
+    if let Some(p) = path {
+        if let Err(e) = editor.save_history(p) {
+            eprintln!("warning: cannot save the history to {}: {e}", p.display());
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Run the lines of a script (stdin not a terminal): errors go to stderr
+/// and the run goes on; the result is an error if any line failed.
+pub async fn run_script(repl: &mut Repl, input: impl std::io::BufRead, out: &mut dyn Write) -> Result<()> {
+    let mut failures = 0;
+    for line in input.lines() {
+        let line = line.context("cannot read stdin")?;
+        match repl.handle_line(&line, out).await {
+            Ok(Control::Quit) => break,
+            Ok(Control::Continue) => {}
+            Err(e) if is_broken_pipe(&e) => return Err(e),
+            Err(e) => {
+                failures += 1;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    if let Err(e) = repl.finish(out).await {
+        failures += 1;
+        eprintln!("error: {e:#}");
+    }
+    if failures > 0 {
+        bail!("{failures} statement(s) or command(s) failed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_takes_the_word_before_the_cursor() {
+        let words: Vec<String> = ["referral", "referral_date", "ref_gender", "\\describe", "SELECT", "key/partnerships"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let line = "select referral_d";
+        assert_eq!(complete(&words, line, line.len()), (7, vec!["referral_date".to_string()]));
+        assert_eq!(complete(&words, "sel", 3), (0, vec!["select".to_string()]));
+        assert_eq!(complete(&words, "\\de", 3), (0, vec!["\\describe".to_string()]));
+        assert_eq!(complete(&words, "\\run key/p", 10), (5, vec!["key/partnerships".to_string()]));
+        assert_eq!(complete(&words, "x \\de", 5).1, Vec::<String>::new());
+        assert_eq!(complete(&words, "select ", 7).1, Vec::<String>::new());
+    }
+}

@@ -1,0 +1,775 @@
+//! Funnel plots: a dot per unit at (n, value), the centre line and the two
+//! pairs of limit curves.
+//!
+//! The curves come from the SQL function `funnel_limits`, evaluated at many
+//! n with the chart's own centre, kind and coverages. A funnel chart does
+//! not output its spread (sigma for means, r for effect sizes), but for
+//! those kinds the limits are centre +- z S / sqrt(n) with one constant S
+//! per chart; S is read back from the chart's own limits at the largest
+//! unit, again through `funnel_limits`. Every curve is then checked against
+//! the limits the chart reported for each unit; if they disagree (for
+//! example with overdispersion, whose tau2 the chart does not output), the
+//! lines join the units' own limits instead, and the plot says so.
+
+use super::frame::Row;
+use super::svg::{data_num, el, nice_ticks, num, tick_decimals, PathData, Scale, Writer};
+use super::{metric_label, Format, Ran, ReportError, Units};
+use crate::dashboard::Dashboard;
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+
+/// Charts whose headline metrics are drawn as funnels (the rest of their
+/// metrics go in a table). A funnel chart not listed draws its first metric.
+const HEADLINES: &[(&str, &[&str])] = &[
+    ("data_quality/completion", &["paired_any"]),
+    ("data_quality/goals_use", &["goal_paired"]),
+    ("data_quality/idle_cases", &["idle"]),
+    ("outcomes/reliable_improvement", &["reliable_improvement"]),
+    (
+        "experience/esq_satisfaction",
+        &["esq_satisfaction_parent", "esq_satisfaction_self"],
+    ),
+];
+
+/// The limit lines of one funnel.
+#[derive(Debug, Clone)]
+pub(crate) struct Curve {
+    /// The metric (None: the chart has no metric column).
+    pub metric: Option<String>,
+    /// (n, lower inner, upper inner, lower outer, upper outer), by n.
+    pub points: Vec<[f64; 5]>,
+    /// How the lines were obtained.
+    pub method: CurveMethod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CurveMethod {
+    /// `funnel_limits` at every n, matching the chart's limits.
+    Exact,
+    /// Straight lines between the units' own limits.
+    Joined,
+    /// No unit with limits: nothing to draw.
+    None,
+}
+
+impl CurveMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            CurveMethod::Exact => "exact",
+            CurveMethod::Joined => "joined",
+            CurveMethod::None => "none",
+        }
+    }
+}
+
+/// The metrics of a funnel chart to draw as funnels.
+pub(crate) fn headline_metrics(chart: &Ran) -> Vec<Option<String>> {
+    if !chart.frame.has("metric") {
+        return vec![None];
+    }
+    let mut present: Vec<String> = Vec::new();
+    for row in chart.frame.iter() {
+        if let Some(m) = row.str("metric") {
+            if !present.iter().any(|p| p == m) {
+                present.push(m.to_string());
+            }
+        }
+    }
+    let listed = HEADLINES
+        .iter()
+        .find(|(id, _)| *id == chart.file.id)
+        .map(|(_, m)| *m)
+        .unwrap_or(&[]);
+    let chosen: Vec<Option<String>> = listed
+        .iter()
+        .filter(|m| present.iter().any(|p| p == *m))
+        .map(|m| Some(m.to_string()))
+        .collect();
+    if !chosen.is_empty() {
+        chosen
+    } else {
+        present.into_iter().take(1).map(Some).collect()
+    }
+}
+
+/// The rows of one metric (all rows when `metric` is None).
+pub(crate) fn metric_rows<'a>(chart: &'a Ran, metric: Option<&str>) -> Vec<Row<'a>> {
+    chart
+        .frame
+        .iter()
+        .filter(|r| metric.is_none() || r.str("metric") == metric)
+        .collect()
+}
+
+/// Compute the limit lines of every headline metric of a funnel chart.
+pub(crate) async fn curves(dashboard: &Dashboard, chart: &Ran) -> Result<Vec<Curve>, ReportError> {
+    let mut out = Vec::new();
+    for metric in headline_metrics(chart) {
+        let rows = metric_rows(chart, metric.as_deref());
+        let curve = curve_for(dashboard, chart, &rows)
+            .await
+            .map_err(|source| ReportError::Curve {
+                chart: chart.file.id.clone(),
+                source,
+            })?;
+        out.push(Curve {
+            metric,
+            points: curve.0,
+            method: curve.1,
+        });
+    }
+    Ok(out)
+}
+
+/// A unit with limits: (n, [lower inner, upper inner, lower outer, upper outer]).
+fn units_with_limits(rows: &[Row]) -> Vec<(f64, [f64; 4])> {
+    rows.iter()
+        .filter_map(|r| {
+            let n = r.f64("n")?;
+            let l = [
+                r.f64("lower_95")?,
+                r.f64("upper_95")?,
+                r.f64("lower_998")?,
+                r.f64("upper_998")?,
+            ];
+            (n > 0.0).then_some((n, l))
+        })
+        .collect()
+}
+
+async fn curve_for(
+    dashboard: &Dashboard,
+    chart: &Ran,
+    rows: &[Row<'_>],
+) -> Result<(Vec<[f64; 5]>, CurveMethod), datafusion::error::DataFusionError> {
+    let with_limits = units_with_limits(rows);
+    let centre = rows.iter().find_map(|r| r.f64("centre"));
+    let (Some(centre), false) = (centre, with_limits.is_empty()) else {
+        return Ok((Vec::new(), CurveMethod::None));
+    };
+    let inner = chart.param_f64("coverage_inner").unwrap_or(95.0);
+    let outer = chart.param_f64("coverage_outer").unwrap_or(99.8);
+    let max_n = with_limits.iter().map(|(n, _)| *n).fold(0.0, f64::max);
+    let ((_, x_max), _) = nice_ticks(0.0, max_n * 1.05, 5);
+    let ns = sample_ns(x_max, with_limits.iter().map(|(n, _)| *n));
+
+    // kind and spread for funnel_limits.
+    let (kind, spread) = match chart.param_text("funnel_kind") {
+        Some(kind) => {
+            if chart.params.get("overdispersion") == Some(&datafusion::scalar::ScalarValue::Boolean(Some(true))) {
+                // tau2 is not in the chart's output: join the units' limits.
+                return Ok((joined(&with_limits), CurveMethod::Joined));
+            }
+            (kind, 0.0)
+        }
+        None => {
+            // centre +- z S / sqrt(n): read S back from the largest unit.
+            let (n, l) = with_limits
+                .iter()
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .copied()
+                .expect("not empty");
+            let half = l[1] - centre;
+            if half.abs() < 1e-12 {
+                return Ok((joined(&with_limits), CurveMethod::Joined));
+            }
+            let sql = format!(
+                "SELECT lim['upper'] AS u FROM (SELECT funnel_limits('mean', {c}, {n}, {cov}, 1.0) AS lim)",
+                c = sql_num(centre),
+                n = sql_num(n),
+                cov = sql_num(inner),
+            );
+            let batches = dashboard.engine().sql(&sql).await?;
+            let unit = first_f64(&batches, 0).unwrap_or(f64::NAN);
+            let s = half / (unit - centre);
+            if !s.is_finite() || s <= 0.0 {
+                return Ok((joined(&with_limits), CurveMethod::Joined));
+            }
+            ("mean".to_string(), s)
+        }
+    };
+    let values = ns
+        .iter()
+        .map(|n| format!("({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT n, i['lower'] AS l1, i['upper'] AS u1, o['lower'] AS l2, o['upper'] AS u2 FROM ( \
+           SELECT n, \
+             funnel_limits('{kind}', {c}, n, {inner}, {s}, 0.0) AS i, \
+             funnel_limits('{kind}', {c}, n, {outer}, {s}, 0.0) AS o \
+           FROM (SELECT column1 AS n FROM (VALUES {values}))) ORDER BY n",
+        kind = kind.replace('\'', "''"),
+        c = sql_num(centre),
+        inner = sql_num(inner),
+        outer = sql_num(outer),
+        s = sql_num(spread),
+    );
+    let batches = dashboard.engine().sql(&sql).await?;
+    let mut points = Vec::new();
+    for b in &batches {
+        let n = b.column(0).as_primitive::<Int64Type>();
+        let cols: Vec<_> = (1..5).map(|i| b.column(i).as_primitive::<Float64Type>()).collect();
+        for r in 0..b.num_rows() {
+            if cols.iter().any(|c| c.is_null(r)) {
+                continue;
+            }
+            points.push([
+                n.value(r) as f64,
+                cols[0].value(r),
+                cols[1].value(r),
+                cols[2].value(r),
+                cols[3].value(r),
+            ]);
+        }
+    }
+    // The curve must pass through every unit's reported limits.
+    let agrees = with_limits.iter().all(|(n, l)| {
+        points.iter().find(|p| p[0] == *n).is_some_and(|p| {
+            (0..4).all(|k| (p[k + 1] - l[k]).abs() <= 1e-6 * (1.0 + l[k].abs()))
+        })
+    });
+    if agrees {
+        Ok((points, CurveMethod::Exact))
+    } else {
+        Ok((joined(&with_limits), CurveMethod::Joined))
+    }
+}
+
+fn first_f64(batches: &[datafusion::arrow::array::RecordBatch], col: usize) -> Option<f64> {
+    let b = batches.iter().find(|b| b.num_rows() > 0)?;
+    let a = b.column(col).as_primitive::<Float64Type>();
+    (!a.is_null(0)).then(|| a.value(0))
+}
+
+/// A number as a SQL literal of type double.
+fn sql_num(x: f64) -> String {
+    let s = format!("{x:?}");
+    format!("CAST({s} AS DOUBLE)")
+}
+
+/// Whole n at which to evaluate the curves: every n up to 200, then 200
+/// evenly spaced up to `x_max`, plus every unit's n.
+fn sample_ns(x_max: f64, unit_ns: impl Iterator<Item = f64>) -> Vec<i64> {
+    let top = x_max.max(1.0).ceil() as i64;
+    let mut ns: Vec<i64> = (1..=top.min(200)).collect();
+    if top > 200 {
+        let step = (top - 200) as f64 / 200.0;
+        ns.extend((1..=200).map(|i| 200 + (i as f64 * step).round() as i64));
+    }
+    ns.extend(unit_ns.filter(|n| n.fract() == 0.0 && *n >= 1.0).map(|n| n as i64));
+    ns.sort_unstable();
+    ns.dedup();
+    ns
+}
+
+/// Lines through the units' own limits, by n.
+fn joined(with_limits: &[(f64, [f64; 4])]) -> Vec<[f64; 5]> {
+    let mut pts: Vec<[f64; 5]> = with_limits
+        .iter()
+        .map(|(n, l)| [*n, l[0], l[1], l[2], l[3]])
+        .collect();
+    pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    pts.dedup_by(|a, b| a[0] == b[0]);
+    pts
+}
+
+/// Plot geometry.
+const W: f64 = 720.0;
+const H: f64 = 450.0;
+const LEFT: f64 = 76.0;
+const RIGHT: f64 = 700.0;
+const TOP: f64 = 44.0;
+const BOTTOM: f64 = 380.0;
+
+/// Draw one funnel (one metric of a chart) as an SVG element.
+pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> String {
+    let rows = metric_rows(chart, curve.metric.as_deref());
+    let fmt = Format::of_unit(chart.unit_of("value"));
+    let min_n = chart.min_n().unwrap_or(0);
+    let plotted: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !units.is_all(r) && r.f64("value").is_some() && r.f64("n").is_some())
+        .collect();
+    let centre = rows.iter().find_map(|r| r.f64("centre"));
+    let max_n = rows
+        .iter()
+        .filter(|r| !units.is_all(r))
+        .filter_map(|r| r.f64("n"))
+        .fold(0.0, f64::max);
+
+    // Domains: x from 0 to past the largest unit; y around the dots, the
+    // centre and the outer limits at the plotted units.
+    let ((x0, x1), x_ticks) = nice_ticks(0.0, (max_n * 1.05).max(1.0), 6);
+    let mut ys: Vec<f64> = plotted.iter().filter_map(|r| r.f64("value")).collect();
+    ys.extend(centre);
+    for r in &plotted {
+        ys.extend(r.f64("lower_998"));
+        ys.extend(r.f64("upper_998"));
+    }
+    if ys.is_empty() {
+        ys.extend([0.0, 1.0]);
+    }
+    let (mut lo, mut hi) = ys
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(*y), b.max(*y)));
+    let pad = ((hi - lo) * 0.08).max(1e-6);
+    lo -= pad;
+    hi += pad;
+    if fmt == Format::Proportion {
+        lo = lo.max(0.0);
+        hi = hi.min(1.0);
+    }
+    let ((y0, y1), y_ticks) = nice_ticks(lo, hi, 6);
+    let xs = Scale::new((x0, x1), (LEFT, RIGHT));
+    let ys = Scale::new((y0, y1), (BOTTOM, TOP));
+
+    let title_id = format!("{svg_id}-title");
+    let desc_id = format!("{svg_id}-desc");
+    let metric_text = curve
+        .metric
+        .as_deref()
+        .map(metric_label)
+        .unwrap_or_else(|| chart.file.header.title.clone());
+    let highlight_row = rows.iter().find(|r| units.is_highlight(r));
+    let mut w = Writer::new();
+    w.open(
+        el("svg")
+            .a("xmlns", "http://www.w3.org/2000/svg")
+            .a("id", svg_id)
+            .a("class", "chart funnel")
+            .a("viewBox", format!("0 0 {W} {H}"))
+            .a("role", "img")
+            .a("aria-labelledby", format!("{title_id} {desc_id}"))
+            .a("data-chart", &chart.file.id)
+            .a_opt("data-metric", curve.metric.as_deref())
+            .a("data-curve", curve.method.as_str()),
+    );
+    w.text(el("title").a("id", &title_id), &format!("Funnel plot: {metric_text}"));
+    w.text(
+        el("desc").a("id", &desc_id),
+        &describe(chart, &rows, &plotted, centre, fmt, units, highlight_row),
+    );
+    w.open(el("defs"));
+    w.open(el("clipPath").a("id", format!("{svg_id}-clip")));
+    w.leaf(
+        el("rect")
+            .a("x", LEFT)
+            .a("y", TOP)
+            .a("width", RIGHT - LEFT)
+            .a("height", BOTTOM - TOP),
+    );
+    w.close().close();
+
+    // Grid and axes.
+    let y_dec = tick_decimals(&y_ticks);
+    w.open(el("g").a("class", "axis y-axis"));
+    for t in &y_ticks {
+        let y = ys.map(*t);
+        w.leaf(el("line").a("class", "grid").a("x1", LEFT).a("x2", RIGHT).a("y1", y).a("y2", y));
+        w.text(
+            el("text").a("x", LEFT - 6.0).a("y", y + 4.0).a("text-anchor", "end"),
+            &fmt.tick(*t, y_dec),
+        );
+    }
+    w.close();
+    w.open(el("g").a("class", "axis x-axis"));
+    for t in &x_ticks {
+        let x = xs.map(*t);
+        w.leaf(el("line").a("class", "tick").a("x1", x).a("x2", x).a("y1", BOTTOM).a("y2", BOTTOM + 5.0));
+        w.text(
+            el("text").a("x", x).a("y", BOTTOM + 18.0).a("text-anchor", "middle"),
+            &format!("{t:.0}"),
+        );
+    }
+    w.leaf(el("line").a("class", "axis-line").a("x1", LEFT).a("x2", RIGHT).a("y1", BOTTOM).a("y2", BOTTOM));
+    w.leaf(el("line").a("class", "axis-line").a("x1", LEFT).a("x2", LEFT).a("y1", TOP).a("y2", BOTTOM));
+    w.close();
+    let x_title = axis_title(chart, "n");
+    w.text(
+        el("text")
+            .a("class", "axis-title")
+            .a("x", (LEFT + RIGHT) / 2.0)
+            .a("y", BOTTOM + 40.0)
+            .a("text-anchor", "middle"),
+        &x_title,
+    );
+    let y_title = axis_title(chart, "value");
+    w.text(
+        el("text")
+            .a("class", "axis-title")
+            .a("transform", format!("translate(16 {}) rotate(-90)", num((TOP + BOTTOM) / 2.0)))
+            .a("text-anchor", "middle"),
+        &y_title,
+    );
+
+    // Plot area: centre, limits, dots.
+    w.open(
+        el("g")
+            .a("class", "plot")
+            .a("clip-path", format!("url(#{svg_id}-clip)"))
+            .a("data-x-domain", xs.domain_attr())
+            .a("data-x-range", xs.range_attr())
+            .a("data-y-domain", ys.domain_attr())
+            .a("data-y-range", ys.range_attr()),
+    );
+    if let Some(c) = centre {
+        let y = ys.map(c);
+        w.leaf(
+            el("line")
+                .a("class", "centre")
+                .a("x1", LEFT)
+                .a("x2", RIGHT)
+                .a("y1", y)
+                .a("y2", y)
+                .a("data-value", data_num(c)),
+        );
+    }
+    for (k, class) in [(1, "limit inner lower"), (2, "limit inner upper"), (3, "limit outer lower"), (4, "limit outer upper")] {
+        let path = PathData::polyline(
+            curve
+                .points
+                .iter()
+                .filter(|p| p[0] <= x1)
+                .map(|p| (xs.map(p[0]), ys.map(p[k].clamp(y0 - (y1 - y0), y1 + (y1 - y0))))),
+        );
+        if !path.is_empty() {
+            w.leaf(el("path").a("class", class).a("d", path.build()));
+        }
+    }
+    // Dots: the highlighted unit last, so it is drawn on top.
+    let mut order: Vec<&&Row> = plotted.iter().collect();
+    order.sort_by_key(|r| units.is_highlight(r));
+    for r in order {
+        let (Some(v), Some(n)) = (r.f64("value"), r.f64("n")) else {
+            continue;
+        };
+        let hl = units.is_highlight(r);
+        let (cx, cy) = (xs.map(n), ys.map(v));
+        let position = r.str("position").unwrap_or("");
+        w.open(
+            el("circle")
+                .a("class", if hl { "mark highlight" } else { "mark" })
+                .a("cx", cx)
+                .a("cy", cy)
+                .a("r", if hl { 7.0 } else { 4.5 })
+                .a("data-unit", units.label(r))
+                .a_opt("data-partnership", r.i64("partnership_id"))
+                .a_opt("data-service", r.i64("service_id"))
+                .a("data-value", data_num(v))
+                .a("data-n", data_num(n))
+                .a("data-position", position)
+                .a_opt("data-metric", curve.metric.as_deref()),
+        );
+        w.text(
+            el("title"),
+            &format!(
+                "{}: {} (n = {}){}",
+                units.long_label(r),
+                fmt.text(v),
+                n,
+                position_phrase(position)
+                    .map(|p| format!(", {p}"))
+                    .unwrap_or_default()
+            ),
+        );
+        w.close();
+    }
+    w.close();
+    // Dot labels outside the clip, so a dot near the edge keeps its label.
+    w.open(el("g").a("class", "labels"));
+    for r in &plotted {
+        let (Some(v), Some(n)) = (r.f64("value"), r.f64("n")) else {
+            continue;
+        };
+        let hl = units.is_highlight(r);
+        let (cx, cy) = (xs.map(n), ys.map(v));
+        let (text, class) = if hl {
+            (units.long_label(r), "label highlight")
+        } else {
+            (units.label(r), "label")
+        };
+        let anchor_right = cx > RIGHT - 150.0 && hl;
+        w.text(
+            el("text")
+                .a("class", class)
+                .a("x", if anchor_right { cx - 10.0 } else { cx + if hl { 10.0 } else { 6.0 } })
+                .a("y", cy + if hl { -8.0 } else { 3.5 })
+                .a("text-anchor", if anchor_right { "end" } else { "start" })
+                .a("data-unit", units.label(r)),
+            &text,
+        );
+    }
+    w.close();
+
+    legend(&mut w, centre, fmt, chart);
+    if curve.method == CurveMethod::Joined {
+        w.text(
+            el("text").a("class", "note").a("x", LEFT + 6.0).a("y", TOP + 14.0),
+            "Limit lines join the units' own limits (overdispersion or no spread in the output).",
+        );
+    }
+    if let Some(r) = highlight_row {
+        if r.f64("value").is_none() {
+            let n = r.i64("n").unwrap_or(0);
+            w.text(
+                el("text")
+                    .a("class", "suppressed highlight")
+                    .a("x", RIGHT)
+                    .a("y", BOTTOM - 8.0)
+                    .a("text-anchor", "end")
+                    .a("data-unit", units.label(r))
+                    .a("data-n", n),
+                &format!(
+                    "{}: suppressed (n = {n}, below {min_n}): not plotted",
+                    units.long_label(r)
+                ),
+            );
+        }
+    }
+    w.close();
+    w.finish()
+}
+
+fn legend(w: &mut Writer, centre: Option<f64>, fmt: Format, chart: &Ran) {
+    let inner = chart.param_f64("coverage_inner").unwrap_or(95.0);
+    let outer = chart.param_f64("coverage_outer").unwrap_or(99.8);
+    let items = [
+        (
+            "centre",
+            match centre {
+                Some(c) => format!("Centre: all compared cases ({})", fmt.text(c)),
+                None => "Centre".to_string(),
+            },
+        ),
+        ("limit inner", format!("{inner}% limits")),
+        ("limit outer", format!("{outer}% limits")),
+    ];
+    w.open(el("g").a("class", "legend"));
+    let mut x = LEFT;
+    for (class, text) in items {
+        w.leaf(el("line").a("class", class).a("x1", x).a("x2", x + 26.0).a("y1", 16.0).a("y2", 16.0));
+        w.text(el("text").a("x", x + 31.0).a("y", 20.0), &text);
+        x += 46.0 + text.chars().count() as f64 * 6.2;
+    }
+    w.leaf(el("circle").a("class", "mark key").a("cx", x + 4.0).a("cy", 16.0).a("r", 4.5));
+    w.text(el("text").a("x", x + 13.0).a("y", 20.0), "a unit (its number)");
+    w.close();
+}
+
+/// Axis title from a column's description and unit.
+fn axis_title(chart: &Ran, column: &str) -> String {
+    let desc = chart.description_of(column).unwrap_or(column);
+    let unit = chart.unit_of(column);
+    let desc = desc.trim_end_matches('.');
+    match unit {
+        Some(u) if u.starts_with("proportion") => format!("{desc} (%)"),
+        Some(u) => format!("{desc} ({u})"),
+        None => desc.to_string(),
+    }
+}
+
+/// Words for a funnel position.
+pub(crate) fn position_phrase(position: &str) -> Option<&'static str> {
+    match position {
+        "above_998" => Some("above the outer upper limit"),
+        "above_95" => Some("above the inner upper limit"),
+        "inside" => Some("inside the limits"),
+        "below_95" => Some("below the inner lower limit"),
+        "below_998" => Some("below the outer lower limit"),
+        _ => None,
+    }
+}
+
+/// The text alternative of a funnel.
+fn describe(
+    chart: &Ran,
+    rows: &[Row],
+    plotted: &[&Row],
+    centre: Option<f64>,
+    fmt: Format,
+    units: &Units,
+    highlight: Option<&Row>,
+) -> String {
+    let noun = units.level.noun();
+    let mut s = format!(
+        "Funnel plot of {} {}s; {} plotted, {} suppressed.",
+        rows.iter().filter(|r| !units.is_all(r)).count(),
+        noun,
+        plotted.len(),
+        rows.iter()
+            .filter(|r| !units.is_all(r) && r.f64("value").is_none())
+            .count()
+    );
+    if let Some(c) = centre {
+        s.push_str(&format!(" Centre line {}.", fmt.text(c)));
+    }
+    let outside: Vec<String> = plotted
+        .iter()
+        .filter(|r| matches!(r.str("position"), Some(p) if p != "inside"))
+        .map(|r| format!("{} ({})", units.label(r), position_phrase(r.str("position").unwrap_or("")).unwrap_or("")))
+        .collect();
+    if outside.is_empty() {
+        s.push_str(" Every plotted unit lies inside the limits.");
+    } else {
+        s.push_str(&format!(" Outside the inner limits: {}.", outside.join("; ")));
+    }
+    if let Some(r) = highlight {
+        match r.f64("value") {
+            Some(v) => s.push_str(&format!(
+                " {}: {} with n = {}, {}.",
+                units.long_label(r),
+                fmt.text(v),
+                r.i64("n").unwrap_or(0),
+                position_phrase(r.str("position").unwrap_or("")).unwrap_or("position unknown")
+            )),
+            None => s.push_str(&format!(" {}: suppressed.", units.long_label(r))),
+        }
+    }
+    let _ = chart;
+    s
+}
+
+/// The other metrics of a multi-metric funnel chart, as an HTML table.
+pub(crate) fn other_metrics_table(chart: &Ran, units: &Units) -> Option<String> {
+    if !chart.frame.has("metric") {
+        return None;
+    }
+    let headline: Vec<String> = chart.curves.iter().filter_map(|c| c.metric.clone()).collect();
+    let mut metrics: Vec<String> = Vec::new();
+    for r in chart.frame.iter() {
+        if let Some(m) = r.str("metric") {
+            if !headline.iter().any(|h| h == m) && !metrics.iter().any(|x| x == m) {
+                metrics.push(m.to_string());
+            }
+        }
+    }
+    if metrics.is_empty() {
+        return None;
+    }
+    let fmt = Format::of_unit(chart.unit_of("value"));
+    // Units in first-seen order, the All row first.
+    let mut unit_rows: Vec<Row> = Vec::new();
+    for r in chart.frame.iter() {
+        if !unit_rows.iter().any(|u| units.label(u) == units.label(&r)) {
+            unit_rows.push(r);
+        }
+    }
+    unit_rows.sort_by_key(|r| !units.is_all(r));
+    let mut w = Writer::new();
+    w.open(el("table").a("class", "metrics"));
+    w.text(
+        el("caption"),
+        "The chart's other measures: value (n); ▲ above or ▼ below the inner limits, ▲▲ / ▼▼ beyond the outer limits.",
+    );
+    w.open(el("thead")).open(el("tr"));
+    w.text(el("th").a("scope", "col"), units.level.noun());
+    for m in &metrics {
+        w.text(el("th").a("scope", "col"), &metric_label(m));
+    }
+    w.close().close();
+    w.open(el("tbody"));
+    for u in &unit_rows {
+        let hl = units.is_highlight(u);
+        w.open(el("tr").a_opt("class", hl.then_some("highlight")));
+        w.text(el("th").a("scope", "row"), &units.label(u));
+        for m in &metrics {
+            let cell = chart
+                .frame
+                .iter()
+                .find(|r| r.str("metric") == Some(m.as_str()) && units.label(r) == units.label(u));
+            let text = match cell {
+                Some(r) => match (r.f64("value"), r.i64("n")) {
+                    (Some(v), Some(n)) => format!(
+                        "{} ({n}){}",
+                        fmt.text(v),
+                        match r.str("position") {
+                            Some("above_998") => " ▲▲",
+                            Some("above_95") => " ▲",
+                            Some("below_95") => " ▼",
+                            Some("below_998") => " ▼▼",
+                            _ => "",
+                        }
+                    ),
+                    (None, Some(n)) => format!("suppressed ({n})"),
+                    _ => "suppressed".to_string(),
+                },
+                None => String::new(),
+            };
+            let suppressed = cell.is_some_and(|r| r.f64("value").is_none());
+            w.text(
+                el("td")
+                    .a_opt("class", suppressed.then_some("suppressed"))
+                    .a("data-metric", m),
+                &text,
+            );
+        }
+        w.close();
+    }
+    w.close().close();
+    Some(w.finish())
+}
+
+/// The units of a funnel metric that are not plotted (suppressed), as HTML.
+pub(crate) fn suppressed_list(chart: &Ran, metric: Option<&str>, units: &Units) -> Option<String> {
+    let rows = metric_rows(chart, metric);
+    let hidden: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !units.is_all(r) && r.f64("value").is_none())
+        .collect();
+    if hidden.is_empty() {
+        return None;
+    }
+    let min_n = chart.min_n().unwrap_or(0);
+    let mut w = Writer::new();
+    w.open(el("p").a("class", "suppressed-list").a_opt("data-metric", metric));
+    w.content(&format!(
+        "Not plotted, suppressed (n below {min_n}) or without a value: "
+    ));
+    for (i, r) in hidden.iter().enumerate() {
+        if i > 0 {
+            w.content(", ");
+        }
+        let n = r.i64("n").unwrap_or(0);
+        w.text(
+            el("span")
+                .a("class", "suppressed")
+                .a("data-unit", units.label(r))
+                .a("data-n", n),
+            &format!("{} (n = {n})", units.label(r)),
+        );
+    }
+    w.content(".");
+    w.close();
+    Some(w.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_cover_small_n_densely_and_include_units() {
+        let ns = sample_ns(50.0, [7.0, 33.0].into_iter());
+        assert_eq!(ns.len(), 50);
+        let ns = sample_ns(1000.0, [517.0].into_iter());
+        assert!(ns.contains(&517));
+        assert_eq!(ns.first(), Some(&1));
+        assert_eq!(ns.last(), Some(&1000));
+        assert!(ns.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn joined_lines_run_by_n() {
+        let pts = joined(&[(20.0, [1.0, 2.0, 0.5, 2.5]), (10.0, [0.8, 2.2, 0.3, 2.7]), (20.0, [1.0, 2.0, 0.5, 2.5])]);
+        assert_eq!(pts.len(), 2);
+        assert_eq!(pts[0][0], 10.0);
+    }
+
+    #[test]
+    fn sql_numbers_round_trip() {
+        assert_eq!(sql_num(0.1), "CAST(0.1 AS DOUBLE)");
+        assert_eq!(sql_num(3.0), "CAST(3.0 AS DOUBLE)");
+        assert_eq!(sql_num(1e-20), "CAST(1e-20 AS DOUBLE)");
+    }
+}

@@ -1,0 +1,629 @@
+//! The page: cover, sections with their progress indicator, one block per
+//! chart (figure, discussion box, data table) and the key at the end.
+//!
+//! The markup is XHTML-compatible HTML (every element closed, only XML's
+//! entities), with the styles inline and no scripts: native SVG `<title>`
+//! elements give the tooltips, so everything reads without JavaScript.
+
+use super::discussion::{self, Discussion};
+use super::frame::{Row, Value};
+use super::svg::{el, Writer};
+use super::{bars, change, funnel, grid, ChartKind, Level, Ran, ReportOptions, Units};
+use crate::catalog::SECTIONS;
+
+/// The four sections the progress indicator walks through (the key follows).
+const PROGRESS: &[(&str, &str)] = &[
+    ("who", "1. Who is my collaborative seeing?"),
+    ("outcomes", "2. How well are we addressing their needs?"),
+    ("experience", "3. What do service users think?"),
+    ("data_quality", "4. How good is our data?"),
+];
+
+const CSS: &str = r#"
+@page { size: A4 landscape; margin: 9mm; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #ffffff; color: #1a1a1a;
+  font: 14px/1.45 "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; }
+main { max-width: 1200px; margin: 0 auto; padding: 12px 24px 40px; }
+h1, h2, h3, h4 { line-height: 1.2; }
+a { color: #005a8c; }
+.cover { padding: 8px 0 16px; }
+.cover h1 { font-size: 30px; margin: 10px 0 4px; color: #0b3d60; }
+.cover .subtitle { font-size: 17px; margin: 0 0 14px; color: #333; }
+.cover-grid { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 18px; }
+.summary { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 10px; margin: 0 0 14px; }
+.summary div { border: 1px solid #c9d6e0; border-top: 5px solid #0072B2; padding: 8px 10px; background: #f6f9fb; }
+.summary dt { font-size: 12px; color: #444; margin: 0; }
+.summary dd { font-size: 22px; font-weight: 700; margin: 2px 0 0; color: #0b3d60; }
+.box { border: 1px solid #ccc; padding: 8px 14px; background: #fafafa; }
+.box h2 { font-size: 16px; margin: 4px 0 6px; }
+.box ul, .box ol { margin: 0; padding-left: 20px; }
+.box li { margin: 2px 0; font-size: 13px; }
+.toc ol { columns: 2; font-size: 13px; }
+.progress ol { display: flex; gap: 4px; list-style: none; margin: 0 0 8px; padding: 0; }
+.progress li { flex: 1; padding: 5px 8px; font-size: 12px; background: #e7edf2; color: #333;
+  border-radius: 3px; }
+.progress li.done { background: #c6dcec; }
+.progress li.current { background: #0072B2; color: #ffffff; font-weight: 700; }
+.section-title { font-size: 22px; color: #0b3d60; margin: 26px 0 6px; padding-top: 6px;
+  border-top: 4px solid #0072B2; }
+.chart { margin: 18px 0 28px; padding-top: 6px; border-top: 1px solid #bbb; }
+.chart h3 { font-size: 19px; margin: 6px 0 2px; }
+.chart .description { font-size: 12.5px; color: #444; margin: 0 0 6px; max-width: 980px; }
+.chart .highlighted { font-size: 12.5px; margin: 0 0 6px; }
+.chart-body { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px;
+  align-items: start; }
+.chart-body.wide { grid-template-columns: minmax(0, 1fr); }
+figure { margin: 0; }
+figure svg { display: block; width: 100%; height: auto; }
+figure + figure { margin-top: 10px; }
+figcaption, .suppressed-list, .note-text { font-size: 11.5px; color: #444; margin: 4px 0; }
+.discussion { font-size: 12.5px; background: #f7f8f3; border: 1px solid #cfd3c4;
+  border-left: 6px solid #009E73; padding: 6px 12px 8px; }
+.discussion h4 { font-size: 13px; margin: 8px 0 2px; color: #0d4f3d; }
+.discussion h4 .share { font-weight: 400; color: #555; }
+.discussion p { margin: 2px 0; }
+.discussion ul { margin: 2px 0; padding-left: 18px; }
+.discussion li { margin: 1px 0; }
+.discussion .indicator { border-top: 1px solid #cfd3c4; margin-top: 8px; padding-top: 4px; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { border: 1px solid #d0d0d0; padding: 2px 6px; text-align: left; vertical-align: top; }
+thead th { background: #eef2f5; }
+tr.highlight th, tr.highlight td { background: #fde7d6; font-weight: 700; }
+td.suppressed { color: #555; font-style: italic; }
+table.metrics { margin: 10px 0 0; }
+table.metrics caption, table.data-table caption { caption-side: top; text-align: left;
+  font-size: 12px; color: #444; padding: 2px 0; }
+details.data { margin: 10px 0 0; }
+details.data summary { cursor: pointer; font-size: 12.5px; color: #005a8c; }
+.table-wrap { overflow-x: auto; max-height: 420px; overflow-y: auto; }
+.params { font-size: 11px; color: #666; margin: 6px 0 0; }
+.key table { font-size: 13px; }
+footer { font-size: 11px; color: #666; border-top: 1px solid #ccc; margin-top: 30px; padding-top: 6px; }
+svg.chart { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 11px; }
+svg .grid { stroke: #e3e3e3; stroke-width: 1; }
+svg .axis-line, svg .tick { stroke: #444; stroke-width: 1; }
+svg .axis text, svg .tick-label { fill: #333; font-size: 10.5px; }
+svg .axis-title { font-size: 11.5px; font-weight: 700; fill: #222; }
+svg .legend text { font-size: 11px; fill: #222; }
+svg .note { font-size: 10.5px; fill: #7a3b00; }
+svg .centre { stroke: #000; stroke-width: 1.6; }
+svg .limit { fill: none; stroke: #3d3d3d; }
+svg .limit.inner { stroke-dasharray: 4 3; stroke-width: 1.2; }
+svg .limit.outer { stroke-dasharray: 11 4; stroke-width: 1.7; }
+svg.funnel circle.mark { fill: #0072B2; stroke: #ffffff; stroke-width: 1; }
+svg.funnel circle.mark.highlight { fill: #D55E00; stroke: #000; stroke-width: 1.6; }
+svg .label { font-size: 9.5px; fill: #333; }
+svg .label.highlight { font-size: 12.5px; font-weight: 700; fill: #000; paint-order: stroke;
+  stroke: #ffffff; stroke-width: 3px; }
+svg .suppressed { fill: #555; font-style: italic; font-size: 10.5px; }
+svg .suppressed.highlight { fill: #8a2f00; font-weight: 700; }
+svg .row-label { fill: #222; font-size: 11px; }
+svg .row-label.highlight, svg .bar-who.highlight { font-weight: 700; fill: #000; }
+svg .row-note { fill: #444; font-size: 10.5px; }
+svg .row-note.suppressed { fill: #555; }
+svg .track { fill: #f3f3f3; stroke: #d5d5d5; }
+svg rect.seg { stroke: #ffffff; stroke-width: 0.8; }
+svg .seg-label { font-size: 10px; }
+svg .seg-label.small { font-size: 8px; }
+svg .highlight-frame { fill: none; stroke: #000; stroke-width: 2; }
+svg .band { fill: #f5f7f9; }
+svg.items circle.mark { fill: #0072B2; fill-opacity: 0.45; stroke: none; }
+svg.items circle.mark.highlight { fill: #D55E00; fill-opacity: 1; stroke: #000; stroke-width: 1.2; }
+svg .all-tick { stroke: #000; stroke-width: 2.2; }
+svg .bar-who { font-size: 9px; fill: #444; }
+svg .group-title, svg .panel-title { font-weight: 700; font-size: 12px; fill: #0b3d60; }
+svg .change line { stroke: #8a8a8a; stroke-width: 1.6; }
+svg .t1 { fill: #ffffff; stroke: #0072B2; stroke-width: 1.6; }
+svg .t2 { fill: #0072B2; stroke: #0072B2; stroke-width: 1; }
+svg .change.all line { stroke: #000; stroke-width: 2.2; }
+svg .change.all .t1 { stroke: #000; }
+svg .change.all .t2 { fill: #000; stroke: #000; }
+svg .change.highlight line { stroke: #D55E00; stroke-width: 2.4; }
+svg .change.highlight .t1 { stroke: #D55E00; stroke-width: 2; }
+svg .change.highlight .t2 { fill: #D55E00; stroke: #000; }
+svg .col-head { font-size: 10.5px; fill: #222; }
+svg .cell-text { font-size: 9.5px; }
+svg .cell-text.suppressed { font-size: 8.5px; }
+svg .cell-bg.suppressed { stroke: #cccccc; stroke-dasharray: 2 2; }
+svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
+@media print {
+  body { font-size: 11px; }
+  main { max-width: none; padding: 0; }
+  .dash-section { break-before: page; }
+  .chart + .chart { break-before: page; }
+  .chart { break-inside: avoid; margin: 0; border-top: none; }
+  .key { break-before: page; }
+  .section-title { margin-top: 0; }
+  figure svg { max-height: 150mm; }
+  details.data, .params { display: none; }
+  .table-wrap { max-height: none; overflow: visible; }
+  a { color: inherit; text-decoration: none; }
+}
+"#;
+
+/// The whole page.
+pub(crate) fn page(ran: &[Ran], units: &Units, options: &ReportOptions) -> String {
+    let partnership_units = Units {
+        level: Level::Partnership,
+        highlight: options.partnership,
+    };
+    let title = options.title();
+    let mut w = Writer::new();
+    w.raw("<!DOCTYPE html>\n");
+    w.open(el("html").a("lang", "en-GB").a("xmlns", "http://www.w3.org/1999/xhtml"));
+    w.open(el("head"));
+    w.leaf(el("meta").a("charset", "utf-8"));
+    w.leaf(el("meta").a("name", "viewport").a("content", "width=device-width, initial-scale=1"));
+    w.leaf(el("meta").a("name", "generator").a("content", format!("cypdash {}", env!("CARGO_PKG_VERSION"))));
+    w.text(el("title"), &title);
+    w.text(el("style"), CSS);
+    w.close();
+    w.open(el("body"));
+    w.open(el("main"));
+    cover(&mut w, ran, units, &partnership_units, options, &title);
+
+    // Sections in dashboard order; the key goes last, on its own.
+    let mut sections: Vec<&str> = Vec::new();
+    for c in ran {
+        if !sections.contains(&c.file.section.as_str()) {
+            sections.push(&c.file.section);
+        }
+    }
+    for section in sections {
+        let charts: Vec<&Ran> = ran.iter().filter(|c| c.file.section == section).collect();
+        let heading = section_title(section);
+        w.open(el("section").a("class", "dash-section").a("id", format!("section-{section}")).a("aria-labelledby", format!("section-{section}-title")));
+        w.text(el("h2").a("class", "section-title").a("id", format!("section-{section}-title")), &heading);
+        for chart in charts {
+            let u = match chart.kind {
+                ChartKind::Benchmark | ChartKind::Key => &partnership_units,
+                _ => units,
+            };
+            chart_block(&mut w, chart, ran, u);
+        }
+        w.close();
+    }
+    w.open(el("footer"));
+    w.text(
+        el("p"),
+        &format!(
+            "Made by cypdash {} from the chart queries of its catalogue; every definition is in docs/definitions.md. Synthetic or real, the data never leave this file: it has no external links, fonts or scripts.",
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
+    w.close();
+    w.close().close().close();
+    let mut out = w.finish();
+    out.push('\n');
+    out
+}
+
+fn section_title(section: &str) -> String {
+    PROGRESS
+        .iter()
+        .find(|(s, _)| *s == section)
+        .map(|(_, t)| t.to_string())
+        .or_else(|| SECTIONS.iter().find(|(s, _)| *s == section).map(|(_, t)| t.to_string()))
+        .unwrap_or_else(|| section.replace('_', " "))
+}
+
+fn progress(w: &mut Writer, current: Option<&str>) {
+    let pos = current.and_then(|c| PROGRESS.iter().position(|(s, _)| *s == c));
+    w.open(el("nav").a("class", "progress").a("aria-label", "Dashboard sections"));
+    w.open(el("ol"));
+    for (i, (section, title)) in PROGRESS.iter().enumerate() {
+        let class = match pos {
+            Some(p) if p == i => "current",
+            Some(p) if i < p => "done",
+            _ => "todo",
+        };
+        w.open(el("li").a("class", class).a_opt("aria-current", (pos == Some(i)).then_some("step")));
+        w.text(el("a").a("href", format!("#section-{section}")), title);
+        w.close();
+    }
+    w.close().close();
+}
+
+fn cover(w: &mut Writer, ran: &[Ran], units: &Units, partnership_units: &Units, options: &ReportOptions, title: &str) {
+    let any = ran.first();
+    let period = any.and_then(|c| Some((c.param_text("period_start")?, c.param_text("period_end")?)));
+    let key = ran.iter().find(|c| c.kind == ChartKind::Key);
+    let find = |id: &str| ran.iter().find(|c| c.file.id == id);
+    let referrals = find("who/gender")
+        .or_else(|| ran.iter().find(|c| c.kind == ChartKind::Categories))
+        .and_then(|c| c.frame.iter().find(|r| units.is_all(r)).and_then(|r| r.i64("n")));
+    let paired = find("outcomes/reliable_improvement").and_then(|c| {
+        c.frame
+            .iter()
+            .find(|r| units.is_all(r) && r.str("metric") == Some("reliable_improvement"))
+            .and_then(|r| r.i64("n"))
+    });
+    let partnerships = key.map(|k| k.frame.len());
+    let services: Option<i64> = key.map(|k| k.frame.iter().filter_map(|r| r.i64("services")).sum());
+    let mut collaboratives: Vec<String> = key
+        .map(|k| k.frame.iter().filter_map(|r| r.str("collaborative").map(str::to_string)).collect())
+        .unwrap_or_default();
+    collaboratives.sort();
+    collaboratives.dedup();
+    let collaborative = options.collaborative.clone().unwrap_or_else(|| match collaboratives.as_slice() {
+        [one] => one.clone(),
+        [] => "all partnerships".to_string(),
+        many => format!("all collaboratives ({})", many.join(", ")),
+    });
+
+    w.open(el("header").a("class", "cover").a("id", "cover"));
+    w.text(el("h1"), title);
+    let mut subtitle = format!("Collaborative: {collaborative}");
+    if let Some((a, b)) = &period {
+        subtitle.push_str(&format!(" · Period: {a} to {b}"));
+    }
+    if options.level == Level::Service {
+        subtitle.push_str(" · Compared: teams");
+        if let Some(p) = options.partnership {
+            subtitle.push_str(&format!(" of partnership {p}"));
+        }
+    }
+    w.text(el("p").a("class", "subtitle"), &subtitle);
+    progress(w, None);
+
+    w.open(el("dl").a("class", "summary"));
+    let mut item = |label: &str, value: String| {
+        w.open(el("div"));
+        w.text(el("dt"), label);
+        w.text(el("dd"), &value);
+        w.close();
+    };
+    item("In-scope referrals", referrals.map(thousands).unwrap_or_else(|| "not available".to_string()));
+    item("Partnerships", partnerships.map(|p| p.to_string()).unwrap_or_else(|| "not available".to_string()));
+    item("Services (teams)", services.map(thousands).unwrap_or_else(|| "not available".to_string()));
+    item("Cases with a paired outcome", paired.map(thousands).unwrap_or_else(|| "not available".to_string()));
+    let highlighted = highlighted_name(ran, units, partnership_units);
+    item("Highlighted", highlighted.unwrap_or_else(|| "none".to_string()));
+    item("Charts", ran.iter().filter(|c| c.kind != ChartKind::Key).count().to_string());
+    w.close();
+
+    w.open(el("div").a("class", "cover-grid"));
+    w.open(el("section").a("class", "box"));
+    w.text(el("h2"), "Using this dashboard");
+    w.open(el("ol"));
+    for p in discussion::USING_THE_DASHBOARD {
+        w.text(el("li"), p);
+    }
+    w.close().close();
+    w.open(el("section").a("class", "box"));
+    w.text(el("h2"), "Reading a funnel plot");
+    w.open(el("ul"));
+    for p in discussion::FUNNEL_HOW_TO {
+        w.text(el("li"), p);
+    }
+    w.close().close();
+    w.close();
+
+    w.open(el("nav").a("class", "box toc").a("aria-label", "Contents"));
+    w.text(el("h2"), "Contents");
+    w.open(el("ol"));
+    for c in ran {
+        w.open(el("li"));
+        w.text(el("a").a("href", format!("#{}", anchor(&c.file.id))), &format!("{}: {}", section_short(&c.file.section), c.file.header.title));
+        w.close();
+    }
+    w.close().close();
+    w.close();
+}
+
+fn section_short(section: &str) -> String {
+    match section {
+        "who" => "1".to_string(),
+        "outcomes" => "2".to_string(),
+        "experience" => "3".to_string(),
+        "data_quality" => "4".to_string(),
+        "key" => "Key".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn highlighted_name(ran: &[Ran], units: &Units, partnership_units: &Units) -> Option<String> {
+    let id = units.highlight?;
+    let _ = partnership_units;
+    for c in ran.iter().filter(|c| c.kind != ChartKind::Key && c.kind != ChartKind::Benchmark) {
+        if let Some(r) = c.frame.iter().find(|r| units.is_highlight(r)) {
+            return Some(units.long_label(&r));
+        }
+    }
+    Some(format!("{} {id}", units.level.noun()))
+}
+
+fn thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// The HTML id of a chart's block.
+pub(crate) fn anchor(chart_id: &str) -> String {
+    format!("chart-{}", chart_id.replace(['/', '_'], "-"))
+}
+
+fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
+    let id = anchor(&chart.file.id);
+    w.open(
+        el("section")
+            .a("class", format!("chart kind-{}", chart.kind.as_str()))
+            .a("id", &id)
+            .a("data-chart", &chart.file.id)
+            .a("aria-labelledby", format!("{id}-h")),
+    );
+    progress(w, Some(&chart.file.section));
+    w.text(el("h3").a("id", format!("{id}-h")), &chart.file.header.title);
+    w.text(el("p").a("class", "description"), &one_line(&chart.file.header.description));
+    if let Some(hl) = units.highlight {
+        if chart.kind != ChartKind::Key {
+            let name = chart
+                .frame
+                .iter()
+                .find(|r| units.is_highlight(r))
+                .map(|r| units.long_label(&r))
+                .unwrap_or_else(|| format!("{} {hl} (no row in this chart)", units.level.noun()));
+            w.text(el("p").a("class", "highlighted"), &format!("Highlighted: {name}"));
+        }
+    }
+    let wide = matches!(chart.kind, ChartKind::Key | ChartKind::Table);
+    w.open(el("div").a("class", if wide { "chart-body wide" } else { "chart-body" }));
+    w.open(el("div").a("class", "figures"));
+    figures(w, chart, all, units, &id);
+    w.close();
+    let d = discussion::for_chart(&chart.file.id);
+    if chart.kind != ChartKind::Key {
+        discussion_box(w, &d);
+    }
+    w.close();
+    if chart.kind != ChartKind::Key {
+        data_table(w, chart, units);
+    }
+    params_line(w, chart);
+    w.close();
+}
+
+fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
+    let min_n = chart.min_n().unwrap_or(0);
+    match chart.kind {
+        ChartKind::Funnel => {
+            if chart.curves.is_empty() {
+                w.text(el("p").a("class", "note-text"), "No rows to plot.");
+            }
+            for (k, curve) in chart.curves.iter().enumerate() {
+                w.open(el("figure"));
+                w.raw(&funnel::draw(chart, curve, units, &format!("{id}-svg{k}")));
+                if let Some(list) = funnel::suppressed_list(chart, curve.metric.as_deref(), units) {
+                    w.raw(&list);
+                }
+                w.close();
+            }
+            if let Some(table) = funnel::other_metrics_table(chart, units) {
+                w.raw(&table);
+            }
+        }
+        ChartKind::Categories => {
+            w.open(el("figure"));
+            w.raw(&bars::categories_chart(chart, units, &format!("{id}-svg0")));
+            w.text(
+                el("figcaption"),
+                &format!("Shares are of each {}'s in-scope referrals. Counts from 1 to {} are withheld, and every share of a {} with fewer than {min_n} referrals; withheld shares are named beside the bar, never drawn as zero.", units.level.noun(), min_n - 1, units.level.noun()),
+            );
+            w.close();
+        }
+        ChartKind::Items => {
+            w.open(el("figure"));
+            w.raw(&bars::items_chart(chart, units, &format!("{id}-svg0")));
+            w.text(
+                el("figcaption"),
+                &format!("A {} with fewer than {min_n} referrals with a Current View, or an item with 1 to {} referrals, has no dot for that item: its value is withheld, not zero.", units.level.noun(), min_n - 1),
+            );
+            w.close();
+        }
+        ChartKind::Esq => {
+            w.open(el("figure"));
+            w.raw(&bars::esq_chart(chart, units, &format!("{id}-svg0")));
+            w.text(
+                el("figcaption"),
+                &format!("Shares of questionnaires answering the item (don't know left out); fewer than {min_n} answers are withheld. The data table gives every {}.", units.level.noun()),
+            );
+            w.close();
+        }
+        ChartKind::Change => {
+            w.open(el("figure"));
+            w.raw(&change::change_chart(chart, units, &format!("{id}-svg0")));
+            w.text(
+                el("figcaption"),
+                &format!("Means over the paired cases of each {}; fewer than {min_n} paired cases are withheld.", units.level.noun()),
+            );
+            w.close();
+            if let Some(t) = change::shares_table(chart, units) {
+                w.raw(&t);
+            }
+        }
+        ChartKind::Benchmark => {
+            w.open(el("figure"));
+            w.raw(&grid::benchmark_chart(chart, all, units, &format!("{id}-svg0")));
+            w.close();
+        }
+        ChartKind::Key => key_table(w, chart, units),
+        ChartKind::Table => {
+            w.text(
+                el("p").a("class", "note-text"),
+                "This chart has no drawing of its own in the report; its values are in the data table below.",
+            );
+        }
+    }
+}
+
+fn discussion_box(w: &mut Writer, d: &Discussion) {
+    w.open(el("aside").a("class", "discussion").a("aria-label", "Discussion"));
+    w.text(el("h4"), "What the chart shows");
+    w.text(el("p").a("class", "shows"), d.shows);
+    if !d.data_issues.is_empty() {
+        w.open(el("h4"));
+        w.content("Could the data mislead us? ");
+        w.text(el("span").a("class", "share"), "(about a quarter of the discussion)");
+        w.close();
+        w.open(el("ul").a("class", "data-issues"));
+        for q in d.data_issues {
+            w.text(el("li"), q);
+        }
+        w.close();
+    }
+    if !d.practice.is_empty() {
+        w.open(el("h4"));
+        w.content("If the data are right, what would we look into and change? ");
+        w.text(el("span").a("class", "share"), "(about three quarters)");
+        w.close();
+        w.open(el("ul").a("class", "practice"));
+        for q in d.practice {
+            w.text(el("li"), q);
+        }
+        w.close();
+    }
+    if let Some(qi) = d.indicator {
+        w.open(el("div").a("class", "indicator"));
+        w.text(el("h4"), "Relevant quality indicator");
+        w.text(el("p"), qi);
+        w.close();
+    }
+    w.close();
+}
+
+/// Every row of the chart's result, in a collapsed table.
+fn data_table(w: &mut Writer, chart: &Ran, units: &Units) {
+    let frame = &chart.frame;
+    // Leave out columns that are NULL on every row.
+    let keep: Vec<usize> = (0..frame.columns.len())
+        .filter(|i| frame.rows.iter().any(|r| r[*i] != Value::Null))
+        .collect();
+    w.open(el("details").a("class", "data"));
+    w.text(el("summary"), &format!("Data table: {} rows of {}", frame.len(), chart.file.id));
+    w.open(el("div").a("class", "table-wrap"));
+    w.open(el("table").a("class", "data-table").a("data-chart", &chart.file.id));
+    w.text(
+        el("caption"),
+        &format!("{}: the chart query's result (empty cells are NULL; “suppressed” marks a withheld value).", chart.file.header.title),
+    );
+    w.open(el("thead")).open(el("tr"));
+    for i in &keep {
+        let name = &frame.columns[*i];
+        let title = chart.description_of(name);
+        w.text(el("th").a("scope", "col").a_opt("title", title), name);
+    }
+    w.close().close();
+    w.open(el("tbody"));
+    for row in frame.iter() {
+        let suppressed = row.flag("suppressed");
+        w.open(el("tr").a_opt("class", units.is_highlight(&row).then_some("highlight")));
+        for i in &keep {
+            let v = &row.values()[*i];
+            match v {
+                Value::Null if suppressed => w.text(el("td").a("class", "suppressed"), "suppressed"),
+                other => w.text(el("td"), &other.display()),
+            };
+        }
+        w.close();
+    }
+    w.close().close().close().close();
+}
+
+fn params_line(w: &mut Writer, chart: &Ran) {
+    let text = chart
+        .params
+        .values
+        .iter()
+        .map(|(k, _)| format!("{k} = {}", chart.param_text(k).unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !text.is_empty() {
+        w.text(el("p").a("class", "params"), &format!("Parameters: {text}"));
+    }
+}
+
+fn key_table(w: &mut Writer, chart: &Ran, units: &Units) {
+    w.open(el("div").a("class", "key"));
+    w.open(el("table").a("class", "data-table key-table").a("data-chart", &chart.file.id));
+    w.text(el("caption"), "Partnership numbers as they appear on the charts");
+    let columns: Vec<(&str, &str)> = vec![
+        ("partnership_id", "Number"),
+        ("partnership_name", "Partnership"),
+        ("collaborative", "Collaborative"),
+        ("services", "Services"),
+        ("referrals", "In-scope referrals"),
+    ];
+    w.open(el("thead")).open(el("tr"));
+    for (_, head) in &columns {
+        w.text(el("th").a("scope", "col"), head);
+    }
+    w.close().close().open(el("tbody"));
+    for row in chart.frame.iter() {
+        key_row(w, &row, &columns, units);
+    }
+    w.close().close().close();
+}
+
+fn key_row(w: &mut Writer, row: &Row, columns: &[(&str, &str)], units: &Units) {
+    w.open(
+        el("tr")
+            .a_opt("class", units.is_highlight(row).then_some("highlight"))
+            .a_opt("data-unit", row.i64("partnership_id")),
+    );
+    for (i, (col, _)) in columns.iter().enumerate() {
+        let v = row.get(col);
+        let text = match v {
+            Value::Null if row.flag("suppressed") => "suppressed".to_string(),
+            other => other.display(),
+        };
+        if i == 0 {
+            w.text(el("th").a("scope", "row"), &text);
+        } else if *v == Value::Null && row.flag("suppressed") {
+            w.text(el("td").a("class", "suppressed"), &text);
+        } else {
+            w.text(el("td"), &text);
+        }
+    }
+    w.close();
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(-12345), "-12,345");
+    }
+
+    #[test]
+    fn anchors_are_plain() {
+        assert_eq!(anchor("who/severity_sdq"), "chart-who-severity-sdq");
+    }
+
+    #[test]
+    fn styles_are_xml_safe_and_print_to_a4_landscape() {
+        assert!(!CSS.contains('<') && !CSS.contains('&'));
+        assert!(CSS.contains("size: A4 landscape"));
+    }
+}

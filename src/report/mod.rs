@@ -1,0 +1,609 @@
+//! The rendered dashboard: one self-contained HTML file with an SVG chart,
+//! a discussion box and a data table for every chart of the catalogue.
+//!
+//! Every number on the page comes from a chart query's result
+//! ([`Dashboard::run`]); the funnel limit lines come from the SQL function
+//! `funnel_limits`, so the report never recomputes a statistic itself.
+//!
+//! ```no_run
+//! # async fn demo(dashboard: &cypdash::dashboard::Dashboard) -> Result<(), cypdash::report::ReportError> {
+//! use cypdash::report::{render, ReportOptions};
+//! let options = ReportOptions { partnership: Some(3), ..ReportOptions::default() };
+//! let html = render(dashboard, &options).await?;
+//! std::fs::write("dashboard.html", html).expect("writable");
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`svg`] (markup writer, scales, paths), [`frame`] (results as
+//! values), `funnel`, `bars`, `change`, `grid` (the chart kinds),
+//! [`discussion`] (the discussion texts) and `html` (the page).
+
+mod bars;
+mod change;
+pub mod discussion;
+pub mod frame;
+mod funnel;
+mod grid;
+mod html;
+pub mod svg;
+
+use crate::catalog::{QueryFile, SECTIONS};
+use crate::dashboard::{Dashboard, GivenParams, Resolved, RunError};
+use datafusion::error::DataFusionError;
+use datafusion::scalar::ScalarValue;
+use frame::{Frame, Row};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+/// The unit the charts compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Level {
+    /// Partnerships (the paper dashboard).
+    #[default]
+    Partnership,
+    /// Services (teams), usually inside one partnership.
+    Service,
+}
+
+impl Level {
+    /// The value of the charts' `level` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Partnership => "partnership",
+            Level::Service => "service",
+        }
+    }
+
+    /// How a unit is named in text.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Level::Partnership => "partnership",
+            Level::Service => "team",
+        }
+    }
+
+    fn id_column(self) -> &'static str {
+        match self {
+            Level::Partnership => "partnership_id",
+            Level::Service => "service_id",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Level {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "partnership" => Ok(Level::Partnership),
+            "service" | "team" => Ok(Level::Service),
+            other => Err(format!(
+                "unknown level `{other}`: use `partnership` or `service`"
+            )),
+        }
+    }
+}
+
+/// What to render.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Page title (default: "CYP IAPT dashboard").
+    pub title: Option<String>,
+    /// Compare only this collaborative's partnerships (the charts'
+    /// `collaborative` parameter; `None`: all).
+    pub collaborative: Option<String>,
+    /// At partnership level: the partnership to highlight. At service
+    /// level: the partnership whose teams are compared (the charts'
+    /// `partnership` parameter).
+    pub partnership: Option<i64>,
+    /// At service level: the team (service id) to highlight.
+    pub service: Option<i64>,
+    /// Partnerships or teams.
+    pub level: Level,
+    /// Further chart parameters (`name=value`), each applied to every chart
+    /// that declares it. `level`, `collaborative` and `partnership` are set
+    /// from the fields above, which win over the same names here.
+    pub params: GivenParams,
+}
+
+impl ReportOptions {
+    /// The unit id to highlight at this level.
+    pub fn highlight(&self) -> Option<i64> {
+        match self.level {
+            Level::Partnership => self.partnership,
+            Level::Service => self.service,
+        }
+    }
+
+    fn title(&self) -> String {
+        self.title
+            .clone()
+            .unwrap_or_else(|| "CYP IAPT dashboard".to_string())
+    }
+
+    /// The parameters for one chart: those it declares.
+    fn params_for(&self, file: &QueryFile) -> GivenParams {
+        let mut given: GivenParams = self
+            .params
+            .iter()
+            .filter(|(k, _)| file.param(k).is_some())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut set = |name: &str, value: String| {
+            if file.param(name).is_some() {
+                given.insert(name.to_string(), value);
+            }
+        };
+        set("level", self.level.as_str().to_string());
+        if let Some(c) = &self.collaborative {
+            set("collaborative", c.clone());
+        }
+        if let (Level::Service, Some(p)) = (self.level, self.partnership) {
+            set("partnership", p.to_string());
+        }
+        given
+    }
+}
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("parameter `{name}` is not taken by any chart; the charts take: {}", known.join(", "))]
+    UnknownParam { name: String, known: Vec<String> },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("funnel limit lines of chart `{chart}`: {source}")]
+    Curve {
+        chart: String,
+        source: DataFusionError,
+    },
+    #[error("{noun} {id} is not among the compared {noun}s ({})", if known.is_empty() { "none".to_string() } else { known.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ") })]
+    UnknownUnit {
+        noun: &'static str,
+        id: i64,
+        known: Vec<i64>,
+    },
+}
+
+/// The chart kinds the report draws, recognised from a chart's declared
+/// output columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    /// value, n and funnel limits per unit.
+    Funnel,
+    /// category and pct per unit: stacked bars.
+    Categories,
+    /// item and pct per unit: a dot strip per item.
+    Items,
+    /// ESQ items with certainly / partly / not true shares.
+    Esq,
+    /// mean_t1 and mean_t2 per unit: dot-and-line.
+    Change,
+    /// Headline values per partnership and metric with positions.
+    Benchmark,
+    /// The key to partnership numbers.
+    Key,
+    /// Anything else: the data table only.
+    Table,
+}
+
+impl ChartKind {
+    /// Recognise a chart's kind from its header.
+    pub fn of(file: &QueryFile) -> Self {
+        let has = |c: &str| file.header.columns.iter().any(|col| col.name == c);
+        if has("collaborative_value") && has("position") {
+            ChartKind::Benchmark
+        } else if has("value") && has("n") && has("lower_998") && has("upper_998") {
+            ChartKind::Funnel
+        } else if has("pct_certainly_true") {
+            ChartKind::Esq
+        } else if has("mean_t1") && has("mean_t2") {
+            ChartKind::Change
+        } else if has("category") && has("pct") {
+            ChartKind::Categories
+        } else if has("item") && has("pct") {
+            ChartKind::Items
+        } else if file.section == "key" {
+            ChartKind::Key
+        } else {
+            ChartKind::Table
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChartKind::Funnel => "funnel",
+            ChartKind::Categories => "categories",
+            ChartKind::Items => "items",
+            ChartKind::Esq => "esq",
+            ChartKind::Change => "change",
+            ChartKind::Benchmark => "benchmark",
+            ChartKind::Key => "key",
+            ChartKind::Table => "table",
+        }
+    }
+}
+
+/// Dashboard order of the charts inside their sections (the paper
+/// dashboard's order); charts not listed follow in catalogue order.
+const CHART_ORDER: &[&str] = &[
+    "who/gender",
+    "who/age",
+    "who/ethnicity",
+    "who/problem_descriptors",
+    "who/complexity",
+    "who/severity_sdq",
+    "who/severity_rcads",
+    "outcomes/sdq_change",
+    "outcomes/rcads_change",
+    "outcomes/effect_size",
+    "outcomes/reliable_improvement",
+    "outcomes/goal_progress",
+    "experience/esq_parent",
+    "experience/esq_child",
+    "experience/esq_satisfaction",
+    "data_quality/completion",
+    "data_quality/idle_cases",
+    "data_quality/goals_use",
+    "data_quality/benchmark",
+    "key/partnerships",
+];
+
+/// One chart, run.
+#[derive(Debug, Clone)]
+pub(crate) struct Ran {
+    pub file: QueryFile,
+    pub kind: ChartKind,
+    pub frame: Frame,
+    pub params: Resolved,
+    /// The funnel limit lines, per headline metric (funnels only).
+    pub curves: Vec<funnel::Curve>,
+}
+
+impl Ran {
+    /// A resolved parameter as text (dates as ISO text).
+    pub fn param_text(&self, name: &str) -> Option<String> {
+        self.params.get(name).map(scalar_text)
+    }
+
+    pub fn param_f64(&self, name: &str) -> Option<f64> {
+        match self.params.get(name)? {
+            ScalarValue::Float64(v) => *v,
+            ScalarValue::Int64(v) => v.map(|i| i as f64),
+            _ => None,
+        }
+    }
+
+    pub fn min_n(&self) -> Option<i64> {
+        match self.params.get("min_n")? {
+            ScalarValue::Int64(v) => *v,
+            _ => None,
+        }
+    }
+
+    /// The declared unit of an output column.
+    pub fn unit_of(&self, column: &str) -> Option<&str> {
+        self.file
+            .header
+            .columns
+            .iter()
+            .find(|c| c.name == column)
+            .and_then(|c| c.unit.as_deref())
+    }
+
+    pub fn description_of(&self, column: &str) -> Option<&str> {
+        self.file
+            .header
+            .columns
+            .iter()
+            .find(|c| c.name == column)
+            .map(|c| c.description.as_str())
+    }
+}
+
+/// Text of a parameter value.
+fn scalar_text(v: &ScalarValue) -> String {
+    match v {
+        ScalarValue::Date32(Some(d)) => crate::catalog::format_date(*d),
+        ScalarValue::Utf8(Some(s)) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Who is who on the page: the level and the highlighted unit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Units {
+    pub level: Level,
+    pub highlight: Option<i64>,
+}
+
+impl Units {
+    /// The unit id of a row (None on the All row).
+    pub fn id(&self, row: &Row) -> Option<i64> {
+        row.i64(self.level.id_column())
+            .or_else(|| row.i64("partnership_id"))
+    }
+
+    pub fn is_all(&self, row: &Row) -> bool {
+        row.i64("partnership_id").is_none() && row.i64("service_id").is_none()
+    }
+
+    pub fn is_highlight(&self, row: &Row) -> bool {
+        self.highlight.is_some() && self.id(row) == self.highlight && !self.is_all(row)
+    }
+
+    /// Short label of a row's unit: its number, or `All`.
+    pub fn label(&self, row: &Row) -> String {
+        match self.id(row) {
+            Some(id) if !self.is_all(row) => id.to_string(),
+            _ => "All".to_string(),
+        }
+    }
+
+    /// Long label: `Partnership 3 (North A)`.
+    pub fn long_label(&self, row: &Row) -> String {
+        if self.is_all(row) {
+            return "All compared".to_string();
+        }
+        let noun = match self.level {
+            Level::Partnership => "Partnership",
+            Level::Service => "Team",
+        };
+        match (self.id(row), row.str("unit_name")) {
+            (Some(id), Some(name)) => format!("{noun} {id} ({name})"),
+            (Some(id), None) => format!("{noun} {id}"),
+            _ => noun.to_string(),
+        }
+    }
+}
+
+/// Render the dashboard as one self-contained HTML page.
+///
+/// Runs every chart of the catalogue (in dashboard order) with the options'
+/// parameters, draws each, and adds the cover, the section progress
+/// indicator, a discussion box and a data table per chart, and the key to
+/// partnership numbers at the end.
+pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<String, ReportError> {
+    check_params(dashboard, options)?;
+    let units = Units {
+        level: options.level,
+        highlight: options.highlight(),
+    };
+    let mut ran = Vec::new();
+    for file in ordered_charts(dashboard) {
+        let given = options.params_for(&file);
+        let result = dashboard.run(&file.id, &given).await?;
+        let frame = Frame::from_batches(&result.batches);
+        let kind = ChartKind::of(&file);
+        let mut chart = Ran {
+            file,
+            kind,
+            frame,
+            params: result.params,
+            curves: Vec::new(),
+        };
+        if kind == ChartKind::Funnel {
+            chart.curves = funnel::curves(dashboard, &chart).await?;
+        }
+        ran.push(chart);
+    }
+    check_highlight(&ran, &units)?;
+    Ok(html::page(&ran, &units, options))
+}
+
+/// Every given parameter must be taken by at least one chart.
+fn check_params(dashboard: &Dashboard, options: &ReportOptions) -> Result<(), ReportError> {
+    let known: BTreeSet<String> = dashboard
+        .catalog()
+        .charts()
+        .flat_map(|c| c.header.params.iter().map(|p| p.name.clone()))
+        .collect();
+    for name in options.params.keys() {
+        if !known.contains(name) {
+            return Err(ReportError::UnknownParam {
+                name: name.clone(),
+                known: known.into_iter().collect(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The highlighted unit must be one of the compared units.
+fn check_highlight(ran: &[Ran], units: &Units) -> Result<(), ReportError> {
+    let Some(id) = units.highlight else {
+        return Ok(());
+    };
+    let mut known = BTreeSet::new();
+    for chart in ran.iter().filter(|c| c.kind != ChartKind::Key) {
+        for row in chart.frame.iter() {
+            if !units.is_all(&row) {
+                if let Some(u) = row.i64(units.level.id_column()) {
+                    known.insert(u);
+                }
+            }
+        }
+    }
+    if known.is_empty() || known.contains(&id) {
+        Ok(())
+    } else {
+        Err(ReportError::UnknownUnit {
+            noun: units.level.noun(),
+            id,
+            known: known.into_iter().collect(),
+        })
+    }
+}
+
+/// The charts in dashboard order.
+fn ordered_charts(dashboard: &Dashboard) -> Vec<QueryFile> {
+    let mut charts: Vec<(usize, QueryFile)> = dashboard
+        .catalog()
+        .charts()
+        .cloned()
+        .enumerate()
+        .collect();
+    charts.sort_by_key(|(i, c)| {
+        let section = SECTIONS
+            .iter()
+            .position(|(s, _)| *s == c.section)
+            .unwrap_or(SECTIONS.len());
+        let within = CHART_ORDER
+            .iter()
+            .position(|id| *id == c.id)
+            .unwrap_or(CHART_ORDER.len());
+        (section, within, *i)
+    });
+    charts.into_iter().map(|(_, c)| c).collect()
+}
+
+/// How a value of a column reads: percent, or a number of decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// A proportion 0-1 shown as a percentage.
+    Proportion,
+    /// A percentage 0-100.
+    Percent,
+    /// A number with this many decimals.
+    Decimals(usize),
+}
+
+impl Format {
+    /// From a column's declared unit.
+    pub fn of_unit(unit: Option<&str>) -> Self {
+        match unit {
+            Some(u) if u.starts_with("proportion") => Format::Proportion,
+            Some(u) if u.starts_with("percent") => Format::Percent,
+            Some(u) if u.starts_with("standard deviation") => Format::Decimals(2),
+            _ => Format::Decimals(1),
+        }
+    }
+
+    pub fn text(self, v: f64) -> String {
+        match self {
+            Format::Proportion => format!("{:.1}%", v * 100.0),
+            Format::Percent => format!("{v:.1}%"),
+            Format::Decimals(d) => format!("{v:.d$}"),
+        }
+    }
+
+    /// Axis tick text (fewer decimals).
+    pub fn tick(self, v: f64, decimals: usize) -> String {
+        match self {
+            Format::Proportion => {
+                let d = decimals.saturating_sub(2);
+                format!("{:.d$}%", v * 100.0)
+            }
+            Format::Percent => format!("{v:.decimals$}%"),
+            Format::Decimals(_) => format!("{v:.decimals$}"),
+        }
+    }
+}
+
+/// A readable name for a metric code.
+pub fn metric_label(metric: &str) -> String {
+    let known = match metric {
+        "t1_sdq" => "SDQ at T1",
+        "paired_sdq" => "SDQ paired",
+        "t1_rcads" => "RCADS at T1",
+        "paired_rcads" => "RCADS paired",
+        "t1_gbo" => "Goals at T1",
+        "paired_gbo" => "Goals paired",
+        "t1_any" => "Any measure at T1",
+        "paired_any" => "Any measure paired",
+        "goal_rated" => "Any goal rated",
+        "goal_paired" => "A goal paired",
+        "idle" => "Idle cases",
+        "reliable_improvement" => "Reliable improvement",
+        "reliable_deterioration" => "Reliable deterioration",
+        "recovery" => "Recovery",
+        "reliable_recovery" => "Reliable recovery",
+        "esq_satisfaction_parent" => "Parents: the help is good",
+        "esq_satisfaction_self" => "Children and young people: the help is good",
+        _ => "",
+    };
+    if known.is_empty() {
+        let mut s = metric.replace('_', " ");
+        if let Some(first) = s.get(..1) {
+            s = first.to_uppercase() + &s[1..];
+        }
+        s
+    } else {
+        known.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    #[test]
+    fn every_catalogue_chart_has_a_kind_and_an_order() {
+        let catalog = Catalog::embedded().unwrap();
+        for chart in catalog.charts() {
+            let kind = ChartKind::of(chart);
+            if chart.section != "key" {
+                assert_ne!(kind, ChartKind::Table, "{} is drawn as a table only", chart.id);
+            }
+            assert!(
+                CHART_ORDER.contains(&chart.id.as_str()),
+                "{} has no place in CHART_ORDER",
+                chart.id
+            );
+        }
+        for id in ["who/severity_sdq", "outcomes/effect_size", "data_quality/completion"] {
+            assert_eq!(ChartKind::of(catalog.chart(id).unwrap()), ChartKind::Funnel, "{id}");
+        }
+        assert_eq!(ChartKind::of(catalog.chart("who/gender").unwrap()), ChartKind::Categories);
+        assert_eq!(ChartKind::of(catalog.chart("experience/esq_parent").unwrap()), ChartKind::Esq);
+        assert_eq!(ChartKind::of(catalog.chart("data_quality/benchmark").unwrap()), ChartKind::Benchmark);
+    }
+
+    #[test]
+    fn options_apply_only_declared_params() {
+        let catalog = Catalog::embedded().unwrap();
+        let mut options = ReportOptions {
+            level: Level::Service,
+            partnership: Some(4),
+            collaborative: Some("North".to_string()),
+            ..ReportOptions::default()
+        };
+        options.params.insert("informant".to_string(), "self".to_string());
+        options.params.insert("level".to_string(), "partnership".to_string());
+        let sdq = options.params_for(catalog.chart("who/severity_sdq").unwrap());
+        assert_eq!(sdq["informant"], "self");
+        assert_eq!(sdq["level"], "service", "the level field wins");
+        assert_eq!(sdq["partnership"], "4");
+        assert_eq!(sdq["collaborative"], "North");
+        let gender = options.params_for(catalog.chart("who/gender").unwrap());
+        assert!(!gender.contains_key("informant"));
+        let key = options.params_for(catalog.chart("key/partnerships").unwrap());
+        assert!(!key.contains_key("level"));
+    }
+
+    #[test]
+    fn levels_parse() {
+        assert_eq!("Service".parse::<Level>(), Ok(Level::Service));
+        assert_eq!("partnership".parse::<Level>(), Ok(Level::Partnership));
+        assert!("ward".parse::<Level>().is_err());
+    }
+
+    #[test]
+    fn formats_follow_declared_units() {
+        assert_eq!(Format::of_unit(Some("proportion (0-1)")).text(0.4567), "45.7%");
+        assert_eq!(Format::of_unit(Some("percent (0-100)")).text(45.67), "45.7%");
+        assert_eq!(Format::of_unit(Some("standard deviations")).text(0.456), "0.46");
+        assert_eq!(Format::of_unit(Some("score (0-40)")).text(14.25), "14.2");
+        assert_eq!(Format::Proportion.tick(0.2, 1), "20%");
+        assert_eq!(metric_label("paired_any"), "Any measure paired");
+        assert_eq!(metric_label("new_metric"), "New metric");
+    }
+}
