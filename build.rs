@@ -32,7 +32,12 @@ fn main() {
     let mut code = String::from("/// Query files compiled into the binary: (path under queries/, text).\npub const EMBEDDED: &[(&str, &str)] = &[\n");
     for (rel, path) in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        writeln!(code, "    ({rel:?}, include_str!({:?})),", path.display().to_string()).expect("write");
+        writeln!(
+            code,
+            "    ({rel:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .expect("write");
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("queries.rs");

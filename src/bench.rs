@@ -13,17 +13,36 @@ use std::time::{Duration, Instant};
 /// The columns the dashboard reads, table by table: the scan floor reads
 /// exactly these with a trivial aggregate.
 pub const SCAN_FLOOR: &[(&str, &[&str])] = &[
-    ("partnership", &["partnership_id", "partnership_name", "collaborative"]),
+    (
+        "partnership",
+        &["partnership_id", "partnership_name", "collaborative"],
+    ),
     ("service", &["service_id", "partnership_id", "service_name"]),
-    ("person", &["person_id", "birth_date", "gender", "ethnicity"]),
+    (
+        "person",
+        &["person_id", "birth_date", "gender", "ethnicity"],
+    ),
     (
         "referral",
-        &["referral_id", "person_id", "service_id", "referral_date", "closure_date"],
+        &[
+            "referral_id",
+            "person_id",
+            "service_id",
+            "referral_date",
+            "closure_date",
+        ],
     ),
     ("contact", &["referral_id", "contact_date", "attendance"]),
     (
         "questionnaire",
-        &["questionnaire_id", "referral_id", "measure", "informant", "version", "completed_date"],
+        &[
+            "questionnaire_id",
+            "referral_id",
+            "measure",
+            "informant",
+            "version",
+            "completed_date",
+        ],
     ),
     ("questionnaire_item", &["questionnaire_id", "item", "value"]),
 ];
@@ -114,7 +133,11 @@ fn secs(d: Duration) -> f64 {
 /// questionnaire (the shared tables), each chart, and all charts together.
 /// The first step that computes shared tables runs once (it is what a
 /// session pays once); the others repeat `reps` times.
-pub async fn run(config: EngineConfig, catalog: Catalog, reps: usize) -> Result<BenchReport, BenchError> {
+pub async fn run(
+    config: EngineConfig,
+    catalog: Catalog,
+    reps: usize,
+) -> Result<BenchReport, BenchError> {
     let data = config.data_dir.display().to_string();
     let mut steps = Vec::new();
 
@@ -229,7 +252,10 @@ mod tests {
         for ((table, cols), spec) in SCAN_FLOOR.iter().zip(crate::contract::TABLES) {
             assert_eq!(*table, spec.name);
             for c in *cols {
-                assert!(spec.column(c).is_some(), "{table}.{c} is not a contract column");
+                assert!(
+                    spec.column(c).is_some(),
+                    "{table}.{c} is not a contract column"
+                );
             }
         }
     }

@@ -320,7 +320,11 @@ pub struct Catalog {
 impl Catalog {
     /// The query files compiled into the binary.
     pub fn embedded() -> Result<Self, CatalogError> {
-        Self::from_texts(EMBEDDED.iter().map(|(p, t)| (p.to_string(), t.to_string(), None)))
+        Self::from_texts(
+            EMBEDDED
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string(), None)),
+        )
     }
 
     /// The query files under `dir` (same layout as `queries/`).
@@ -405,7 +409,8 @@ impl Catalog {
             .charts()
             .filter(|c| {
                 found.iter().any(|f| f.id == c.id)
-                    || (!name.is_empty() && (c.id.contains(name) || edit_distance(&c.name, name) <= 2))
+                    || (!name.is_empty()
+                        && (c.id.contains(name) || edit_distance(&c.name, name) <= 2))
             })
             .map(|c| format!("`{}`", c.id))
             .collect();
@@ -458,7 +463,10 @@ mod tests {
     #[test]
     fn dates_round_trip_and_reject_impossible_days() {
         assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(parse_date("2024-02-29").map(format_date).as_deref(), Some("2024-02-29"));
+        assert_eq!(
+            parse_date("2024-02-29").map(format_date).as_deref(),
+            Some("2024-02-29")
+        );
         assert_eq!(parse_date("2023-02-29"), None);
         assert_eq!(parse_date("2024-13-01"), None);
         assert_eq!(parse_date("24-01-01"), None);
@@ -469,7 +477,8 @@ mod tests {
 
     #[test]
     fn used_params_skip_comments_and_strings() {
-        let sql = "-- $not_me\nSELECT '$nor_me', $min_n, $period_end FROM t WHERE x = $min_n AND y = $1";
+        let sql =
+            "-- $not_me\nSELECT '$nor_me', $min_n, $period_end FROM t WHERE x = $min_n AND y = $1";
         let got: Vec<_> = used_params(sql).into_iter().collect();
         assert_eq!(got, ["min_n", "period_end"]);
     }
@@ -485,28 +494,55 @@ mod tests {
     #[test]
     fn a_bad_header_names_the_file() {
         let err = parse_header("who/x.sql", "-- title = 3\nSELECT 1").unwrap_err();
-        assert!(err.to_string().starts_with("who/x.sql: bad header"), "{err}");
+        assert!(
+            err.to_string().starts_with("who/x.sql: bad header"),
+            "{err}"
+        );
     }
 
     #[test]
     fn param_types_parse_and_explain() {
-        assert_eq!(ParamType::Int.parse("5").unwrap(), ScalarValue::Int64(Some(5)));
-        assert_eq!(ParamType::Int.parse("five").unwrap_err(), "expected a whole number");
-        assert_eq!(ParamType::Float.parse("NaN").unwrap_err(), "expected a number");
+        assert_eq!(
+            ParamType::Int.parse("5").unwrap(),
+            ScalarValue::Int64(Some(5))
+        );
+        assert_eq!(
+            ParamType::Int.parse("five").unwrap_err(),
+            "expected a whole number"
+        );
+        assert_eq!(
+            ParamType::Float.parse("NaN").unwrap_err(),
+            "expected a number"
+        );
         assert!(ParamType::Date.parse("2024-02-30").is_err());
-        assert_eq!(ParamType::Bool.parse("Yes").unwrap(), ScalarValue::Boolean(Some(true)));
+        assert_eq!(
+            ParamType::Bool.parse("Yes").unwrap(),
+            ScalarValue::Boolean(Some(true))
+        );
     }
 
     #[test]
     fn every_embedded_file_has_a_valid_header() {
         let catalog = Catalog::embedded().unwrap();
         for f in catalog.shared() {
-            assert!(f.header.kind.is_some(), "{}: shared blocks need a kind", f.id);
+            assert!(
+                f.header.kind.is_some(),
+                "{}: shared blocks need a kind",
+                f.id
+            );
         }
         for f in catalog.charts() {
             assert!(f.header.kind.is_none(), "{}: charts take no kind", f.id);
-            assert!(SECTIONS.iter().any(|(s, _)| *s == f.section), "{}: unknown section", f.id);
-            assert!(!f.header.columns.is_empty(), "{}: no output columns declared", f.id);
+            assert!(
+                SECTIONS.iter().any(|(s, _)| *s == f.section),
+                "{}: unknown section",
+                f.id
+            );
+            assert!(
+                !f.header.columns.is_empty(),
+                "{}: no output columns declared",
+                f.id
+            );
         }
     }
 }

@@ -202,7 +202,12 @@ pub struct SqlArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Charts to export, comma-separated (default: every chart).
-    #[arg(long, value_delimiter = ',', value_name = "CHART,...", conflicts_with = "section")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "CHART,...",
+        conflicts_with = "section"
+    )]
     pub charts: Vec<String>,
     /// Export the charts of one dashboard section (who, outcomes, experience,
     /// data_quality, key).
@@ -265,7 +270,11 @@ pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
         "m" | "mb" | "mib" => 1024.0 * 1024.0,
         "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "t" | "tb" | "tib" => 1024.0f64.powi(4),
-        other => return Err(format!("unknown size unit `{other}` in `{s}`: use KiB, MiB or GiB")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{s}`: use KiB, MiB or GiB"
+            ))
+        }
     };
     Ok((value * mult) as usize)
 }
@@ -291,7 +300,8 @@ impl GlobalArgs {
     /// The query files: `--queries DIR`, or those built into the binary.
     pub fn catalog(&self) -> Result<Catalog> {
         match &self.queries {
-            Some(dir) => Catalog::from_dir(dir).with_context(|| format!("cannot load the query files in {}", dir.display())),
+            Some(dir) => Catalog::from_dir(dir)
+                .with_context(|| format!("cannot load the query files in {}", dir.display())),
             None => Ok(Catalog::embedded()?),
         }
     }
@@ -301,7 +311,9 @@ impl GlobalArgs {
         use std::io::IsTerminal;
         (!self.quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(len);
-            bar.set_style(indicatif::ProgressStyle::with_template(template).expect("valid template"));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(template).expect("valid template"),
+            );
             bar
         })
     }
@@ -313,18 +325,39 @@ pub type ExitStatus = u8;
 /// Run a parsed command line, writing results to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
     let global = &cli.global;
-    match cli.command.unwrap_or_else(|| Command::Dashboard(DashboardArgs::default())) {
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Dashboard(DashboardArgs::default()))
+    {
         Command::Generate(args) => generate(global, &args, out),
         Command::Validate { format } => run_validate(global, format, out).await,
         Command::Dashboard(args) => {
             let catalog = global.catalog()?;
             let charts: Vec<String> = catalog.charts().map(|c| c.id.clone()).collect();
-            export_command(global, catalog, charts, args.format, args.out, &args.params, out).await
+            export_command(
+                global,
+                catalog,
+                charts,
+                args.format,
+                args.out,
+                &args.params,
+                out,
+            )
+            .await
         }
         Command::Export(args) => {
             let catalog = global.catalog()?;
             let charts = select_charts(&catalog, &args.charts, args.section.as_deref())?;
-            export_command(global, catalog, charts, args.format, args.out, &args.params, out).await
+            export_command(
+                global,
+                catalog,
+                charts,
+                args.format,
+                args.out,
+                &args.params,
+                out,
+            )
+            .await
         }
         Command::List { format } => {
             list(&global.catalog()?, format, out)?;
@@ -346,7 +379,13 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
                 writeln!(out, "{}: {}", chart.id, chart.header.title)?;
                 writeln!(out, "{}", repl::params_line(&result.params))?;
             }
-            output::write_batches(out, &result.schema, &result.batches, args.format, Some(args.maxrows))?;
+            output::write_batches(
+                out,
+                &result.schema,
+                &result.batches,
+                args.format,
+                Some(args.maxrows),
+            )?;
             Ok(0)
         }
         Command::Tables { format } => {
@@ -369,7 +408,13 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
             let dash = open_dashboard(global, global.catalog()?).await?;
             for result in repl::execute_sql(&dash, &sql).await? {
                 if !result.schema.fields().is_empty() {
-                    output::write_batches(out, &result.schema, &result.batches, args.format, Some(args.maxrows))?;
+                    output::write_batches(
+                        out,
+                        &result.schema,
+                        &result.batches,
+                        args.format,
+                        Some(args.maxrows),
+                    )?;
                 }
             }
             Ok(0)
@@ -396,7 +441,9 @@ async fn open(global: &GlobalArgs) -> Result<Engine> {
     match Engine::open(config).await {
         Ok(engine) => Ok(engine),
         Err(e @ (EngineError::DataDirMissing(_) | EngineError::Contract { .. })) => Err(e.into()),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot open the data in {}", dir.display()))),
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("cannot open the data in {}", dir.display())))
+        }
     }
 }
 
@@ -427,7 +474,11 @@ pub fn check_params(chart: &QueryFile, given: &GivenParams) -> Result<(), RunErr
 }
 
 /// The chart ids an export selects: `--charts`, `--section`, or all.
-fn select_charts(catalog: &Catalog, charts: &[String], section: Option<&str>) -> Result<Vec<String>> {
+fn select_charts(
+    catalog: &Catalog,
+    charts: &[String],
+    section: Option<&str>,
+) -> Result<Vec<String>> {
     if let Some(section) = section {
         let ids: Vec<String> = catalog
             .charts()
@@ -436,7 +487,10 @@ fn select_charts(catalog: &Catalog, charts: &[String], section: Option<&str>) ->
             .collect();
         if ids.is_empty() {
             let known: Vec<&str> = SECTIONS.iter().map(|(s, _)| *s).collect();
-            bail!("no charts in section `{section}`; the sections are: {}", known.join(", "));
+            bail!(
+                "no charts in section `{section}`; the sections are: {}",
+                known.join(", ")
+            );
         }
         return Ok(ids);
     }
@@ -475,7 +529,10 @@ async fn export_command(
         out: out_dir,
     };
     let dash = open_dashboard(global, catalog).await?;
-    let bar = global.progress(request.charts.len() as u64, "{bar:30} {pos}/{len} charts {msg}");
+    let bar = global.progress(
+        request.charts.len() as u64,
+        "{bar:30} {pos}/{len} charts {msg}",
+    );
     let report = export::export(&dash, &request, &mut |i, id| {
         if let Some(bar) = &bar {
             bar.set_position(i as u64);
@@ -536,7 +593,12 @@ pub fn format_elapsed(d: std::time::Duration) -> String {
 
 /// Print rows as a table in the house style (the `right` columns aligned
 /// right), without a row-count footer.
-pub fn print_table(out: &mut dyn Write, header: &[&str], right: &[usize], rows: &[Vec<String>]) -> std::io::Result<()> {
+pub fn print_table(
+    out: &mut dyn Write,
+    header: &[&str],
+    right: &[usize],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(header.to_vec());
@@ -551,11 +613,22 @@ pub fn print_table(out: &mut dyn Write, header: &[&str], right: &[usize], rows: 
     writeln!(out, "{table}")
 }
 
-fn markdown_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+fn markdown_table(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
     writeln!(out, "| {} |", header.join(" | "))?;
-    writeln!(out, "|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|"))?;
+    writeln!(
+        out,
+        "|{}|",
+        header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    )?;
     for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|").replace('\n', " ")).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| c.replace('|', "\\|").replace('\n', " "))
+            .collect();
         writeln!(out, "| {} |", cells.join(" | "))?;
     }
     Ok(())
@@ -609,7 +682,12 @@ pub fn list(catalog: &Catalog, format: Format, out: &mut dyn Write) -> Result<()
                 c.section.clone(),
                 c.id.clone(),
                 c.header.title.clone(),
-                c.header.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>().join(" "),
+                c.header
+                    .params
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ]
         })
         .collect();
@@ -624,7 +702,14 @@ pub fn describe(chart: &QueryFile, format: DocFormat, out: &mut dyn Write) -> Re
     let params: Vec<Vec<String>> = h
         .params
         .iter()
-        .map(|p| vec![p.name.clone(), p.ty.to_string(), p.default.clone(), p.description.clone()])
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.ty.to_string(),
+                p.default.clone(),
+                p.description.clone(),
+            ]
+        })
         .collect();
     let columns: Vec<Vec<String>> = h
         .columns
@@ -639,10 +724,10 @@ pub fn describe(chart: &QueryFile, format: DocFormat, out: &mut dyn Write) -> Re
             ]
         })
         .collect();
-    let source = chart
-        .path
-        .as_ref()
-        .map_or_else(|| format!("queries/{}.sql (built in)", chart.id), |p| p.display().to_string());
+    let source = chart.path.as_ref().map_or_else(
+        || format!("queries/{}.sql (built in)", chart.id),
+        |p| p.display().to_string(),
+    );
     const PARAMS: [&str; 4] = ["name", "type", "default", "meaning"];
     const COLUMNS: [&str; 5] = ["name", "type", "meaning", "unit", "NULL when"];
     match format {
@@ -671,7 +756,11 @@ pub fn describe(chart: &QueryFile, format: DocFormat, out: &mut dyn Write) -> Re
             }
             writeln!(out, "\n### Output columns\n")?;
             markdown_table(out, &COLUMNS, &columns)?;
-            writeln!(out, "\nQuery file: `{source}` (fingerprint `{}`).", chart.fingerprint())?;
+            writeln!(
+                out,
+                "\nQuery file: `{source}` (fingerprint `{}`).",
+                chart.fingerprint()
+            )?;
         }
         DocFormat::Table => {
             writeln!(out, "{}: {}\n", chart.id, h.title)?;
@@ -684,7 +773,11 @@ pub fn describe(chart: &QueryFile, format: DocFormat, out: &mut dyn Write) -> Re
             }
             writeln!(out, "\nOutput columns:")?;
             print_table(out, &COLUMNS, &[], &columns)?;
-            writeln!(out, "\nQuery file: {source} (fingerprint {})", chart.fingerprint())?;
+            writeln!(
+                out,
+                "\nQuery file: {source} (fingerprint {})",
+                chart.fingerprint()
+            )?;
         }
     }
     Ok(())
@@ -712,10 +805,16 @@ pub fn function_docs(engine: &Engine) -> Vec<FunctionDoc> {
     for f in scoring::functions() {
         names.push((f.name().to_string(), "aggregate"));
     }
-    for f in change::scalar_functions().into_iter().chain(funnel::scalar_functions()) {
+    for f in change::scalar_functions()
+        .into_iter()
+        .chain(funnel::scalar_functions())
+    {
         names.push((f.name().to_string(), "scalar"));
     }
-    for f in change::aggregate_functions().into_iter().chain(funnel::aggregate_functions()) {
+    for f in change::aggregate_functions()
+        .into_iter()
+        .chain(funnel::aggregate_functions())
+    {
         names.push((f.name().to_string(), "aggregate"));
     }
     names.push((funnel::funnel_curve::FunnelCurve::NAME.to_string(), "table"));
@@ -732,8 +831,14 @@ pub fn function_docs(engine: &Engine) -> Vec<FunctionDoc> {
         .into_iter()
         .map(|(name, kind)| {
             let found = match kind {
-                "scalar" => state.scalar_functions().get(&name).and_then(|f| f.documentation().cloned()),
-                "aggregate" => state.aggregate_functions().get(&name).and_then(|f| f.documentation().cloned()),
+                "scalar" => state
+                    .scalar_functions()
+                    .get(&name)
+                    .and_then(|f| f.documentation().cloned()),
+                "aggregate" => state
+                    .aggregate_functions()
+                    .get(&name)
+                    .and_then(|f| f.documentation().cloned()),
                 // Table functions have no documentation hook in DataFusion:
                 // the crate keeps it beside the implementation.
                 _ => state
@@ -767,13 +872,21 @@ fn summary_line(text: &str) -> String {
 }
 
 /// `functions`: list the cypdash functions, or document one.
-pub fn functions(engine: &Engine, name: Option<&str>, format: Format, out: &mut dyn Write) -> Result<()> {
+pub fn functions(
+    engine: &Engine,
+    name: Option<&str>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut docs = function_docs(engine);
     if let Some(name) = name {
         docs.retain(|d| d.name.eq_ignore_ascii_case(name));
         let Some(d) = docs.first() else {
             let all: Vec<String> = function_docs(engine).into_iter().map(|d| d.name).collect();
-            bail!("unknown function `{name}`; the cypdash functions are: {}", all.join(", "));
+            bail!(
+                "unknown function `{name}`; the cypdash functions are: {}",
+                all.join(", ")
+            );
         };
         match format {
             Format::Table => {
@@ -782,7 +895,11 @@ pub fn functions(engine: &Engine, name: Option<&str>, format: Format, out: &mut 
                 writeln!(out, "Syntax: {}", d.syntax)?;
                 if !d.arguments.is_empty() {
                     writeln!(out, "\nArguments:")?;
-                    let rows: Vec<Vec<String>> = d.arguments.iter().map(|(a, b)| vec![a.clone(), b.clone()]).collect();
+                    let rows: Vec<Vec<String>> = d
+                        .arguments
+                        .iter()
+                        .map(|(a, b)| vec![a.clone(), b.clone()])
+                        .collect();
                     print_table(out, &["argument", "meaning"], &[], &rows)?;
                 }
                 if let Some(e) = &d.example {
@@ -791,10 +908,18 @@ pub fn functions(engine: &Engine, name: Option<&str>, format: Format, out: &mut 
                 return Ok(());
             }
             Format::Markdown => {
-                writeln!(out, "## `{}` ({} function)\n\n{}\n\n```sql\n{}\n```", d.name, d.kind, d.description, d.syntax)?;
+                writeln!(
+                    out,
+                    "## `{}` ({} function)\n\n{}\n\n```sql\n{}\n```",
+                    d.name, d.kind, d.description, d.syntax
+                )?;
                 if !d.arguments.is_empty() {
                     writeln!(out)?;
-                    let rows: Vec<Vec<String>> = d.arguments.iter().map(|(a, b)| vec![format!("`{a}`"), b.clone()]).collect();
+                    let rows: Vec<Vec<String>> = d
+                        .arguments
+                        .iter()
+                        .map(|(a, b)| vec![format!("`{a}`"), b.clone()])
+                        .collect();
                     markdown_table(out, &["argument", "meaning"], &rows)?;
                 }
                 if let Some(e) = &d.example {
@@ -834,12 +959,22 @@ pub fn functions(engine: &Engine, name: Option<&str>, format: Format, out: &mut 
         Format::Table | Format::Markdown => {
             let rows: Vec<Vec<String>> = docs
                 .iter()
-                .map(|d| vec![d.name.clone(), d.kind.to_string(), d.syntax.clone(), summary_line(&d.description)])
+                .map(|d| {
+                    vec![
+                        d.name.clone(),
+                        d.kind.to_string(),
+                        d.syntax.clone(),
+                        summary_line(&d.description),
+                    ]
+                })
                 .collect();
             let header = ["name", "kind", "syntax", "summary"];
             if format == Format::Table {
                 print_table(out, &header, &[], &rows)?;
-                writeln!(out, "`cypdash functions NAME` documents one function in full.")?;
+                writeln!(
+                    out,
+                    "`cypdash functions NAME` documents one function in full."
+                )?;
             } else {
                 markdown_table(out, &header, &rows)?;
             }
@@ -855,11 +990,16 @@ async fn summary(engine: &Engine, format: Format, out: &mut dyn Write) -> Result
     let mut sources = Vec::new();
     let mut rows = Vec::new();
     for t in engine.inputs() {
-        let n = engine.sql(&format!("SELECT count(*) FROM {}", t.name)).await?;
+        let n = engine
+            .sql(&format!("SELECT count(*) FROM {}", t.name))
+            .await?;
         let count = n
             .first()
             .map(|b| {
-                datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(b.column(0)).value(0)
+                datafusion::arrow::array::AsArray::as_primitive::<
+                    datafusion::arrow::datatypes::Int64Type,
+                >(b.column(0))
+                .value(0)
             })
             .unwrap_or(0);
         names.push(t.name.to_string());
@@ -906,7 +1046,10 @@ fn generate(global: &GlobalArgs, args: &GenerateArgs, out: &mut dyn Write) -> Re
         seed: args.seed,
         files_per_table: args.files_per_table,
     };
-    let bar = global.progress(args.referrals, "generating {bar:40} {pos}/{len} referrals ({eta} left)");
+    let bar = global.progress(
+        args.referrals,
+        "generating {bar:40} {pos}/{len} referrals ({eta} left)",
+    );
     let started = std::time::Instant::now();
     let summary = crate::generate::generate(&options, &mut |done| {
         if let Some(bar) = &bar {
@@ -931,7 +1074,11 @@ fn generate(global: &GlobalArgs, args: &GenerateArgs, out: &mut dyn Write) -> Re
     Ok(0)
 }
 
-async fn run_validate(global: &GlobalArgs, format: Format, out: &mut dyn Write) -> Result<ExitStatus> {
+async fn run_validate(
+    global: &GlobalArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<ExitStatus> {
     let config = global.engine_config();
     let findings = match Engine::open(config).await {
         Ok(engine) => validate::quality_findings(&engine).await?,
@@ -952,7 +1099,11 @@ async fn run_validate(global: &GlobalArgs, format: Format, out: &mut dyn Write) 
             }
         }
     }
-    Ok(if validate::has_errors(&findings) { 1 } else { 0 })
+    Ok(if validate::has_errors(&findings) {
+        1
+    } else {
+        0
+    })
 }
 
 #[cfg(test)]

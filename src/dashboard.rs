@@ -34,10 +34,7 @@ pub enum RunError {
     #[error("parameter `{0}` should be given as name=value")]
     ParamSyntax(String),
     #[error("shared block `{id}` failed: {source}")]
-    Shared {
-        id: String,
-        source: DataFusionError,
-    },
+    Shared { id: String, source: DataFusionError },
     #[error("chart `{chart}` failed: {source}")]
     Query {
         chart: String,
@@ -202,7 +199,11 @@ impl Dashboard {
 
     /// Check the given parameters against a query file's header, parse them,
     /// and fill in defaults.
-    pub async fn resolve(&self, file: &QueryFile, given: &GivenParams) -> Result<Resolved, RunError> {
+    pub async fn resolve(
+        &self,
+        file: &QueryFile,
+        given: &GivenParams,
+    ) -> Result<Resolved, RunError> {
         for name in given.keys() {
             if file.param(name).is_none() {
                 return Err(RunError::UnknownParam {
@@ -224,16 +225,23 @@ impl Dashboard {
                 })?,
                 None if spec.default == "auto" => {
                     let (start, end) = self.auto_period().await?;
-                    let day = if spec.name == "period_start" { start } else { end };
+                    let day = if spec.name == "period_start" {
+                        start
+                    } else {
+                        end
+                    };
                     ScalarValue::Date32(Some(day))
                 }
-                None => spec.ty.parse(&spec.default).map_err(|reason| RunError::BadParam {
-                    chart: file.id.clone(),
-                    name: spec.name.clone(),
-                    ty: spec.ty,
-                    value: spec.default.clone(),
-                    reason: format!("bad default in the header: {reason}"),
-                })?,
+                None => spec
+                    .ty
+                    .parse(&spec.default)
+                    .map_err(|reason| RunError::BadParam {
+                        chart: file.id.clone(),
+                        name: spec.name.clone(),
+                        ty: spec.ty,
+                        value: spec.default.clone(),
+                        reason: format!("bad default in the header: {reason}"),
+                    })?,
             };
             values.push((spec.name.clone(), value));
         }
@@ -298,15 +306,25 @@ mod tests {
 
     #[test]
     fn one_year_before_handles_leap_days() {
-        assert_eq!(one_year_before(parse_date("2025-03-31").unwrap()), parse_date("2024-03-31").unwrap());
-        assert_eq!(one_year_before(parse_date("2024-02-29").unwrap()), parse_date("2023-02-28").unwrap());
+        assert_eq!(
+            one_year_before(parse_date("2025-03-31").unwrap()),
+            parse_date("2024-03-31").unwrap()
+        );
+        assert_eq!(
+            one_year_before(parse_date("2024-02-29").unwrap()),
+            parse_date("2023-02-28").unwrap()
+        );
     }
 
     #[test]
     fn param_args_need_name_and_value() {
-        let p = parse_param_args(&["min_n=3".to_string(), " level = service ".to_string()]).unwrap();
+        let p =
+            parse_param_args(&["min_n=3".to_string(), " level = service ".to_string()]).unwrap();
         assert_eq!(p["min_n"], "3");
         assert_eq!(p["level"], "service");
-        assert!(matches!(parse_param_args(&["min_n".to_string()]), Err(RunError::ParamSyntax(_))));
+        assert!(matches!(
+            parse_param_args(&["min_n".to_string()]),
+            Err(RunError::ParamSyntax(_))
+        ));
     }
 }

@@ -453,7 +453,11 @@ fn path_str(p: &Path) -> String {
 
 /// Read a CSV table with the contract's types for the required columns and
 /// Utf8 for any extra column (codes must stay strings: `'5'` not `5`).
-async fn read_csv(ctx: &SessionContext, spec: &TableSpec, path: &Path) -> Result<DataFrame, String> {
+async fn read_csv(
+    ctx: &SessionContext,
+    spec: &TableSpec,
+    path: &Path,
+) -> Result<DataFrame, String> {
     use datafusion::arrow::datatypes::{Field, Schema};
     let header = read_csv_header(path)?;
     let fields = header

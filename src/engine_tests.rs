@@ -4,7 +4,9 @@ use super::*;
 use std::path::Path;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// A copy of a fixture directory in a fresh temporary directory.
@@ -23,7 +25,10 @@ async fn open(dir: &Path) -> Result<Engine, EngineError> {
 
 async fn count(engine: &Engine, table: &str) -> i64 {
     use datafusion::arrow::array::AsArray;
-    let b = engine.sql(&format!("SELECT count(*) FROM {table}")).await.unwrap();
+    let b = engine
+        .sql(&format!("SELECT count(*) FROM {table}"))
+        .await
+        .unwrap();
     b[0].column(0)
         .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
         .value(0)
@@ -57,22 +62,42 @@ async fn csv_inputs_register_every_table_with_contract_types() {
     let engine = open(&fixture("tiny")).await.unwrap();
     assert_eq!(engine.inputs().len(), contract::TABLES.len());
     assert_eq!(count(&engine, "referral").await, 2);
-    let schema = engine.ctx().table("referral").await.unwrap().schema().clone();
+    let schema = engine
+        .ctx()
+        .table("referral")
+        .await
+        .unwrap()
+        .schema()
+        .clone();
     let date = schema.field_with_unqualified_name("referral_date").unwrap();
     assert_eq!(date.data_type(), &DataType::Date32);
     // Codes stay strings even when they look like numbers.
     let att = engine.ctx().table("contact").await.unwrap();
-    let att = att.schema().field_with_unqualified_name("attendance").unwrap().clone();
+    let att = att
+        .schema()
+        .field_with_unqualified_name("attendance")
+        .unwrap()
+        .clone();
     assert_eq!(att.data_type(), &DataType::Utf8);
 }
 
 #[tokio::test]
 async fn parquet_file_and_folder_inputs() {
     let tmp = copy_fixture("tiny");
-    to_parquet(tmp.path(), "referral", "SELECT * FROM referral", "referral.parquet").await;
+    to_parquet(
+        tmp.path(),
+        "referral",
+        "SELECT * FROM referral",
+        "referral.parquet",
+    )
+    .await;
     to_parquet(tmp.path(), "contact", "SELECT * FROM contact", "contact/").await;
     let engine = open(tmp.path()).await.unwrap();
-    let kinds: Vec<_> = engine.inputs().iter().map(|t| (t.name, t.source.kind())).collect();
+    let kinds: Vec<_> = engine
+        .inputs()
+        .iter()
+        .map(|t| (t.name, t.source.kind()))
+        .collect();
     assert!(kinds.contains(&("referral", "parquet")), "{kinds:?}");
     assert!(kinds.contains(&("contact", "parquet folder")), "{kinds:?}");
     assert_eq!(count(&engine, "referral").await, 2);
@@ -91,8 +116,16 @@ async fn extra_columns_are_ignored_and_int32_ids_are_widened() {
     .await;
     let engine = open(tmp.path()).await.unwrap();
     let df = engine.ctx().table("partnership").await.unwrap();
-    let names: Vec<_> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
-    assert_eq!(names, ["partnership_id", "partnership_name", "collaborative"]);
+    let names: Vec<_> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        ["partnership_id", "partnership_name", "collaborative"]
+    );
     assert_eq!(df.schema().field(0).data_type(), &DataType::Int64);
 }
 
@@ -118,7 +151,11 @@ async fn missing_column_names_table_column_and_type() {
     .await;
     let problems = contract_problems(open(tmp.path()).await);
     let msg = problems[0].to_string();
-    assert!(msg.contains("table `referral`") && msg.contains("required column `referral_date` (DATE) is missing"), "{msg}");
+    assert!(
+        msg.contains("table `referral`")
+            && msg.contains("required column `referral_date` (DATE) is missing"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -134,7 +171,11 @@ async fn wrong_type_names_expected_and_found() {
     let problems = contract_problems(open(tmp.path()).await);
     assert_eq!(problems.len(), 1);
     let msg = problems[0].to_string();
-    assert!(msg.contains("table `referral`") && msg.contains("column `referral_date` has type Utf8View, expected DATE"), "{msg}");
+    assert!(
+        msg.contains("table `referral`")
+            && msg.contains("column `referral_date` has type Utf8View, expected DATE"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +185,10 @@ async fn unreadable_file_names_the_path() {
     std::fs::write(tmp.path().join("person.parquet"), b"this is not parquet").unwrap();
     let problems = contract_problems(open(tmp.path()).await);
     let msg = problems[0].to_string();
-    assert!(msg.starts_with("table `person`: cannot read ") && msg.contains("person.parquet"), "{msg}");
+    assert!(
+        msg.starts_with("table `person`: cannot read ") && msg.contains("person.parquet"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -153,7 +197,10 @@ async fn every_problem_is_reported_at_once() {
     std::fs::remove_file(tmp.path().join("contact.csv")).unwrap();
     std::fs::remove_file(tmp.path().join("person.csv")).unwrap();
     let err = open(tmp.path()).await.unwrap_err().to_string();
-    assert!(err.contains("(2 problems)") && err.contains("`person`") && err.contains("`contact`"), "{err}");
+    assert!(
+        err.contains("(2 problems)") && err.contains("`person`") && err.contains("`contact`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -161,13 +208,18 @@ async fn a_table_given_twice_is_ambiguous() {
     let tmp = copy_fixture("tiny");
     std::fs::create_dir(tmp.path().join("contact")).unwrap();
     let problems = contract_problems(open(tmp.path()).await);
-    assert!(problems[0].to_string().contains("table `contact` is given more than once"));
+    assert!(problems[0]
+        .to_string()
+        .contains("table `contact` is given more than once"));
 }
 
 #[tokio::test]
 async fn missing_data_dir_is_an_error() {
     let err = open(Path::new("/no/such/dir")).await.unwrap_err();
-    assert_eq!(err.to_string(), "data directory /no/such/dir does not exist or is not a directory");
+    assert_eq!(
+        err.to_string(),
+        "data directory /no/such/dir does not exist or is not a directory"
+    );
 }
 
 #[tokio::test]
@@ -179,11 +231,22 @@ async fn a_reference_file_in_the_data_dir_overrides_the_shipped_one() {
     )
     .unwrap();
     let engine = open(tmp.path()).await.unwrap();
-    let r = engine.references().iter().find(|r| r.name == "ref_gender").unwrap();
-    assert_eq!(r.origin, crate::reference::ReferenceOrigin::Override(tmp.path().join("ref_gender.csv")));
+    let r = engine
+        .references()
+        .iter()
+        .find(|r| r.name == "ref_gender")
+        .unwrap();
+    assert_eq!(
+        r.origin,
+        crate::reference::ReferenceOrigin::Override(tmp.path().join("ref_gender.csv"))
+    );
     assert_eq!(count(&engine, "ref_gender").await, 1);
     // Others stay shipped.
-    let e = engine.references().iter().find(|r| r.name == "ref_ethnicity").unwrap();
+    let e = engine
+        .references()
+        .iter()
+        .find(|r| r.name == "ref_ethnicity")
+        .unwrap();
     assert_eq!(e.origin, crate::reference::ReferenceOrigin::Shipped);
 }
 
@@ -198,5 +261,8 @@ async fn memory_limit_is_enforced_and_names_consumers() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("Resources exhausted"), "{err}");
-    assert!(err.contains("consumed"), "the error names the top consumers: {err}");
+    assert!(
+        err.contains("consumed"),
+        "the error names the top consumers: {err}"
+    );
 }

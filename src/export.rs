@@ -172,13 +172,21 @@ pub fn normalise(
             .find(|c| c.name == *field.name())
             .map(|c| c.ty.as_str());
         let to = export_type(field.data_type(), declared).map_err(|r| {
-            let (chart, column, ty) = (chart.id.clone(), field.name().clone(), field.data_type().clone());
+            let (chart, column, ty) = (
+                chart.id.clone(),
+                field.name().clone(),
+                field.data_type().clone(),
+            );
             match r {
                 Rejected::Nested => ExportError::Nested { chart, column, ty },
                 Rejected::Unsupported => ExportError::Unsupported { chart, column, ty },
             }
         })?;
-        fields.push(Field::new(field.name(), to, field.is_nullable() || field.data_type() == &DataType::Null));
+        fields.push(Field::new(
+            field.name(),
+            to,
+            field.is_nullable() || field.data_type() == &DataType::Null,
+        ));
     }
     let out_schema = Arc::new(Schema::new(fields));
     // Unsafe casts (an out-of-range UInt64) must fail, not become NULL.
@@ -193,19 +201,23 @@ pub fn normalise(
             .iter()
             .zip(out_schema.fields())
             .map(|(array, field)| {
-                cast_with_options(array, field.data_type(), &options).map_err(|source| ExportError::Cast {
-                    chart: chart.id.clone(),
-                    column: field.name().clone(),
-                    to: field.data_type().clone(),
-                    source,
+                cast_with_options(array, field.data_type(), &options).map_err(|source| {
+                    ExportError::Cast {
+                        chart: chart.id.clone(),
+                        column: field.name().clone(),
+                        to: field.data_type().clone(),
+                        source,
+                    }
                 })
             })
             .collect::<Result<Vec<ArrayRef>, _>>()?;
-        let batch = RecordBatch::try_new(out_schema.clone(), columns).map_err(|source| ExportError::Cast {
-            chart: chart.id.clone(),
-            column: "*".to_string(),
-            to: DataType::Null,
-            source,
+        let batch = RecordBatch::try_new(out_schema.clone(), columns).map_err(|source| {
+            ExportError::Cast {
+                chart: chart.id.clone(),
+                column: "*".to_string(),
+                to: DataType::Null,
+                source,
+            }
         })?;
         out.push(batch);
     }
@@ -254,7 +266,11 @@ pub fn write_atomic(
 }
 
 /// Write batches as one snappy-compressed Parquet file.
-pub fn write_parquet(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<(), ExportError> {
+pub fn write_parquet(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<(), ExportError> {
     let pq = |source| ExportError::Parquet {
         path: path.to_path_buf(),
         source,
@@ -275,12 +291,22 @@ pub fn write_parquet(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -
 
 /// Write batches as CSV: UTF-8 with a byte-order mark, a header row, CRLF
 /// line ends, RFC 4180 quoting, ISO dates, empty fields for NULL.
-pub fn write_csv(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<(), ExportError> {
-    write_atomic(path, |w| write_csv_to(w, schema, batches).map_err(|e| e.at(path)))
+pub fn write_csv(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<(), ExportError> {
+    write_atomic(path, |w| {
+        write_csv_to(w, schema, batches).map_err(|e| e.at(path))
+    })
 }
 
 /// [`write_csv`] to any writer.
-pub fn write_csv_to(w: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<(), CsvError> {
+pub fn write_csv_to(
+    w: &mut dyn Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<(), CsvError> {
     use datafusion::arrow::csv::writer::Terminator;
     w.write_all("\u{feff}".as_bytes())?;
     let mut writer = datafusion::arrow::csv::WriterBuilder::new()
@@ -346,7 +372,12 @@ pub enum PqSource {
 
 /// A Power Query (M) snippet loading a chart's exported file with explicit
 /// column types. `folder` is where the files are (the user may edit it).
-pub fn power_query(chart: &QueryFile, schema: &SchemaRef, source: PqSource, folder: &str) -> String {
+pub fn power_query(
+    chart: &QueryFile,
+    schema: &SchemaRef,
+    source: PqSource,
+    folder: &str,
+) -> String {
     let base = base_name(chart);
     let mut m = String::new();
     m.push_str(&format!(
@@ -375,7 +406,13 @@ pub fn power_query(chart: &QueryFile, schema: &SchemaRef, source: PqSource, fold
     let types: Vec<String> = schema
         .fields()
         .iter()
-        .map(|f| format!("        {{{}, {}}}", m_string(f.name()), m_type(f.data_type())))
+        .map(|f| {
+            format!(
+                "        {{{}, {}}}",
+                m_string(f.name()),
+                m_type(f.data_type())
+            )
+        })
         .collect();
     // Culture en-US: `.` is the decimal separator; ISO dates parse in any culture.
     m.push_str(&format!(
@@ -466,7 +503,10 @@ pub fn data_fingerprint(engine: &Engine) -> Result<DataFingerprint, ExportError>
             .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
-        let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok());
         let nanos = mtime.map_or(0, |d| d.as_nanos());
         text.push_str(&format!("{rel}\0{}\0{nanos}\n", meta.len()));
         files.push(InputFile {
@@ -499,7 +539,11 @@ pub fn rfc3339(since_epoch: Duration) -> String {
 
 /// The current time as UTC RFC 3339.
 pub fn now_rfc3339() -> String {
-    rfc3339(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default())
+    rfc3339(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default(),
+    )
 }
 
 /// A parameter value as JSON (dates as ISO text).
@@ -578,7 +622,10 @@ pub struct ExportRequest {
 /// Give each chart the parameters it declares. A parameter no chart
 /// declares is an error, as is a value of the wrong type for any chart
 /// that declares it.
-pub fn params_per_chart(charts: &[&QueryFile], given: &GivenParams) -> Result<Vec<GivenParams>, ExportError> {
+pub fn params_per_chart(
+    charts: &[&QueryFile],
+    given: &GivenParams,
+) -> Result<Vec<GivenParams>, ExportError> {
     if charts.is_empty() {
         return Err(ExportError::NothingSelected);
     }
@@ -697,9 +744,11 @@ pub async fn export(
                 });
                 files.extend(entries);
             }
-            Err(e @ (ExportError::Io { .. } | ExportError::Parquet { .. } | ExportError::Arrow { .. })) => {
-                return Err(e)
-            }
+            Err(
+                e @ (ExportError::Io { .. }
+                | ExportError::Parquet { .. }
+                | ExportError::Arrow { .. }),
+            ) => return Err(e),
             Err(e) => {
                 let error = e.to_string();
                 failed.push(ManifestFailure {
@@ -780,7 +829,11 @@ async fn export_chart(
         })
         .collect();
     let pq_name = format!("{base}.pq");
-    let source = if format.csv() { PqSource::Csv } else { PqSource::Parquet };
+    let source = if format.csv() {
+        PqSource::Csv
+    } else {
+        PqSource::Parquet
+    };
     let snippet = power_query(&chart, &data.schema, source, folder);
     let mut entries = Vec::new();
     let entry = |file: String, format: &'static str| ManifestFile {
@@ -806,10 +859,11 @@ async fn export_chart(
     }
     let pq_path = out.join(&pq_name);
     write_atomic(&pq_path, |w| {
-        w.write_all(snippet.as_bytes()).map_err(|source| ExportError::Io {
-            path: pq_path.clone(),
-            source,
-        })
+        w.write_all(snippet.as_bytes())
+            .map_err(|source| ExportError::Io {
+                path: pq_path.clone(),
+                source,
+            })
     })?;
     Ok((rows, entries))
 }
@@ -840,9 +894,15 @@ mod tests {
         assert_eq!(export_type(&Float32, None), Ok(Float64));
         assert_eq!(export_type(&Utf8View, None), Ok(Utf8));
         assert_eq!(export_type(&LargeUtf8, None), Ok(Utf8));
-        assert_eq!(export_type(&Timestamp(TimeUnit::Nanosecond, None), None), Ok(Date32));
+        assert_eq!(
+            export_type(&Timestamp(TimeUnit::Nanosecond, None), None),
+            Ok(Date32)
+        );
         assert_eq!(export_type(&Decimal128(10, 2), None), Ok(Float64));
-        assert_eq!(export_type(&Dictionary(Box::new(Int32), Box::new(Utf8)), None), Ok(Utf8));
+        assert_eq!(
+            export_type(&Dictionary(Box::new(Int32), Box::new(Utf8)), None),
+            Ok(Utf8)
+        );
         assert_eq!(export_type(&Null, Some("Float64")), Ok(Float64));
         assert_eq!(export_type(&Null, None), Ok(Utf8));
         assert_eq!(
@@ -869,14 +929,28 @@ mod tests {
         )
         .unwrap();
         let n = normalise(&chart(), &schema, &[batch]).unwrap();
-        let types: Vec<String> = n.schema.fields().iter().map(|f| f.data_type().to_string()).collect();
+        let types: Vec<String> = n
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().to_string())
+            .collect();
         assert_eq!(types, ["Int64", "Utf8", "Float64"]);
 
         let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]);
-        let schema = Arc::new(Schema::new(vec![Field::new("l", list.data_type().clone(), true)]));
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "l",
+            list.data_type().clone(),
+            true,
+        )]));
         let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(list)]).unwrap();
-        let err = normalise(&chart(), &schema, &[batch]).unwrap_err().to_string();
-        assert!(err.starts_with("column `l` of chart `who/t` has the nested type"), "{err}");
+        let err = normalise(&chart(), &schema, &[batch])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("column `l` of chart `who/t` has the nested type"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -884,19 +958,30 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
         let batch = RecordBatch::try_new(
             schema.clone(),
-            vec![Arc::new(StringArray::from(vec![Some("a,b"), Some("say \"hi\""), Some("two\nlines"), None]))],
+            vec![Arc::new(StringArray::from(vec![
+                Some("a,b"),
+                Some("say \"hi\""),
+                Some("two\nlines"),
+                None,
+            ]))],
         )
         .unwrap();
         let mut buf = Vec::new();
         write_csv_to(&mut buf, &schema, &[batch]).unwrap();
         let text = String::from_utf8(buf).unwrap();
-        assert_eq!(text, "\u{feff}s\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"two\nlines\"\r\n\r\n");
+        assert_eq!(
+            text,
+            "\u{feff}s\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"two\nlines\"\r\n\r\n"
+        );
     }
 
     #[test]
     fn rfc3339_formats_utc() {
         assert_eq!(rfc3339(Duration::from_secs(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(Duration::from_secs(1_700_000_000)), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            rfc3339(Duration::from_secs(1_700_000_000)),
+            "2023-11-14T22:13:20Z"
+        );
     }
 
     #[test]
@@ -919,6 +1004,9 @@ mod tests {
         let mut given = GivenParams::new();
         given.insert("min_n".to_string(), "3".to_string());
         let err = params_per_chart(&[&c], &given).unwrap_err().to_string();
-        assert!(err.starts_with("no chart in the selection takes parameter `min_n`"), "{err}");
+        assert!(
+            err.starts_with("no chart in the selection takes parameter `min_n`"),
+            "{err}"
+        );
     }
 }

@@ -25,7 +25,10 @@ pub enum OutputError {
 }
 
 /// Format every cell of `batches` as text (NULL as empty string).
-fn cells(batches: &[RecordBatch], max_rows: Option<usize>) -> Result<Vec<Vec<String>>, OutputError> {
+fn cells(
+    batches: &[RecordBatch],
+    max_rows: Option<usize>,
+) -> Result<Vec<Vec<String>>, OutputError> {
     let options = FormatOptions::default().with_null("");
     let mut rows = Vec::new();
     'outer: for batch in batches {
@@ -82,7 +85,11 @@ pub fn write_batches(
         Format::Markdown => {
             let rows = cells(batches, max_rows)?;
             writeln!(out, "| {} |", names.join(" | "))?;
-            writeln!(out, "|{}|", names.iter().map(|_| "---").collect::<Vec<_>>().join("|"))?;
+            writeln!(
+                out,
+                "|{}|",
+                names.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+            )?;
             for row in rows {
                 let escaped: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
                 writeln!(out, "| {} |", escaped.join(" | "))?;
@@ -117,4 +124,3 @@ pub fn write_batches(
 pub fn row_count(batches: &[RecordBatch]) -> usize {
     batches.iter().map(|b| b.num_rows()).sum()
 }
-

@@ -199,7 +199,11 @@ pub enum ReferenceError {
 
 /// Parse one reference CSV into batches, checking its header against the
 /// expected columns.
-pub fn parse(spec: &ReferenceSpec, text: &str, origin: &str) -> Result<Vec<RecordBatch>, ReferenceError> {
+pub fn parse(
+    spec: &ReferenceSpec,
+    text: &str,
+    origin: &str,
+) -> Result<Vec<RecordBatch>, ReferenceError> {
     let invalid = |message: String| ReferenceError::Invalid {
         table: spec.name,
         origin: origin.to_string(),
@@ -227,7 +231,10 @@ pub fn parse(spec: &ReferenceSpec, text: &str, origin: &str) -> Result<Vec<Recor
 
 /// Register every reference table on `ctx`, taking a same-named CSV in
 /// `data_dir` over the shipped one.
-pub fn register_all(ctx: &SessionContext, data_dir: &Path) -> Result<Vec<LoadedReference>, ReferenceError> {
+pub fn register_all(
+    ctx: &SessionContext,
+    data_dir: &Path,
+) -> Result<Vec<LoadedReference>, ReferenceError> {
     let mut loaded = Vec::with_capacity(REFERENCES.len());
     for spec in REFERENCES {
         let user = data_dir.join(format!("{}.csv", spec.name));
@@ -242,13 +249,23 @@ pub fn register_all(ctx: &SessionContext, data_dir: &Path) -> Result<Vec<LoadedR
                 ReferenceOrigin::Override(user),
             )
         } else {
-            (parse(spec, spec.shipped, "shipped")?, ReferenceOrigin::Shipped)
+            (
+                parse(spec, spec.shipped, "shipped")?,
+                ReferenceOrigin::Shipped,
+            )
         };
         let rows = batches.iter().map(|b| b.num_rows()).sum();
-        let table = MemTable::try_new(spec.schema(), vec![batches])
-            .map_err(|source| ReferenceError::Register { table: spec.name, source })?;
+        let table = MemTable::try_new(spec.schema(), vec![batches]).map_err(|source| {
+            ReferenceError::Register {
+                table: spec.name,
+                source,
+            }
+        })?;
         ctx.register_table(spec.name, Arc::new(table))
-            .map_err(|source| ReferenceError::Register { table: spec.name, source })?;
+            .map_err(|source| ReferenceError::Register {
+                table: spec.name,
+                source,
+            })?;
         loaded.push(LoadedReference {
             name: spec.name,
             origin,
@@ -270,7 +287,12 @@ mod tests {
             assert!(rows > 0, "{} is empty", spec.name);
             let idx = spec.schema().index_of("source").unwrap();
             for b in &batches {
-                assert_eq!(b.column(idx).null_count(), 0, "{} has a row without a source", spec.name);
+                assert_eq!(
+                    b.column(idx).null_count(),
+                    0,
+                    "{} has a row without a source",
+                    spec.name
+                );
             }
         }
     }
@@ -279,6 +301,9 @@ mod tests {
     fn a_wrong_header_names_the_table() {
         let err = parse(&REFERENCES[0], "code,label\n1,Male\n", "x.csv").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("ref_gender") && msg.contains("x.csv") && msg.contains("expected"), "{msg}");
+        assert!(
+            msg.contains("ref_gender") && msg.contains("x.csv") && msg.contains("expected"),
+            "{msg}"
+        );
     }
 }

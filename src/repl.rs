@@ -67,7 +67,10 @@ pub async fn execute_statement(dash: &Dashboard, statement: Statement) -> Result
     let missing = unprepared_shared(dash);
     if !missing.is_empty() {
         let refs = state.resolve_table_references(&statement)?;
-        if refs.iter().any(|r| missing.contains(&r.table().to_ascii_lowercase())) {
+        if refs
+            .iter()
+            .any(|r| missing.contains(&r.table().to_ascii_lowercase()))
+        {
             dash.prepare().await?;
         }
     }
@@ -162,15 +165,61 @@ Shared blocks (sdq_score, in_scope_referral, ...) are computed on first use;
 bound views among them hold the parameters of the last chart run.";
 
 const META_COMMANDS: &[&str] = &[
-    "\\?", "\\q", "\\d", "\\charts", "\\describe", "\\run", "\\export", "\\set", "\\unset", "\\functions",
-    "\\format", "\\maxrows", "\\timing", "\\i",
+    "\\?",
+    "\\q",
+    "\\d",
+    "\\charts",
+    "\\describe",
+    "\\run",
+    "\\export",
+    "\\set",
+    "\\unset",
+    "\\functions",
+    "\\format",
+    "\\maxrows",
+    "\\timing",
+    "\\i",
 ];
 
 const SQL_KEYWORDS: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "HAVING", "LIMIT", "JOIN", "LEFT JOIN", "INNER JOIN",
-    "ON", "USING", "AS", "AND", "OR", "NOT", "NULL", "IS", "IN", "BETWEEN", "LIKE", "CASE", "WHEN", "THEN",
-    "ELSE", "END", "DISTINCT", "COUNT", "WITH", "UNION ALL", "DESC", "ASC", "EXPLAIN", "DESCRIBE", "SHOW",
-    "CREATE VIEW", "CREATE TABLE", "DROP",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP BY",
+    "ORDER BY",
+    "HAVING",
+    "LIMIT",
+    "JOIN",
+    "LEFT JOIN",
+    "INNER JOIN",
+    "ON",
+    "USING",
+    "AS",
+    "AND",
+    "OR",
+    "NOT",
+    "NULL",
+    "IS",
+    "IN",
+    "BETWEEN",
+    "LIKE",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "DISTINCT",
+    "COUNT",
+    "WITH",
+    "UNION ALL",
+    "DESC",
+    "ASC",
+    "EXPLAIN",
+    "DESCRIBE",
+    "SHOW",
+    "CREATE VIEW",
+    "CREATE TABLE",
+    "DROP",
 ];
 
 /// The interactive session: the dashboard plus what the user has set.
@@ -236,7 +285,10 @@ impl Repl {
             if trimmed.starts_with('\\') {
                 return self.meta(trimmed, out).await;
             }
-            if matches!(trimmed.to_ascii_lowercase().as_str(), "quit" | "exit" | "quit;" | "exit;") {
+            if matches!(
+                trimmed.to_ascii_lowercase().as_str(),
+                "quit" | "exit" | "quit;" | "exit;"
+            ) {
                 return Ok(Control::Quit);
             }
         }
@@ -276,7 +328,13 @@ impl Repl {
             let started = Instant::now();
             let result = execute_statement(&self.dash, statement).await?;
             if !result.schema.fields().is_empty() {
-                output::write_batches(out, &result.schema, &result.batches, self.format, self.maxrows)?;
+                output::write_batches(
+                    out,
+                    &result.schema,
+                    &result.batches,
+                    self.format,
+                    self.maxrows,
+                )?;
             }
             self.print_timing(started, out)?;
         }
@@ -351,8 +409,9 @@ impl Repl {
                 [] => writeln!(out, "format: {}", format_name(self.format))?,
                 [f] => {
                     use clap::ValueEnum;
-                    self.format = Format::from_str(f, true)
-                        .map_err(|_| anyhow!("unknown format `{f}`: use table, csv, json or markdown"))?;
+                    self.format = Format::from_str(f, true).map_err(|_| {
+                        anyhow!("unknown format `{f}`: use table, csv, json or markdown")
+                    })?;
                 }
                 _ => bail!("usage: \\format table|csv|json|markdown"),
             },
@@ -360,10 +419,13 @@ impl Repl {
                 [] => writeln!(
                     out,
                     "maxrows: {}",
-                    self.maxrows.map_or_else(|| "all".to_string(), |n| n.to_string())
+                    self.maxrows
+                        .map_or_else(|| "all".to_string(), |n| n.to_string())
                 )?,
                 [n] => {
-                    let n: usize = n.parse().map_err(|_| anyhow!("`{n}` is not a number of rows"))?;
+                    let n: usize = n
+                        .parse()
+                        .map_err(|_| anyhow!("`{n}` is not a number of rows"))?;
                     self.maxrows = (n > 0).then_some(n);
                 }
                 _ => bail!("usage: \\maxrows N"),
@@ -392,7 +454,8 @@ impl Repl {
         if self.depth >= 8 {
             bail!("\\i nested too deeply (a file including itself?)");
         }
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let saved = std::mem::take(&mut self.buffer);
         self.depth += 1;
         let mut control = Control::Continue;
@@ -417,9 +480,12 @@ impl Repl {
         for chart in self.dash.catalog().charts() {
             if let Some(spec) = chart.param(name) {
                 declared = true;
-                spec.ty
-                    .parse(value)
-                    .map_err(|reason| anyhow!("`{value}` is not a valid {} for `{name}`: {reason}", spec.ty))?;
+                spec.ty.parse(value).map_err(|reason| {
+                    anyhow!(
+                        "`{value}` is not a valid {} for `{name}`: {reason}",
+                        spec.ty
+                    )
+                })?;
             }
         }
         if !declared {
@@ -431,7 +497,10 @@ impl Repl {
                 .collect();
             known.sort();
             known.dedup();
-            bail!("no chart takes a parameter `{name}`; the parameters are: {}", known.join(", "));
+            bail!(
+                "no chart takes a parameter `{name}`; the parameters are: {}",
+                known.join(", ")
+            );
         }
         Ok(())
     }
@@ -460,14 +529,23 @@ impl Repl {
             writeln!(out, "{}: {}", chart.id, chart.header.title)?;
             writeln!(out, "{}", params_line(&result.params))?;
         }
-        output::write_batches(out, &result.schema, &result.batches, self.format, self.maxrows)?;
+        output::write_batches(
+            out,
+            &result.schema,
+            &result.batches,
+            self.format,
+            self.maxrows,
+        )?;
         self.print_timing(started, out)
     }
 
     async fn export_chart(&mut self, name: &str, path: &Path, out: &mut dyn Write) -> Result<()> {
         let chart = self.dash.catalog().chart(name)?.clone();
         let given = self.chart_params(&chart, &[])?;
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
         match ext.as_deref() {
             Some("csv") | Some("parquet") => {
                 let result = self.dash.run(&chart.id, &given).await?;
@@ -522,10 +600,17 @@ impl Repl {
         }
         for b in &shared {
             if !registered.contains(&b.name) {
-                rows.push(vec![b.name.clone(), format!("shared {} (computed on first use)", shared_kind(b))]);
+                rows.push(vec![
+                    b.name.clone(),
+                    format!("shared {} (computed on first use)", shared_kind(b)),
+                ]);
             }
         }
-        rows.sort_by(|a, b| kind_rank(&a[1]).cmp(&kind_rank(&b[1])).then_with(|| a[0].cmp(&b[0])));
+        rows.sort_by(|a, b| {
+            kind_rank(&a[1])
+                .cmp(&kind_rank(&b[1]))
+                .then_with(|| a[0].cmp(&b[0]))
+        });
         let batch = cli::text_batch(&["table", "kind"], &rows)?;
         output::write_batches(out, &batch.schema(), &[batch], self.format, None)?;
         Ok(())
@@ -797,7 +882,10 @@ pub async fn run_interactive(mut repl: Repl, out: &mut dyn Write) -> Result<()> 
     Ok(())
 }
 
-fn save_history(editor: &mut rustyline::Editor<ReplHelper, rustyline::history::DefaultHistory>, path: Option<&Path>) {
+fn save_history(
+    editor: &mut rustyline::Editor<ReplHelper, rustyline::history::DefaultHistory>,
+    path: Option<&Path>,
+) {
     if let Some(p) = path {
         if let Err(e) = editor.save_history(p) {
             eprintln!("warning: cannot save the history to {}: {e}", p.display());
@@ -814,7 +902,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Run the lines of a script (stdin not a terminal): errors go to stderr
 /// and the run goes on; the result is an error if any line failed.
-pub async fn run_script(repl: &mut Repl, input: impl std::io::BufRead, out: &mut dyn Write) -> Result<()> {
+pub async fn run_script(
+    repl: &mut Repl,
+    input: impl std::io::BufRead,
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut failures = 0;
     for line in input.lines() {
         let line = line.context("cannot read stdin")?;
@@ -844,15 +936,31 @@ mod tests {
 
     #[test]
     fn completion_takes_the_word_before_the_cursor() {
-        let words: Vec<String> = ["referral", "referral_date", "ref_gender", "\\describe", "SELECT", "key/partnerships"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let words: Vec<String> = [
+            "referral",
+            "referral_date",
+            "ref_gender",
+            "\\describe",
+            "SELECT",
+            "key/partnerships",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let line = "select referral_d";
-        assert_eq!(complete(&words, line, line.len()), (7, vec!["referral_date".to_string()]));
+        assert_eq!(
+            complete(&words, line, line.len()),
+            (7, vec!["referral_date".to_string()])
+        );
         assert_eq!(complete(&words, "sel", 3), (0, vec!["select".to_string()]));
-        assert_eq!(complete(&words, "\\de", 3), (0, vec!["\\describe".to_string()]));
-        assert_eq!(complete(&words, "\\run key/p", 10), (5, vec!["key/partnerships".to_string()]));
+        assert_eq!(
+            complete(&words, "\\de", 3),
+            (0, vec!["\\describe".to_string()])
+        );
+        assert_eq!(
+            complete(&words, "\\run key/p", 10),
+            (5, vec!["key/partnerships".to_string()])
+        );
         assert_eq!(complete(&words, "x \\de", 5).1, Vec::<String>::new());
         assert_eq!(complete(&words, "select ", 7).1, Vec::<String>::new());
     }

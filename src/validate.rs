@@ -124,7 +124,10 @@ async fn run_check(engine: &Engine, check: &Check) -> Result<(u64, Vec<String>),
         check.sql
     );
     let batches: Vec<RecordBatch> = engine.sql(&sql).await.map_err(|e| {
-        e.context(format!("validate check `{}` on table `{}`", check.problem, check.table))
+        e.context(format!(
+            "validate check `{}` on table `{}`",
+            check.problem, check.table
+        ))
     })?;
     let mut count = 0;
     let mut examples = Vec::new();
@@ -147,7 +150,9 @@ pub fn has_errors(findings: &[Finding]) -> bool {
 }
 
 /// The findings as one record batch (severity, problem, table, count, examples).
-pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+pub fn findings_batch(
+    findings: &[Finding],
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
     use datafusion::arrow::array::{StringArray, UInt64Array};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
@@ -158,7 +163,11 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch, datafusion::a
         Field::new("count", DataType::UInt64, false),
         Field::new("examples", DataType::Utf8, false),
     ]));
-    let text = |f: fn(&Finding) -> String| Arc::new(StringArray::from(findings.iter().map(f).collect::<Vec<_>>()));
+    let text = |f: fn(&Finding) -> String| {
+        Arc::new(StringArray::from(
+            findings.iter().map(f).collect::<Vec<_>>(),
+        ))
+    };
     RecordBatch::try_new(
         schema,
         vec![
@@ -168,7 +177,9 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch, datafusion::a
             }),
             text(|f| f.problem.clone()),
             text(|f| f.table.clone()),
-            Arc::new(UInt64Array::from(findings.iter().map(|f| f.count).collect::<Vec<_>>())),
+            Arc::new(UInt64Array::from(
+                findings.iter().map(|f| f.count).collect::<Vec<_>>(),
+            )),
             text(|f| f.examples.join(", ")),
         ],
     )

@@ -137,13 +137,12 @@ pub(crate) const SDQ_IMPACT_TEACHER: [&str; 3] = ["distres", "impfrie", "impclas
 
 /// RCADS item codes `rcads_01` .. `rcads_47`.
 pub(crate) const RCADS_ITEMS: [&str; 47] = [
-    "rcads_01", "rcads_02", "rcads_03", "rcads_04", "rcads_05", "rcads_06", "rcads_07",
-    "rcads_08", "rcads_09", "rcads_10", "rcads_11", "rcads_12", "rcads_13", "rcads_14",
-    "rcads_15", "rcads_16", "rcads_17", "rcads_18", "rcads_19", "rcads_20", "rcads_21",
-    "rcads_22", "rcads_23", "rcads_24", "rcads_25", "rcads_26", "rcads_27", "rcads_28",
-    "rcads_29", "rcads_30", "rcads_31", "rcads_32", "rcads_33", "rcads_34", "rcads_35",
-    "rcads_36", "rcads_37", "rcads_38", "rcads_39", "rcads_40", "rcads_41", "rcads_42",
-    "rcads_43", "rcads_44", "rcads_45", "rcads_46", "rcads_47",
+    "rcads_01", "rcads_02", "rcads_03", "rcads_04", "rcads_05", "rcads_06", "rcads_07", "rcads_08",
+    "rcads_09", "rcads_10", "rcads_11", "rcads_12", "rcads_13", "rcads_14", "rcads_15", "rcads_16",
+    "rcads_17", "rcads_18", "rcads_19", "rcads_20", "rcads_21", "rcads_22", "rcads_23", "rcads_24",
+    "rcads_25", "rcads_26", "rcads_27", "rcads_28", "rcads_29", "rcads_30", "rcads_31", "rcads_32",
+    "rcads_33", "rcads_34", "rcads_35", "rcads_36", "rcads_37", "rcads_38", "rcads_39", "rcads_40",
+    "rcads_41", "rcads_42", "rcads_43", "rcads_44", "rcads_45", "rcads_46", "rcads_47",
 ];
 
 /// RCADS scales (1-based item numbers), from domain.md: separation anxiety,

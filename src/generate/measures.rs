@@ -9,8 +9,8 @@
 
 use super::codes::{
     CvDomain, SdqScale, CV_CF, CV_CF_PREVALENCE, CV_CTX, CV_EDU, CV_PD, CV_PD_MODEL, ESQ_GOOD,
-    ESQ_IMPROVE, ESQ_ITEMS, ESQ_OTHER, GBO_ITEMS, GOAL_TEXTS, RCADS_ITEMS, RCADS_SCALES, SDQ_IMPACT,
-    SDQ_IMPACT_TEACHER, SDQ_ITEMS,
+    ESQ_IMPROVE, ESQ_ITEMS, ESQ_OTHER, GBO_ITEMS, GOAL_TEXTS, RCADS_ITEMS, RCADS_SCALES,
+    SDQ_IMPACT, SDQ_IMPACT_TEACHER, SDQ_ITEMS,
 };
 use super::rng::{mix64, Rng};
 use super::rows::Rows;
@@ -327,7 +327,11 @@ impl Measures<'_> {
     pub(crate) fn esq(&mut self, rng: &mut Rng, rows: &mut Rows, qid: i64, lat: &Latent) {
         let good = (0.68 + 0.15 * lat.improvement).clamp(0.3, 0.9);
         for (i, code) in ESQ_ITEMS.iter().enumerate() {
-            let p2 = if (7..10).contains(&i) { good - 0.1 } else { good };
+            let p2 = if (7..10).contains(&i) {
+                good - 0.1
+            } else {
+                good
+            };
             let u = rng.f64();
             let v = if u < 0.03 {
                 9
@@ -368,7 +372,9 @@ impl Goals {
         let first = rng.below(GOAL_TEXTS.len());
         Goals {
             start: std::array::from_fn(|_| 2.5 + 1.2 * rng.normal()),
-            gain: std::array::from_fn(|_| 3.2 + 4.0 * (lat.improvement - 0.25) + 1.5 * rng.normal()),
+            gain: std::array::from_fn(|_| {
+                3.2 + 4.0 * (lat.improvement - 0.25) + 1.5 * rng.normal()
+            }),
             text: std::array::from_fn(|k| (first + 5 * k) % GOAL_TEXTS.len()),
             count,
         }

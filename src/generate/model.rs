@@ -539,11 +539,7 @@ impl World {
 
         let q = part.completeness;
         let p_t2 = 0.78 * part.followup;
-        let mut qs = Questionnaires {
-            rid,
-            next: 0,
-            rows,
-        };
+        let mut qs = Questionnaires { rid, next: 0, rows };
         let mut t2_list: Vec<(&'static str, Informant)> = Vec::new();
         let mut plan = |rng: &mut Rng, measure: &'static str, informant, eligible: bool, p: f64| {
             let t1_done = eligible && rng.chance(p);
@@ -667,7 +663,10 @@ impl Questionnaires<'_> {
         informant: &str,
         version: Option<&str>,
     ) -> i64 {
-        assert!(self.next < QUESTIONNAIRES_PER_REFERRAL, "questionnaire id overflow");
+        assert!(
+            self.next < QUESTIONNAIRES_PER_REFERRAL,
+            "questionnaire id overflow"
+        );
         let qid = self.rid * QUESTIONNAIRES_PER_REFERRAL + self.next;
         self.next += 1;
         let r = &mut *self.rows;

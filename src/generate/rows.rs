@@ -96,7 +96,13 @@ impl Rows {
     }
 
     /// Append one questionnaire_item row.
-    pub(crate) fn push_item(&mut self, qid: i64, item: &str, value: Option<i32>, text: Option<&str>) {
+    pub(crate) fn push_item(
+        &mut self,
+        qid: i64,
+        item: &str,
+        value: Option<i32>,
+        text: Option<&str>,
+    ) {
         self.item_qid.append_value(qid);
         self.item.append_value(item);
         self.value.append_option(value);

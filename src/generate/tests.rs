@@ -140,7 +140,12 @@ fn same_seed_same_rows_whatever_the_chunking() {
         let ta = read_table(a.path(), t.name);
         assert_eq!(ta, read_table(b.path(), t.name), "table {}", t.name);
         if t.name != "partnership" {
-            assert_ne!(ta, read_table(c.path(), t.name), "seed must matter: {}", t.name);
+            assert_ne!(
+                ta,
+                read_table(c.path(), t.name),
+                "seed must matter: {}",
+                t.name
+            );
         }
     }
     // Same options and chunking: the files themselves are identical.
@@ -192,7 +197,13 @@ fn schemas_match_the_contract() {
         for (f, w) in found.fields().iter().zip(want.fields()) {
             assert_eq!(f.name(), w.name(), "{}", spec.name);
             assert_eq!(f.data_type(), w.data_type(), "{}.{}", spec.name, f.name());
-            assert_eq!(f.is_nullable(), w.is_nullable(), "{}.{}", spec.name, f.name());
+            assert_eq!(
+                f.is_nullable(),
+                w.is_nullable(),
+                "{}.{}",
+                spec.name,
+                f.name()
+            );
         }
         let meta = builder.metadata();
         for rg in meta.row_groups() {
@@ -320,11 +331,21 @@ fn shape_of_a_small_run() {
     let ref_ids = unique(&i64s(&refe, "referral_id"), "referral");
     let cont_ids = unique(&i64s(&cont, "contact_id"), "contact");
     let q_ids = unique(&i64s(&ques, "questionnaire_id"), "questionnaire");
-    assert!(i64s(&serv, "partnership_id").iter().all(|p| part_ids.contains(p)));
-    assert!(i64s(&refe, "service_id").iter().all(|s| serv_ids.contains(s)));
-    assert!(i64s(&refe, "person_id").iter().all(|p| pers_ids.contains(p)));
-    assert!(i64s(&cont, "referral_id").iter().all(|r| ref_ids.contains(r)));
-    assert!(i64s(&ques, "referral_id").iter().all(|r| ref_ids.contains(r)));
+    assert!(i64s(&serv, "partnership_id")
+        .iter()
+        .all(|p| part_ids.contains(p)));
+    assert!(i64s(&refe, "service_id")
+        .iter()
+        .all(|s| serv_ids.contains(s)));
+    assert!(i64s(&refe, "person_id")
+        .iter()
+        .all(|p| pers_ids.contains(p)));
+    assert!(i64s(&cont, "referral_id")
+        .iter()
+        .all(|r| ref_ids.contains(r)));
+    assert!(i64s(&ques, "referral_id")
+        .iter()
+        .all(|r| ref_ids.contains(r)));
     assert!(opt_i64s(&ques, "contact_id")
         .iter()
         .flatten()
@@ -352,7 +373,10 @@ fn shape_of_a_small_run() {
         .iter()
         .map(|p| per_part.get(p).copied().unwrap_or(0))
         .collect();
-    assert!(sizes.iter().any(|s| *s < 10), "a tiny partnership: {sizes:?}");
+    assert!(
+        sizes.iter().any(|s| *s < 10),
+        "a tiny partnership: {sizes:?}"
+    );
     assert!(
         sizes.iter().max().unwrap() > &(5 * n as usize / 20),
         "a big one: {sizes:?}"
@@ -400,17 +424,14 @@ fn shape_of_a_small_run() {
         .flatten()
         .filter(|b| dates::civil_from_days(**b).2 == 1)
         .count();
-    assert_rate(
-        "birth on 1st",
-        first_of_month,
-        pers.num_rows(),
-        0.08,
-        0.2,
-    );
+    assert_rate("birth on 1st", first_of_month, pers.num_rows(), 0.08, 0.2);
 
     // Referrals.
     let rids = i64s(&refe, "referral_id");
-    let rdate: Vec<i32> = dates(&refe, "referral_date").into_iter().flatten().collect();
+    let rdate: Vec<i32> = dates(&refe, "referral_date")
+        .into_iter()
+        .flatten()
+        .collect();
     let closure = dates(&refe, "closure_date");
     let rperson = i64s(&refe, "person_id");
     assert!(rdate.iter().all(|d| (DATA_START..=DATA_END).contains(d)));
@@ -420,7 +441,10 @@ fn shape_of_a_small_run() {
         if let Some(c) = c {
             assert!(*c <= DATA_END);
             let months = f64::from(c - rdate[i]) / 30.44;
-            assert!((0.9..=18.1).contains(&months), "closure after {months} months");
+            assert!(
+                (0.9..=18.1).contains(&months),
+                "closure after {months} months"
+            );
         }
     }
     let mut ages = vec![None; n as usize];
@@ -466,7 +490,13 @@ fn shape_of_a_small_run() {
         .filter(|a| matches!(a.as_deref(), Some("5" | "6")))
         .count();
     assert_rate("attended", attended, cont.num_rows(), 0.65, 0.85);
-    assert_rate("contact after closure", after_closure.len(), closed, 0.002, 0.03);
+    assert_rate(
+        "contact after closure",
+        after_closure.len(),
+        closed,
+        0.002,
+        0.03,
+    );
     let stale: Vec<usize> = (0..n as usize)
         .filter(|&i| rdate[i] < DATA_END - STALE_DAYS)
         .collect();
@@ -474,7 +504,13 @@ fn shape_of_a_small_run() {
         .iter()
         .filter(|&&i| closure[i].is_none() && contacts_of[i] == 0)
         .count();
-    assert_rate("stale open no contacts", stale_open_empty, stale.len(), 0.002, 0.03);
+    assert_rate(
+        "stale open no contacts",
+        stale_open_empty,
+        stale.len(),
+        0.002,
+        0.03,
+    );
 
     // Questionnaires.
     let q_id = i64s(&ques, "questionnaire_id");
@@ -482,7 +518,10 @@ fn shape_of_a_small_run() {
     let q_measure = strs(&ques, "measure");
     let q_inf = strs(&ques, "informant");
     let q_ver = strs(&ques, "version");
-    let q_date: Vec<i32> = dates(&ques, "completed_date").into_iter().flatten().collect();
+    let q_date: Vec<i32> = dates(&ques, "completed_date")
+        .into_iter()
+        .flatten()
+        .collect();
     let before = q_date
         .iter()
         .zip(&q_ref)
@@ -496,7 +535,10 @@ fn shape_of_a_small_run() {
     let mut values: HashMap<i64, HashMap<&str, Option<i32>>> = HashMap::new();
     let item_q = i64s(&item, "questionnaire_id");
     let item_code = item.column_by_name("item").unwrap().as_string::<i32>();
-    let item_value = item.column_by_name("value").unwrap().as_primitive::<Int32Type>();
+    let item_value = item
+        .column_by_name("value")
+        .unwrap()
+        .as_primitive::<Int32Type>();
     for i in 0..item.num_rows() {
         let v = (!item_value.is_null(i)).then(|| item_value.value(i));
         values
@@ -551,7 +593,10 @@ fn shape_of_a_small_run() {
                     }
                 }
                 let age = ages[ref_index[&q_ref[i]]];
-                assert!(inf != "self" || age.is_none_or(|a| a >= 11), "self SDQ at {age:?}");
+                assert!(
+                    inf != "self" || age.is_none_or(|a| a >= 11),
+                    "self SDQ at {age:?}"
+                );
             }
             "RCADS" | "CURRENT_VIEW" | "ESQ" => {}
             "GBO" => {
@@ -578,5 +623,11 @@ fn shape_of_a_small_run() {
     assert_rate("GBO referrals", gbo_refs.len(), n as usize, 0.25, 0.55);
     assert_rate("SDQ out of range", out_of_range, sdq_count, 0.003, 0.03);
     assert_rate("SDQ NULL value", null_value, sdq_count, 0.003, 0.03);
-    assert_rate("SDQ scale beyond prorating", missing_scale, sdq_count, 0.003, 0.03);
+    assert_rate(
+        "SDQ scale beyond prorating",
+        missing_scale,
+        sdq_count,
+        0.003,
+        0.03,
+    );
 }

@@ -52,7 +52,16 @@ fn unit_order<'a>(chart: &'a Ran, units: &Units) -> Vec<Row<'a>> {
     seen
 }
 
-fn svg_open(w: &mut Writer, chart: &Ran, svg_id: &str, class: &str, width: f64, height: f64, title: &str, desc: &str) {
+fn svg_open(
+    w: &mut Writer,
+    chart: &Ran,
+    svg_id: &str,
+    class: &str,
+    width: f64,
+    height: f64,
+    title: &str,
+    desc: &str,
+) {
     let title_id = format!("{svg_id}-title");
     let desc_id = format!("{svg_id}-desc");
     w.open(
@@ -74,9 +83,19 @@ fn pct_axis(w: &mut Writer, xs: &Scale, y_top: f64, y_bottom: f64) {
     w.open(el("g").a("class", "axis x-axis"));
     for t in [0.0, 25.0, 50.0, 75.0, 100.0] {
         let x = xs.map(t);
-        w.leaf(el("line").a("class", "grid").a("x1", x).a("x2", x).a("y1", y_top).a("y2", y_bottom));
+        w.leaf(
+            el("line")
+                .a("class", "grid")
+                .a("x1", x)
+                .a("x2", x)
+                .a("y1", y_top)
+                .a("y2", y_bottom),
+        );
         w.text(
-            el("text").a("x", x).a("y", y_top - 4.0).a("text-anchor", "middle"),
+            el("text")
+                .a("x", x)
+                .a("y", y_top - 4.0)
+                .a("text-anchor", "middle"),
             &format!("{t:.0}%"),
         );
     }
@@ -92,7 +111,14 @@ fn swatch_legend(w: &mut Writer, items: &[(String, &str)], x0: f64, y: f64, max_
             x = x0;
             y += 16.0;
         }
-        w.leaf(el("rect").a("x", x).a("y", y - 9.0).a("width", 11.0).a("height", 11.0).a("fill", *colour));
+        w.leaf(
+            el("rect")
+                .a("x", x)
+                .a("y", y - 9.0)
+                .a("width", 11.0)
+                .a("height", 11.0)
+                .a("fill", *colour),
+        );
         w.text(el("text").a("x", x + 15.0).a("y", y), label);
         x += width + 10.0;
     }
@@ -151,7 +177,14 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
         );
         body.text(
             el("text")
-                .a("class", if hl { "row-label highlight" } else { "row-label" })
+                .a(
+                    "class",
+                    if hl {
+                        "row-label highlight"
+                    } else {
+                        "row-label"
+                    },
+                )
                 .a("x", label_w)
                 .a("y", y + row_h * 0.72)
                 .a("text-anchor", "end"),
@@ -196,7 +229,10 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
         let mut x = bar_l;
         let mut withheld = Vec::new();
         for (ci, (cat, _)) in cats.iter().enumerate() {
-            let Some(r) = unit_rows.iter().find(|r| r.str("category") == Some(cat.as_str())) else {
+            let Some(r) = unit_rows
+                .iter()
+                .find(|r| r.str("category") == Some(cat.as_str()))
+            else {
                 continue;
             };
             let Some(pct) = r.f64("pct") else {
@@ -247,7 +283,14 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
         }
         body.text(
             el("text")
-                .a("class", if withheld.is_empty() { "row-note" } else { "row-note suppressed" })
+                .a(
+                    "class",
+                    if withheld.is_empty() {
+                        "row-note"
+                    } else {
+                        "row-note suppressed"
+                    },
+                )
                 .a("x", bar_r + 8.0)
                 .a("y", y + row_h * 0.72)
                 .a("data-unit", &label)
@@ -260,14 +303,27 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
         body.close();
     }
     body.close();
-    let title = format!("{}: share of referrals per {}", chart.file.header.title, units.level.noun());
+    let title = format!(
+        "{}: share of referrals per {}",
+        chart.file.header.title,
+        units.level.noun()
+    );
     let desc = format!(
         "Stacked bars, one per {} and one for all compared, of the share of in-scope referrals in each category ({}). Withheld shares are left out of the bar and named beside it.",
         units.level.noun(),
         cats.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
     );
     let mut w = Writer::new();
-    svg_open(&mut w, chart, svg_id, "categories", width, height, &title, &desc);
+    svg_open(
+        &mut w,
+        chart,
+        svg_id,
+        "categories",
+        width,
+        height,
+        &title,
+        &desc,
+    );
     w.raw(&body.finish());
     w.close();
     w.finish()
@@ -302,15 +358,44 @@ pub(crate) fn items_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
     svg_open(&mut w, chart, svg_id, "items", width, height, &title, &desc);
     // Legend.
     w.open(el("g").a("class", "legend"));
-    w.leaf(el("circle").a("class", "mark key").a("cx", strip_l).a("cy", 14.0).a("r", 3.5));
-    w.text(el("text").a("x", strip_l + 8.0).a("y", 18.0), &format!("a {}", units.level.noun()));
-    w.leaf(el("line").a("class", "all-tick").a("x1", strip_l + 110.0).a("x2", strip_l + 110.0).a("y1", 7.0).a("y2", 21.0));
-    w.text(el("text").a("x", strip_l + 118.0).a("y", 18.0), "all compared");
+    w.leaf(
+        el("circle")
+            .a("class", "mark key")
+            .a("cx", strip_l)
+            .a("cy", 14.0)
+            .a("r", 3.5),
+    );
+    w.text(
+        el("text").a("x", strip_l + 8.0).a("y", 18.0),
+        &format!("a {}", units.level.noun()),
+    );
+    w.leaf(
+        el("line")
+            .a("class", "all-tick")
+            .a("x1", strip_l + 110.0)
+            .a("x2", strip_l + 110.0)
+            .a("y1", 7.0)
+            .a("y2", 21.0),
+    );
+    w.text(
+        el("text").a("x", strip_l + 118.0).a("y", 18.0),
+        "all compared",
+    );
     if units.highlight.is_some() {
-        w.leaf(el("circle").a("class", "mark highlight key").a("cx", strip_l + 230.0).a("cy", 14.0).a("r", 5.5));
+        w.leaf(
+            el("circle")
+                .a("class", "mark highlight key")
+                .a("cx", strip_l + 230.0)
+                .a("cy", 14.0)
+                .a("r", 5.5),
+        );
         w.text(
             el("text").a("x", strip_l + 240.0).a("y", 18.0),
-            &format!("{} {}", units.level.noun(), units.highlight.unwrap_or_default()),
+            &format!(
+                "{} {}",
+                units.level.noun(),
+                units.highlight.unwrap_or_default()
+            ),
         );
     }
     w.close();
@@ -331,13 +416,30 @@ pub(crate) fn items_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         };
         w.open(el("g").a("class", "item").a("data-item", item));
         if i % 2 == 0 {
-            w.leaf(el("rect").a("class", "band").a("x", 0.0).a("y", y - row_h / 2.0).a("width", width).a("height", row_h));
+            w.leaf(
+                el("rect")
+                    .a("class", "band")
+                    .a("x", 0.0)
+                    .a("y", y - row_h / 2.0)
+                    .a("width", width)
+                    .a("height", row_h),
+            );
         }
-        w.open(el("text").a("class", "row-label").a("x", label_r).a("y", y + 4.0).a("text-anchor", "end"));
+        w.open(
+            el("text")
+                .a("class", "row-label")
+                .a("x", label_r)
+                .a("y", y + 4.0)
+                .a("text-anchor", "end"),
+        );
         w.text(el("title"), &label);
         w.content(&short);
         w.close();
-        let rows: Vec<Row> = chart.frame.iter().filter(|r| r.str("item") == Some(item.as_str())).collect();
+        let rows: Vec<Row> = chart
+            .frame
+            .iter()
+            .filter(|r| r.str("item") == Some(item.as_str()))
+            .collect();
         let mut sorted = rows.clone();
         sorted.sort_by_key(|r| (units.is_all(r), units.is_highlight(r)));
         for r in &sorted {
@@ -403,10 +505,17 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
     let min_n = chart.min_n().unwrap_or(0);
     let (width, label_r, bar_l, bar_r) = (860.0, 330.0, 390.0, 760.0);
     let bar_h = 9.0;
-    let per_item = if units.highlight.is_some() { 2.0 * bar_h + 8.0 } else { bar_h + 8.0 };
+    let per_item = if units.highlight.is_some() {
+        2.0 * bar_h + 8.0
+    } else {
+        bar_h + 8.0
+    };
     let xs = Scale::new((0.0, 100.0), (bar_l, bar_r));
     let mut body = Writer::new();
-    let legend: Vec<(String, &str)> = ESQ_ANSWERS.iter().map(|(_, l, c, _)| (l.to_string(), *c)).collect();
+    let legend: Vec<(String, &str)> = ESQ_ANSWERS
+        .iter()
+        .map(|(_, l, c, _)| (l.to_string(), *c))
+        .collect();
     swatch_legend(&mut body, &legend, bar_l, 16.0, width);
     let mut y = 44.0;
     body.open(
@@ -423,41 +532,77 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
             .collect();
         if let Some(v) = version {
             y += 16.0;
-            body.text(el("text").a("class", "group-title").a("x", 10.0).a("y", y), &version_label(v));
+            body.text(
+                el("text").a("class", "group-title").a("x", 10.0).a("y", y),
+                &version_label(v),
+            );
             y += 10.0;
         }
         for (t, tick) in [0.0, 50.0, 100.0].iter().enumerate() {
             let _ = t;
             body.text(
-                el("text").a("class", "tick-label").a("x", xs.map(*tick)).a("y", y + 2.0).a("text-anchor", "middle"),
+                el("text")
+                    .a("class", "tick-label")
+                    .a("x", xs.map(*tick))
+                    .a("y", y + 2.0)
+                    .a("text-anchor", "middle"),
                 &format!("{tick:.0}%"),
             );
         }
         y += 8.0;
         for (item, _) in &items {
-            let item_rows: Vec<&Row> = vrows.iter().filter(|r| r.str("item") == Some(item.as_str())).collect();
+            let item_rows: Vec<&Row> = vrows
+                .iter()
+                .filter(|r| r.str("item") == Some(item.as_str()))
+                .collect();
             if item_rows.is_empty() {
                 continue;
             }
-            let label = item_rows.iter().find_map(|r| r.str("label")).unwrap_or(item).to_string();
+            let label = item_rows
+                .iter()
+                .find_map(|r| r.str("label"))
+                .unwrap_or(item)
+                .to_string();
             let short: String = if label.chars().count() > 52 {
                 label.chars().take(50).collect::<String>() + "…"
             } else {
                 label.clone()
             };
-            body.open(el("g").a("class", "item").a("data-item", item).a_opt("data-version", version.as_deref()));
-            body.open(el("text").a("class", "row-label").a("x", label_r).a("y", y + bar_h).a("text-anchor", "end"));
+            body.open(
+                el("g")
+                    .a("class", "item")
+                    .a("data-item", item)
+                    .a_opt("data-version", version.as_deref()),
+            );
+            body.open(
+                el("text")
+                    .a("class", "row-label")
+                    .a("x", label_r)
+                    .a("y", y + bar_h)
+                    .a("text-anchor", "end"),
+            );
             body.text(el("title"), &label);
             body.content(&short);
             body.close();
-            let mut who: Vec<&Row> = item_rows.iter().filter(|r| units.is_all(r)).copied().collect();
+            let mut who: Vec<&Row> = item_rows
+                .iter()
+                .filter(|r| units.is_all(r))
+                .copied()
+                .collect();
             who.extend(item_rows.iter().filter(|r| units.is_highlight(r)).copied());
             for (k, r) in who.iter().enumerate() {
                 let by = y + k as f64 * (bar_h + 2.0);
                 let unit_label = units.label(r);
                 body.text(
                     el("text")
-                        .a("class", if units.is_highlight(r) { "bar-who highlight" } else { "bar-who" })
+                        .a(
+                            "class",
+                            if units.is_highlight(r) {
+                                "bar-who highlight"
+                            } else {
+                                "bar-who"
+                            },
+                        )
                         .a("x", bar_l - 6.0)
                         .a("y", by + bar_h - 1.0)
                         .a("text-anchor", "end"),
@@ -500,7 +645,10 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                     );
                     body.text(
                         el("title"),
-                        &format!("{}, {label}: {answer} {pct:.1}% (n = {n})", units.long_label(r)),
+                        &format!(
+                            "{}, {label}: {answer} {pct:.1}% (n = {n})",
+                            units.long_label(r)
+                        ),
                     );
                     body.close();
                     if w_px >= 34.0 {

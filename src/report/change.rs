@@ -66,7 +66,10 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
             .a("aria-labelledby", format!("{title_id} {desc_id}"))
             .a("data-chart", &chart.file.id),
     );
-    w.text(el("title").a("id", &title_id), &format!("{}: mean score at T1 and T2", chart.file.header.title));
+    w.text(
+        el("title").a("id", &title_id),
+        &format!("{}: mean score at T1 and T2", chart.file.header.title),
+    );
     w.text(
         el("desc").a("id", &desc_id),
         &format!(
@@ -76,10 +79,25 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         ),
     );
     w.open(el("g").a("class", "legend"));
-    w.leaf(el("circle").a("class", "t1").a("cx", 16.0).a("cy", 14.0).a("r", 4.0));
+    w.leaf(
+        el("circle")
+            .a("class", "t1")
+            .a("cx", 16.0)
+            .a("cy", 14.0)
+            .a("r", 4.0),
+    );
     w.text(el("text").a("x", 24.0).a("y", 18.0), "T1: mean first score");
-    w.leaf(el("circle").a("class", "t2").a("cx", 170.0).a("cy", 14.0).a("r", 4.0));
-    w.text(el("text").a("x", 178.0).a("y", 18.0), "T2: mean last score (paired cases)");
+    w.leaf(
+        el("circle")
+            .a("class", "t2")
+            .a("cx", 170.0)
+            .a("cy", 14.0)
+            .a("r", 4.0),
+    );
+    w.text(
+        el("text").a("x", 178.0).a("y", 18.0),
+        "T2: mean last score (paired cases)",
+    );
     w.close();
 
     let fixed = fixed_domain(chart);
@@ -100,7 +118,9 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
             Some(d) => d,
             None => values
                 .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v))),
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(*v), b.max(*v))
+                }),
         };
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
         let ((d0, d1), ticks) = if fixed.is_some() {
@@ -121,13 +141,30 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                 .a("data-x-domain", xs.domain_attr())
                 .a("data-x-range", xs.range_attr()),
         );
-        w.text(el("text").a("class", "panel-title").a("x", x_l).a("y", py + 16.0), label);
+        w.text(
+            el("text")
+                .a("class", "panel-title")
+                .a("x", x_l)
+                .a("y", py + 16.0),
+            label,
+        );
         let dec = tick_decimals(&ticks);
         for t in &ticks {
             let x = xs.map(*t);
-            w.leaf(el("line").a("class", "grid").a("x1", x).a("x2", x).a("y1", top - 6.0).a("y2", bottom));
+            w.leaf(
+                el("line")
+                    .a("class", "grid")
+                    .a("x1", x)
+                    .a("x2", x)
+                    .a("y1", top - 6.0)
+                    .a("y2", bottom),
+            );
             w.text(
-                el("text").a("class", "tick-label").a("x", x).a("y", top - 10.0).a("text-anchor", "middle"),
+                el("text")
+                    .a("class", "tick-label")
+                    .a("x", x)
+                    .a("y", top - 10.0)
+                    .a("text-anchor", "middle"),
                 &format!("{t:.dec$}"),
             );
         }
@@ -138,7 +175,14 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
             let all = units.is_all(u);
             w.text(
                 el("text")
-                    .a("class", if hl { "row-label highlight" } else { "row-label" })
+                    .a(
+                        "class",
+                        if hl {
+                            "row-label highlight"
+                        } else {
+                            "row-label"
+                        },
+                    )
                     .a("x", x_l - 6.0)
                     .a("y", y + 4.0)
                     .a("text-anchor", "end"),
@@ -166,11 +210,32 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                     );
                     w.text(
                         el("title"),
-                        &format!("{}, {label}: T1 {t1:.1}, T2 {t2:.1} (n = {n} paired)", units.long_label(r)),
+                        &format!(
+                            "{}, {label}: T1 {t1:.1}, T2 {t2:.1} (n = {n} paired)",
+                            units.long_label(r)
+                        ),
                     );
-                    w.leaf(el("line").a("x1", xs.map(t1)).a("x2", xs.map(t2)).a("y1", y).a("y2", y));
-                    w.leaf(el("circle").a("class", "t1").a("cx", xs.map(t1)).a("cy", y).a("r", 3.5));
-                    w.leaf(el("circle").a("class", "t2").a("cx", xs.map(t2)).a("cy", y).a("r", 3.5));
+                    w.leaf(
+                        el("line")
+                            .a("x1", xs.map(t1))
+                            .a("x2", xs.map(t2))
+                            .a("y1", y)
+                            .a("y2", y),
+                    );
+                    w.leaf(
+                        el("circle")
+                            .a("class", "t1")
+                            .a("cx", xs.map(t1))
+                            .a("cy", y)
+                            .a("r", 3.5),
+                    );
+                    w.leaf(
+                        el("circle")
+                            .a("class", "t2")
+                            .a("cx", xs.map(t2))
+                            .a("cy", y)
+                            .a("r", 3.5),
+                    );
                     w.close();
                 }
                 _ => {
@@ -216,7 +281,10 @@ pub(crate) fn shares_table(chart: &Ran, units: &Units) -> Option<String> {
     w.text(el("th").a("scope", "col"), units.level.noun());
     w.text(el("th").a("scope", "col"), "n");
     for c in &cols {
-        w.text(el("th").a("scope", "col"), chart.description_of(c).unwrap_or(c));
+        w.text(
+            el("th").a("scope", "col"),
+            chart.description_of(c).unwrap_or(c),
+        );
     }
     w.close().close().open(el("tbody"));
     let mut rows: Vec<Row> = chart.frame.iter().collect();
@@ -224,7 +292,10 @@ pub(crate) fn shares_table(chart: &Ran, units: &Units) -> Option<String> {
     for r in rows {
         w.open(el("tr").a_opt("class", units.is_highlight(&r).then_some("highlight")));
         w.text(el("th").a("scope", "row"), &units.label(&r));
-        w.text(el("td"), &r.i64("n").map(|n| n.to_string()).unwrap_or_default());
+        w.text(
+            el("td"),
+            &r.i64("n").map(|n| n.to_string()).unwrap_or_default(),
+        );
         for c in &cols {
             match r.f64(c) {
                 Some(v) => w.text(el("td"), &format!("{v:.1}%")),

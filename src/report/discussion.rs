@@ -28,7 +28,9 @@ pub const QI_OUTCOMES: &str = "Quality indicator 2: outcome measures (PROMs) and
 /// Text shown for a chart with no discussion of its own.
 const GENERIC: Discussion = Discussion {
     shows: "The values of this chart for each unit compared, as given in the data table below.",
-    data_issues: &["Are the records behind these values complete, and recorded the same way in every unit?"],
+    data_issues: &[
+        "Are the records behind these values complete, and recorded the same way in every unit?",
+    ],
     practice: &[
         "If our value differs from the others, what in the way we work could explain it?",
         "Who else in the team should see this, and what would we want to know next?",
@@ -364,7 +366,11 @@ mod tests {
         let catalog = Catalog::embedded().unwrap();
         for chart in catalog.charts() {
             let d = for_chart(&chart.id);
-            assert_ne!(d.shows, GENERIC.shows, "{} has no discussion of its own", chart.id);
+            assert_ne!(
+                d.shows, GENERIC.shows,
+                "{} has no discussion of its own",
+                chart.id
+            );
         }
     }
 

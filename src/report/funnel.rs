@@ -106,12 +106,13 @@ pub(crate) async fn curves(dashboard: &Dashboard, chart: &Ran) -> Result<Vec<Cur
     let mut out = Vec::new();
     for metric in headline_metrics(chart) {
         let rows = metric_rows(chart, metric.as_deref());
-        let curve = curve_for(dashboard, chart, &rows)
-            .await
-            .map_err(|source| ReportError::Curve {
-                chart: chart.file.id.clone(),
-                source,
-            })?;
+        let curve =
+            curve_for(dashboard, chart, &rows)
+                .await
+                .map_err(|source| ReportError::Curve {
+                    chart: chart.file.id.clone(),
+                    source,
+                })?;
         out.push(Curve {
             metric,
             points: curve.0,
@@ -156,7 +157,9 @@ async fn curve_for(
     // kind and spread for funnel_limits.
     let (kind, spread) = match chart.param_text("funnel_kind") {
         Some(kind) => {
-            if chart.params.get("overdispersion") == Some(&datafusion::scalar::ScalarValue::Boolean(Some(true))) {
+            if chart.params.get("overdispersion")
+                == Some(&datafusion::scalar::ScalarValue::Boolean(Some(true)))
+            {
                 // tau2 is not in the chart's output: join the units' limits.
                 return Ok((joined(&with_limits), CurveMethod::Joined));
             }
@@ -209,7 +212,9 @@ async fn curve_for(
     let mut points = Vec::new();
     for b in &batches {
         let n = b.column(0).as_primitive::<Int64Type>();
-        let cols: Vec<_> = (1..5).map(|i| b.column(i).as_primitive::<Float64Type>()).collect();
+        let cols: Vec<_> = (1..5)
+            .map(|i| b.column(i).as_primitive::<Float64Type>())
+            .collect();
         for r in 0..b.num_rows() {
             if cols.iter().any(|c| c.is_null(r)) {
                 continue;
@@ -225,9 +230,10 @@ async fn curve_for(
     }
     // The curve must pass through every unit's reported limits.
     let agrees = with_limits.iter().all(|(n, l)| {
-        points.iter().find(|p| p[0] == *n).is_some_and(|p| {
-            (0..4).all(|k| (p[k + 1] - l[k]).abs() <= 1e-6 * (1.0 + l[k].abs()))
-        })
+        points
+            .iter()
+            .find(|p| p[0] == *n)
+            .is_some_and(|p| (0..4).all(|k| (p[k + 1] - l[k]).abs() <= 1e-6 * (1.0 + l[k].abs())))
     });
     if agrees {
         Ok((points, CurveMethod::Exact))
@@ -257,7 +263,11 @@ fn sample_ns(x_max: f64, unit_ns: impl Iterator<Item = f64>) -> Vec<i64> {
         let step = (top - 200) as f64 / 200.0;
         ns.extend((1..=200).map(|i| 200 + (i as f64 * step).round() as i64));
     }
-    ns.extend(unit_ns.filter(|n| n.fract() == 0.0 && *n >= 1.0).map(|n| n as i64));
+    ns.extend(
+        unit_ns
+            .filter(|n| n.fract() == 0.0 && *n >= 1.0)
+            .map(|n| n as i64),
+    );
     ns.sort_unstable();
     ns.dedup();
     ns
@@ -312,7 +322,9 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
     }
     let (mut lo, mut hi) = ys
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(*y), b.max(*y)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+            (a.min(*y), b.max(*y))
+        });
     let pad = ((hi - lo) * 0.08).max(1e-6);
     lo -= pad;
     hi += pad;
@@ -345,7 +357,10 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
             .a_opt("data-metric", curve.metric.as_deref())
             .a("data-curve", curve.method.as_str()),
     );
-    w.text(el("title").a("id", &title_id), &format!("Funnel plot: {metric_text}"));
+    w.text(
+        el("title").a("id", &title_id),
+        &format!("Funnel plot: {metric_text}"),
+    );
     w.text(
         el("desc").a("id", &desc_id),
         &describe(chart, &rows, &plotted, centre, fmt, units, highlight_row),
@@ -366,9 +381,19 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
     w.open(el("g").a("class", "axis y-axis"));
     for t in &y_ticks {
         let y = ys.map(*t);
-        w.leaf(el("line").a("class", "grid").a("x1", LEFT).a("x2", RIGHT).a("y1", y).a("y2", y));
+        w.leaf(
+            el("line")
+                .a("class", "grid")
+                .a("x1", LEFT)
+                .a("x2", RIGHT)
+                .a("y1", y)
+                .a("y2", y),
+        );
         w.text(
-            el("text").a("x", LEFT - 6.0).a("y", y + 4.0).a("text-anchor", "end"),
+            el("text")
+                .a("x", LEFT - 6.0)
+                .a("y", y + 4.0)
+                .a("text-anchor", "end"),
             &fmt.tick(*t, y_dec),
         );
     }
@@ -376,14 +401,38 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
     w.open(el("g").a("class", "axis x-axis"));
     for t in &x_ticks {
         let x = xs.map(*t);
-        w.leaf(el("line").a("class", "tick").a("x1", x).a("x2", x).a("y1", BOTTOM).a("y2", BOTTOM + 5.0));
+        w.leaf(
+            el("line")
+                .a("class", "tick")
+                .a("x1", x)
+                .a("x2", x)
+                .a("y1", BOTTOM)
+                .a("y2", BOTTOM + 5.0),
+        );
         w.text(
-            el("text").a("x", x).a("y", BOTTOM + 18.0).a("text-anchor", "middle"),
+            el("text")
+                .a("x", x)
+                .a("y", BOTTOM + 18.0)
+                .a("text-anchor", "middle"),
             &format!("{t:.0}"),
         );
     }
-    w.leaf(el("line").a("class", "axis-line").a("x1", LEFT).a("x2", RIGHT).a("y1", BOTTOM).a("y2", BOTTOM));
-    w.leaf(el("line").a("class", "axis-line").a("x1", LEFT).a("x2", LEFT).a("y1", TOP).a("y2", BOTTOM));
+    w.leaf(
+        el("line")
+            .a("class", "axis-line")
+            .a("x1", LEFT)
+            .a("x2", RIGHT)
+            .a("y1", BOTTOM)
+            .a("y2", BOTTOM),
+    );
+    w.leaf(
+        el("line")
+            .a("class", "axis-line")
+            .a("x1", LEFT)
+            .a("x2", LEFT)
+            .a("y1", TOP)
+            .a("y2", BOTTOM),
+    );
     w.close();
     let x_title = axis_title(chart, "n");
     w.text(
@@ -398,7 +447,10 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
     w.text(
         el("text")
             .a("class", "axis-title")
-            .a("transform", format!("translate(16 {}) rotate(-90)", num((TOP + BOTTOM) / 2.0)))
+            .a(
+                "transform",
+                format!("translate(16 {}) rotate(-90)", num((TOP + BOTTOM) / 2.0)),
+            )
             .a("text-anchor", "middle"),
         &y_title,
     );
@@ -425,14 +477,18 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
                 .a("data-value", data_num(c)),
         );
     }
-    for (k, class) in [(1, "limit inner lower"), (2, "limit inner upper"), (3, "limit outer lower"), (4, "limit outer upper")] {
-        let path = PathData::polyline(
-            curve
-                .points
-                .iter()
-                .filter(|p| p[0] <= x1)
-                .map(|p| (xs.map(p[0]), ys.map(p[k].clamp(y0 - (y1 - y0), y1 + (y1 - y0))))),
-        );
+    for (k, class) in [
+        (1, "limit inner lower"),
+        (2, "limit inner upper"),
+        (3, "limit outer lower"),
+        (4, "limit outer upper"),
+    ] {
+        let path = PathData::polyline(curve.points.iter().filter(|p| p[0] <= x1).map(|p| {
+            (
+                xs.map(p[0]),
+                ys.map(p[k].clamp(y0 - (y1 - y0), y1 + (y1 - y0))),
+            )
+        }));
         if !path.is_empty() {
             w.leaf(el("path").a("class", class).a("d", path.build()));
         }
@@ -493,7 +549,14 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
         w.text(
             el("text")
                 .a("class", class)
-                .a("x", if anchor_right { cx - 10.0 } else { cx + if hl { 10.0 } else { 6.0 } })
+                .a(
+                    "x",
+                    if anchor_right {
+                        cx - 10.0
+                    } else {
+                        cx + if hl { 10.0 } else { 6.0 }
+                    },
+                )
                 .a("y", cy + if hl { -8.0 } else { 3.5 })
                 .a("text-anchor", if anchor_right { "end" } else { "start" })
                 .a("data-unit", units.label(r)),
@@ -505,7 +568,10 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
     legend(&mut w, centre, fmt, chart);
     if curve.method == CurveMethod::Joined {
         w.text(
-            el("text").a("class", "note").a("x", LEFT + 6.0).a("y", TOP + 14.0),
+            el("text")
+                .a("class", "note")
+                .a("x", LEFT + 6.0)
+                .a("y", TOP + 14.0),
             "Limit lines join the units' own limits (overdispersion or no spread in the output).",
         );
     }
@@ -548,12 +614,28 @@ fn legend(w: &mut Writer, centre: Option<f64>, fmt: Format, chart: &Ran) {
     w.open(el("g").a("class", "legend"));
     let mut x = LEFT;
     for (class, text) in items {
-        w.leaf(el("line").a("class", class).a("x1", x).a("x2", x + 26.0).a("y1", 16.0).a("y2", 16.0));
+        w.leaf(
+            el("line")
+                .a("class", class)
+                .a("x1", x)
+                .a("x2", x + 26.0)
+                .a("y1", 16.0)
+                .a("y2", 16.0),
+        );
         w.text(el("text").a("x", x + 31.0).a("y", 20.0), &text);
         x += 46.0 + text.chars().count() as f64 * 6.2;
     }
-    w.leaf(el("circle").a("class", "mark key").a("cx", x + 4.0).a("cy", 16.0).a("r", 4.5));
-    w.text(el("text").a("x", x + 13.0).a("y", 20.0), "a unit (its number)");
+    w.leaf(
+        el("circle")
+            .a("class", "mark key")
+            .a("cx", x + 4.0)
+            .a("cy", 16.0)
+            .a("r", 4.5),
+    );
+    w.text(
+        el("text").a("x", x + 13.0).a("y", 20.0),
+        "a unit (its number)",
+    );
     w.close();
 }
 
@@ -607,12 +689,21 @@ fn describe(
     let outside: Vec<String> = plotted
         .iter()
         .filter(|r| matches!(r.str("position"), Some(p) if p != "inside"))
-        .map(|r| format!("{} ({})", units.label(r), position_phrase(r.str("position").unwrap_or("")).unwrap_or("")))
+        .map(|r| {
+            format!(
+                "{} ({})",
+                units.label(r),
+                position_phrase(r.str("position").unwrap_or("")).unwrap_or("")
+            )
+        })
         .collect();
     if outside.is_empty() {
         s.push_str(" Every plotted unit lies inside the limits.");
     } else {
-        s.push_str(&format!(" Outside the inner limits: {}.", outside.join("; ")));
+        s.push_str(&format!(
+            " Outside the inner limits: {}.",
+            outside.join("; ")
+        ));
     }
     if let Some(r) = highlight {
         match r.f64("value") {
@@ -635,7 +726,11 @@ pub(crate) fn other_metrics_table(chart: &Ran, units: &Units) -> Option<String> 
     if !chart.frame.has("metric") {
         return None;
     }
-    let headline: Vec<String> = chart.curves.iter().filter_map(|c| c.metric.clone()).collect();
+    let headline: Vec<String> = chart
+        .curves
+        .iter()
+        .filter_map(|c| c.metric.clone())
+        .collect();
     let mut metrics: Vec<String> = Vec::new();
     for r in chart.frame.iter() {
         if let Some(m) = r.str("metric") {
@@ -722,7 +817,11 @@ pub(crate) fn suppressed_list(chart: &Ran, metric: Option<&str>, units: &Units) 
     }
     let min_n = chart.min_n().unwrap_or(0);
     let mut w = Writer::new();
-    w.open(el("p").a("class", "suppressed-list").a_opt("data-metric", metric));
+    w.open(
+        el("p")
+            .a("class", "suppressed-list")
+            .a_opt("data-metric", metric),
+    );
     w.content(&format!(
         "Not plotted, suppressed (n below {min_n}) or without a value: "
     ));
@@ -761,7 +860,11 @@ mod tests {
 
     #[test]
     fn joined_lines_run_by_n() {
-        let pts = joined(&[(20.0, [1.0, 2.0, 0.5, 2.5]), (10.0, [0.8, 2.2, 0.3, 2.7]), (20.0, [1.0, 2.0, 0.5, 2.5])]);
+        let pts = joined(&[
+            (20.0, [1.0, 2.0, 0.5, 2.5]),
+            (10.0, [0.8, 2.2, 0.3, 2.7]),
+            (20.0, [1.0, 2.0, 0.5, 2.5]),
+        ]);
         assert_eq!(pts.len(), 2);
         assert_eq!(pts[0][0], 10.0);
     }

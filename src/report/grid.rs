@@ -32,7 +32,10 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
     }
     let mut partnerships: Vec<Row> = Vec::new();
     for r in chart.frame.iter() {
-        if !partnerships.iter().any(|p| p.i64("partnership_id") == r.i64("partnership_id")) {
+        if !partnerships
+            .iter()
+            .any(|p| p.i64("partnership_id") == r.i64("partnership_id"))
+        {
             partnerships.push(r);
         }
     }
@@ -73,7 +76,10 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
             .a("aria-labelledby", format!("{title_id} {desc_id}"))
             .a("data-chart", &chart.file.id),
     );
-    w.text(el("title").a("id", &title_id), "Benchmarking: headline values and funnel positions");
+    w.text(
+        el("title").a("id", &title_id),
+        "Benchmarking: headline values and funnel positions",
+    );
     w.text(
         el("desc").a("id", &desc_id),
         &format!(
@@ -94,8 +100,24 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
     let mut x = 10.0;
     for (pos, text) in legend {
         let (fill, ink, mark) = position_style(pos);
-        w.leaf(el("rect").a("class", "cell").a("x", x).a("y", 6.0).a("width", 26.0).a("height", 14.0).a("fill", fill));
-        w.text(el("text").a("x", x + 13.0).a("y", 17.0).a("text-anchor", "middle").a("fill", ink).a("class", "cell-text"), mark);
+        w.leaf(
+            el("rect")
+                .a("class", "cell")
+                .a("x", x)
+                .a("y", 6.0)
+                .a("width", 26.0)
+                .a("height", 14.0)
+                .a("fill", fill),
+        );
+        w.text(
+            el("text")
+                .a("x", x + 13.0)
+                .a("y", 17.0)
+                .a("text-anchor", "middle")
+                .a("fill", ink)
+                .a("class", "cell-text"),
+            mark,
+        );
         w.text(el("text").a("x", x + 31.0).a("y", 17.0), text);
         x += 40.0 + text.len() as f64 * 6.0;
     }
@@ -104,19 +126,30 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
     for (i, col) in columns.iter().enumerate() {
         let cx = label_w + i as f64 * cell_w + cell_w / 2.0;
         w.text(
-            el("text")
-                .a("class", "col-head")
-                .a("transform", format!("translate({} {}) rotate(-40)", num(cx), num(top - 6.0))),
+            el("text").a("class", "col-head").a(
+                "transform",
+                format!("translate({} {}) rotate(-40)", num(cx), num(top - 6.0)),
+            ),
             &column_title(col),
         );
     }
     // National row.
-    w.text(el("text").a("class", "row-label").a("x", label_w - 8.0).a("y", top + cell_h * 0.7).a("text-anchor", "end"), "National");
+    w.text(
+        el("text")
+            .a("class", "row-label")
+            .a("x", label_w - 8.0)
+            .a("y", top + cell_h * 0.7)
+            .a("text-anchor", "end"),
+        "National",
+    );
     for (i, (chart_id, metric)) in columns.iter().enumerate() {
         let value = chart
             .frame
             .iter()
-            .find(|r| r.str("chart") == Some(chart_id.as_str()) && r.str("metric") == Some(metric.as_str()))
+            .find(|r| {
+                r.str("chart") == Some(chart_id.as_str())
+                    && r.str("metric") == Some(metric.as_str())
+            })
             .and_then(|r| r.f64("national_value"));
         let x = label_w + i as f64 * cell_w;
         w.text(
@@ -125,7 +158,9 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
                 .a("x", x + cell_w / 2.0)
                 .a("y", top + cell_h * 0.7)
                 .a("text-anchor", "middle"),
-            &value.map(|v| format_of(chart_id).text(v)).unwrap_or_else(|| "none".to_string()),
+            &value
+                .map(|v| format_of(chart_id).text(v))
+                .unwrap_or_else(|| "none".to_string()),
         );
     }
     w.open(el("g").a("class", "plot"));
@@ -142,7 +177,14 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
         };
         w.text(
             el("text")
-                .a("class", if hl { "row-label highlight" } else { "row-label" })
+                .a(
+                    "class",
+                    if hl {
+                        "row-label highlight"
+                    } else {
+                        "row-label"
+                    },
+                )
                 .a("x", label_w - 8.0)
                 .a("y", y + cell_h * 0.7)
                 .a("text-anchor", "end"),
@@ -164,7 +206,14 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
             let value = r.f64("value");
             w.open(
                 el("g")
-                    .a("class", if hl { "mark cell highlight" } else { "mark cell" })
+                    .a(
+                        "class",
+                        if hl {
+                            "mark cell highlight"
+                        } else {
+                            "mark cell"
+                        },
+                    )
                     .a("data-unit", units.label(&r))
                     .a("data-chart", chart_id)
                     .a("data-metric", metric)
@@ -178,9 +227,16 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
                     units.long_label(&r),
                     column_title(&(chart_id.clone(), metric.clone())),
                     fmt.text(v),
-                    r.f64("collaborative_value").map(|c| fmt.text(c)).unwrap_or_else(|| "none".to_string()),
-                    r.f64("national_value").map(|c| fmt.text(c)).unwrap_or_else(|| "none".to_string()),
-                    position.and_then(super::funnel::position_phrase).map(|p| format!("; {p}")).unwrap_or_default()
+                    r.f64("collaborative_value")
+                        .map(|c| fmt.text(c))
+                        .unwrap_or_else(|| "none".to_string()),
+                    r.f64("national_value")
+                        .map(|c| fmt.text(c))
+                        .unwrap_or_else(|| "none".to_string()),
+                    position
+                        .and_then(super::funnel::position_phrase)
+                        .map(|p| format!("; {p}"))
+                        .unwrap_or_default()
                 ),
                 None => format!("{}: suppressed (n = {n})", units.long_label(&r)),
             };
@@ -192,15 +248,34 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
                     .a("width", cell_w - 2.0)
                     .a("height", cell_h - 2.0)
                     .a("fill", fill)
-                    .a("class", if value.is_none() { "cell-bg suppressed" } else { "cell-bg" }),
+                    .a(
+                        "class",
+                        if value.is_none() {
+                            "cell-bg suppressed"
+                        } else {
+                            "cell-bg"
+                        },
+                    ),
             );
             let text = match value {
-                Some(v) => format!("{}{}{}", fmt.text(v), if mark.is_empty() { "" } else { " " }, mark),
+                Some(v) => format!(
+                    "{}{}{}",
+                    fmt.text(v),
+                    if mark.is_empty() { "" } else { " " },
+                    mark
+                ),
                 None => "suppressed".to_string(),
             };
             w.text(
                 el("text")
-                    .a("class", if value.is_none() { "cell-text suppressed" } else { "cell-text" })
+                    .a(
+                        "class",
+                        if value.is_none() {
+                            "cell-text suppressed"
+                        } else {
+                            "cell-text"
+                        },
+                    )
                     .a("x", x + cell_w / 2.0)
                     .a("y", y + cell_h * 0.7)
                     .a("text-anchor", "middle")

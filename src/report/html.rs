@@ -151,11 +151,23 @@ pub(crate) fn page(ran: &[Ran], units: &Units, options: &ReportOptions) -> Strin
     let title = options.title();
     let mut w = Writer::new();
     w.raw("<!DOCTYPE html>\n");
-    w.open(el("html").a("lang", "en-GB").a("xmlns", "http://www.w3.org/1999/xhtml"));
+    w.open(
+        el("html")
+            .a("lang", "en-GB")
+            .a("xmlns", "http://www.w3.org/1999/xhtml"),
+    );
     w.open(el("head"));
     w.leaf(el("meta").a("charset", "utf-8"));
-    w.leaf(el("meta").a("name", "viewport").a("content", "width=device-width, initial-scale=1"));
-    w.leaf(el("meta").a("name", "generator").a("content", format!("cypdash {}", env!("CARGO_PKG_VERSION"))));
+    w.leaf(
+        el("meta")
+            .a("name", "viewport")
+            .a("content", "width=device-width, initial-scale=1"),
+    );
+    w.leaf(
+        el("meta")
+            .a("name", "generator")
+            .a("content", format!("cypdash {}", env!("CARGO_PKG_VERSION"))),
+    );
     w.text(el("title"), &title);
     w.text(el("style"), CSS);
     w.close();
@@ -173,8 +185,18 @@ pub(crate) fn page(ran: &[Ran], units: &Units, options: &ReportOptions) -> Strin
     for section in sections {
         let charts: Vec<&Ran> = ran.iter().filter(|c| c.file.section == section).collect();
         let heading = section_title(section);
-        w.open(el("section").a("class", "dash-section").a("id", format!("section-{section}")).a("aria-labelledby", format!("section-{section}-title")));
-        w.text(el("h2").a("class", "section-title").a("id", format!("section-{section}-title")), &heading);
+        w.open(
+            el("section")
+                .a("class", "dash-section")
+                .a("id", format!("section-{section}"))
+                .a("aria-labelledby", format!("section-{section}-title")),
+        );
+        w.text(
+            el("h2")
+                .a("class", "section-title")
+                .a("id", format!("section-{section}-title")),
+            &heading,
+        );
         for chart in charts {
             let u = match chart.kind {
                 ChartKind::Benchmark | ChartKind::Key => &partnership_units,
@@ -204,13 +226,22 @@ fn section_title(section: &str) -> String {
         .iter()
         .find(|(s, _)| *s == section)
         .map(|(_, t)| t.to_string())
-        .or_else(|| SECTIONS.iter().find(|(s, _)| *s == section).map(|(_, t)| t.to_string()))
+        .or_else(|| {
+            SECTIONS
+                .iter()
+                .find(|(s, _)| *s == section)
+                .map(|(_, t)| t.to_string())
+        })
         .unwrap_or_else(|| section.replace('_', " "))
 }
 
 fn progress(w: &mut Writer, current: Option<&str>) {
     let pos = current.and_then(|c| PROGRESS.iter().position(|(s, _)| *s == c));
-    w.open(el("nav").a("class", "progress").a("aria-label", "Dashboard sections"));
+    w.open(
+        el("nav")
+            .a("class", "progress")
+            .a("aria-label", "Dashboard sections"),
+    );
     w.open(el("ol"));
     for (i, (section, title)) in PROGRESS.iter().enumerate() {
         let class = match pos {
@@ -218,21 +249,38 @@ fn progress(w: &mut Writer, current: Option<&str>) {
             Some(p) if i < p => "done",
             _ => "todo",
         };
-        w.open(el("li").a("class", class).a_opt("aria-current", (pos == Some(i)).then_some("step")));
+        w.open(
+            el("li")
+                .a("class", class)
+                .a_opt("aria-current", (pos == Some(i)).then_some("step")),
+        );
         w.text(el("a").a("href", format!("#section-{section}")), title);
         w.close();
     }
     w.close().close();
 }
 
-fn cover(w: &mut Writer, ran: &[Ran], units: &Units, partnership_units: &Units, options: &ReportOptions, title: &str) {
+fn cover(
+    w: &mut Writer,
+    ran: &[Ran],
+    units: &Units,
+    partnership_units: &Units,
+    options: &ReportOptions,
+    title: &str,
+) {
     let any = ran.first();
-    let period = any.and_then(|c| Some((c.param_text("period_start")?, c.param_text("period_end")?)));
+    let period =
+        any.and_then(|c| Some((c.param_text("period_start")?, c.param_text("period_end")?)));
     let key = ran.iter().find(|c| c.kind == ChartKind::Key);
     let find = |id: &str| ran.iter().find(|c| c.file.id == id);
     let referrals = find("who/gender")
         .or_else(|| ran.iter().find(|c| c.kind == ChartKind::Categories))
-        .and_then(|c| c.frame.iter().find(|r| units.is_all(r)).and_then(|r| r.i64("n")));
+        .and_then(|c| {
+            c.frame
+                .iter()
+                .find(|r| units.is_all(r))
+                .and_then(|r| r.i64("n"))
+        });
     let paired = find("outcomes/reliable_improvement").and_then(|c| {
         c.frame
             .iter()
@@ -242,15 +290,24 @@ fn cover(w: &mut Writer, ran: &[Ran], units: &Units, partnership_units: &Units, 
     let partnerships = key.map(|k| k.frame.len());
     let services: Option<i64> = key.map(|k| k.frame.iter().filter_map(|r| r.i64("services")).sum());
     let mut collaboratives: Vec<String> = key
-        .map(|k| k.frame.iter().filter_map(|r| r.str("collaborative").map(str::to_string)).collect())
+        .map(|k| {
+            k.frame
+                .iter()
+                .filter_map(|r| r.str("collaborative").map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     collaboratives.sort();
     collaboratives.dedup();
-    let collaborative = options.collaborative.clone().unwrap_or_else(|| match collaboratives.as_slice() {
-        [one] => one.clone(),
-        [] => "all partnerships".to_string(),
-        many => format!("all collaboratives ({})", many.join(", ")),
-    });
+    let collaborative =
+        options
+            .collaborative
+            .clone()
+            .unwrap_or_else(|| match collaboratives.as_slice() {
+                [one] => one.clone(),
+                [] => "all partnerships".to_string(),
+                many => format!("all collaboratives ({})", many.join(", ")),
+            });
 
     w.open(el("header").a("class", "cover").a("id", "cover"));
     w.text(el("h1"), title);
@@ -274,13 +331,42 @@ fn cover(w: &mut Writer, ran: &[Ran], units: &Units, partnership_units: &Units, 
         w.text(el("dd"), &value);
         w.close();
     };
-    item("In-scope referrals", referrals.map(thousands).unwrap_or_else(|| "not available".to_string()));
-    item("Partnerships", partnerships.map(|p| p.to_string()).unwrap_or_else(|| "not available".to_string()));
-    item("Services (teams)", services.map(thousands).unwrap_or_else(|| "not available".to_string()));
-    item("Cases with a paired outcome", paired.map(thousands).unwrap_or_else(|| "not available".to_string()));
+    item(
+        "In-scope referrals",
+        referrals
+            .map(thousands)
+            .unwrap_or_else(|| "not available".to_string()),
+    );
+    item(
+        "Partnerships",
+        partnerships
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "not available".to_string()),
+    );
+    item(
+        "Services (teams)",
+        services
+            .map(thousands)
+            .unwrap_or_else(|| "not available".to_string()),
+    );
+    item(
+        "Cases with a paired outcome",
+        paired
+            .map(thousands)
+            .unwrap_or_else(|| "not available".to_string()),
+    );
     let highlighted = highlighted_name(ran, units, partnership_units);
-    item("Highlighted", highlighted.unwrap_or_else(|| "none".to_string()));
-    item("Charts", ran.iter().filter(|c| c.kind != ChartKind::Key).count().to_string());
+    item(
+        "Highlighted",
+        highlighted.unwrap_or_else(|| "none".to_string()),
+    );
+    item(
+        "Charts",
+        ran.iter()
+            .filter(|c| c.kind != ChartKind::Key)
+            .count()
+            .to_string(),
+    );
     w.close();
 
     w.open(el("div").a("class", "cover-grid"));
@@ -305,7 +391,14 @@ fn cover(w: &mut Writer, ran: &[Ran], units: &Units, partnership_units: &Units, 
     w.open(el("ol"));
     for c in ran {
         w.open(el("li"));
-        w.text(el("a").a("href", format!("#{}", anchor(&c.file.id))), &format!("{}: {}", section_short(&c.file.section), c.file.header.title));
+        w.text(
+            el("a").a("href", format!("#{}", anchor(&c.file.id))),
+            &format!(
+                "{}: {}",
+                section_short(&c.file.section),
+                c.file.header.title
+            ),
+        );
         w.close();
     }
     w.close().close();
@@ -326,7 +419,10 @@ fn section_short(section: &str) -> String {
 fn highlighted_name(ran: &[Ran], units: &Units, partnership_units: &Units) -> Option<String> {
     let id = units.highlight?;
     let _ = partnership_units;
-    for c in ran.iter().filter(|c| c.kind != ChartKind::Key && c.kind != ChartKind::Benchmark) {
+    for c in ran
+        .iter()
+        .filter(|c| c.kind != ChartKind::Key && c.kind != ChartKind::Benchmark)
+    {
         if let Some(r) = c.frame.iter().find(|r| units.is_highlight(r)) {
             return Some(units.long_label(&r));
         }
@@ -365,8 +461,14 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
             .a("aria-labelledby", format!("{id}-h")),
     );
     progress(w, Some(&chart.file.section));
-    w.text(el("h3").a("id", format!("{id}-h")), &chart.file.header.title);
-    w.text(el("p").a("class", "description"), &one_line(&chart.file.header.description));
+    w.text(
+        el("h3").a("id", format!("{id}-h")),
+        &chart.file.header.title,
+    );
+    w.text(
+        el("p").a("class", "description"),
+        &one_line(&chart.file.header.description),
+    );
     if let Some(hl) = units.highlight {
         if chart.kind != ChartKind::Key {
             let name = chart
@@ -375,11 +477,21 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
                 .find(|r| units.is_highlight(r))
                 .map(|r| units.long_label(&r))
                 .unwrap_or_else(|| format!("{} {hl} (no row in this chart)", units.level.noun()));
-            w.text(el("p").a("class", "highlighted"), &format!("Highlighted: {name}"));
+            w.text(
+                el("p").a("class", "highlighted"),
+                &format!("Highlighted: {name}"),
+            );
         }
     }
     let wide = matches!(chart.kind, ChartKind::Key | ChartKind::Table);
-    w.open(el("div").a("class", if wide { "chart-body wide" } else { "chart-body" }));
+    w.open(el("div").a(
+        "class",
+        if wide {
+            "chart-body wide"
+        } else {
+            "chart-body"
+        },
+    ));
     w.open(el("div").a("class", "figures"));
     figures(w, chart, all, units, &id);
     w.close();
@@ -455,7 +567,12 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
         }
         ChartKind::Benchmark => {
             w.open(el("figure"));
-            w.raw(&grid::benchmark_chart(chart, all, units, &format!("{id}-svg0")));
+            w.raw(&grid::benchmark_chart(
+                chart,
+                all,
+                units,
+                &format!("{id}-svg0"),
+            ));
             w.close();
         }
         ChartKind::Key => key_table(w, chart, units),
@@ -469,13 +586,20 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
 }
 
 fn discussion_box(w: &mut Writer, d: &Discussion) {
-    w.open(el("aside").a("class", "discussion").a("aria-label", "Discussion"));
+    w.open(
+        el("aside")
+            .a("class", "discussion")
+            .a("aria-label", "Discussion"),
+    );
     w.text(el("h4"), "What the chart shows");
     w.text(el("p").a("class", "shows"), d.shows);
     if !d.data_issues.is_empty() {
         w.open(el("h4"));
         w.content("Could the data mislead us? ");
-        w.text(el("span").a("class", "share"), "(about a quarter of the discussion)");
+        w.text(
+            el("span").a("class", "share"),
+            "(about a quarter of the discussion)",
+        );
         w.close();
         w.open(el("ul").a("class", "data-issues"));
         for q in d.data_issues {
@@ -511,9 +635,16 @@ fn data_table(w: &mut Writer, chart: &Ran, units: &Units) {
         .filter(|i| frame.rows.iter().any(|r| r[*i] != Value::Null))
         .collect();
     w.open(el("details").a("class", "data"));
-    w.text(el("summary"), &format!("Data table: {} rows of {}", frame.len(), chart.file.id));
+    w.text(
+        el("summary"),
+        &format!("Data table: {} rows of {}", frame.len(), chart.file.id),
+    );
     w.open(el("div").a("class", "table-wrap"));
-    w.open(el("table").a("class", "data-table").a("data-chart", &chart.file.id));
+    w.open(
+        el("table")
+            .a("class", "data-table")
+            .a("data-chart", &chart.file.id),
+    );
     w.text(
         el("caption"),
         &format!("{}: the chart query's result (empty cells are NULL; “suppressed” marks a withheld value).", chart.file.header.title),
@@ -532,7 +663,9 @@ fn data_table(w: &mut Writer, chart: &Ran, units: &Units) {
         for i in &keep {
             let v = &row.values()[*i];
             match v {
-                Value::Null if suppressed => w.text(el("td").a("class", "suppressed"), "suppressed"),
+                Value::Null if suppressed => {
+                    w.text(el("td").a("class", "suppressed"), "suppressed")
+                }
                 other => w.text(el("td"), &other.display()),
             };
         }
@@ -556,8 +689,15 @@ fn params_line(w: &mut Writer, chart: &Ran) {
 
 fn key_table(w: &mut Writer, chart: &Ran, units: &Units) {
     w.open(el("div").a("class", "key"));
-    w.open(el("table").a("class", "data-table key-table").a("data-chart", &chart.file.id));
-    w.text(el("caption"), "Partnership numbers as they appear on the charts");
+    w.open(
+        el("table")
+            .a("class", "data-table key-table")
+            .a("data-chart", &chart.file.id),
+    );
+    w.text(
+        el("caption"),
+        "Partnership numbers as they appear on the charts",
+    );
     let columns: Vec<(&str, &str)> = vec![
         ("partnership_id", "Number"),
         ("partnership_name", "Partnership"),

@@ -444,12 +444,8 @@ fn check_highlight(ran: &[Ran], units: &Units) -> Result<(), ReportError> {
 
 /// The charts in dashboard order.
 fn ordered_charts(dashboard: &Dashboard) -> Vec<QueryFile> {
-    let mut charts: Vec<(usize, QueryFile)> = dashboard
-        .catalog()
-        .charts()
-        .cloned()
-        .enumerate()
-        .collect();
+    let mut charts: Vec<(usize, QueryFile)> =
+        dashboard.catalog().charts().cloned().enumerate().collect();
     charts.sort_by_key(|(i, c)| {
         let section = SECTIONS
             .iter()
@@ -551,7 +547,12 @@ mod tests {
         for chart in catalog.charts() {
             let kind = ChartKind::of(chart);
             if chart.section != "key" {
-                assert_ne!(kind, ChartKind::Table, "{} is drawn as a table only", chart.id);
+                assert_ne!(
+                    kind,
+                    ChartKind::Table,
+                    "{} is drawn as a table only",
+                    chart.id
+                );
             }
             assert!(
                 CHART_ORDER.contains(&chart.id.as_str()),
@@ -559,12 +560,29 @@ mod tests {
                 chart.id
             );
         }
-        for id in ["who/severity_sdq", "outcomes/effect_size", "data_quality/completion"] {
-            assert_eq!(ChartKind::of(catalog.chart(id).unwrap()), ChartKind::Funnel, "{id}");
+        for id in [
+            "who/severity_sdq",
+            "outcomes/effect_size",
+            "data_quality/completion",
+        ] {
+            assert_eq!(
+                ChartKind::of(catalog.chart(id).unwrap()),
+                ChartKind::Funnel,
+                "{id}"
+            );
         }
-        assert_eq!(ChartKind::of(catalog.chart("who/gender").unwrap()), ChartKind::Categories);
-        assert_eq!(ChartKind::of(catalog.chart("experience/esq_parent").unwrap()), ChartKind::Esq);
-        assert_eq!(ChartKind::of(catalog.chart("data_quality/benchmark").unwrap()), ChartKind::Benchmark);
+        assert_eq!(
+            ChartKind::of(catalog.chart("who/gender").unwrap()),
+            ChartKind::Categories
+        );
+        assert_eq!(
+            ChartKind::of(catalog.chart("experience/esq_parent").unwrap()),
+            ChartKind::Esq
+        );
+        assert_eq!(
+            ChartKind::of(catalog.chart("data_quality/benchmark").unwrap()),
+            ChartKind::Benchmark
+        );
     }
 
     #[test]
@@ -576,8 +594,12 @@ mod tests {
             collaborative: Some("North".to_string()),
             ..ReportOptions::default()
         };
-        options.params.insert("informant".to_string(), "self".to_string());
-        options.params.insert("level".to_string(), "partnership".to_string());
+        options
+            .params
+            .insert("informant".to_string(), "self".to_string());
+        options
+            .params
+            .insert("level".to_string(), "partnership".to_string());
         let sdq = options.params_for(catalog.chart("who/severity_sdq").unwrap());
         assert_eq!(sdq["informant"], "self");
         assert_eq!(sdq["level"], "service", "the level field wins");
@@ -598,9 +620,18 @@ mod tests {
 
     #[test]
     fn formats_follow_declared_units() {
-        assert_eq!(Format::of_unit(Some("proportion (0-1)")).text(0.4567), "45.7%");
-        assert_eq!(Format::of_unit(Some("percent (0-100)")).text(45.67), "45.7%");
-        assert_eq!(Format::of_unit(Some("standard deviations")).text(0.456), "0.46");
+        assert_eq!(
+            Format::of_unit(Some("proportion (0-1)")).text(0.4567),
+            "45.7%"
+        );
+        assert_eq!(
+            Format::of_unit(Some("percent (0-100)")).text(45.67),
+            "45.7%"
+        );
+        assert_eq!(
+            Format::of_unit(Some("standard deviations")).text(0.456),
+            "0.46"
+        );
         assert_eq!(Format::of_unit(Some("score (0-40)")).text(14.25), "14.2");
         assert_eq!(Format::Proportion.tick(0.2, 1), "20%");
         assert_eq!(metric_label("paired_any"), "Any measure paired");

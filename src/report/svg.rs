@@ -478,7 +478,13 @@ mod tests {
         let mut p = PathData::new();
         p.move_to(0.0, 0.0).line_to(10.0, 5.5).close();
         assert_eq!(p.build(), "M0 0 L10 5.5 Z");
-        let line = PathData::polyline([(0.0, 1.0), (1.0, 2.0), (2.0, f64::NAN), (3.0, 4.0), (4.0, 5.0)]);
+        let line = PathData::polyline([
+            (0.0, 1.0),
+            (1.0, 2.0),
+            (2.0, f64::NAN),
+            (3.0, 4.0),
+            (4.0, 5.0),
+        ]);
         assert_eq!(line.build(), "M0 1 L1 2 M3 4 L4 5");
         assert!(PathData::polyline([(f64::NAN, 0.0)]).is_empty());
     }

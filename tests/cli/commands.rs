@@ -5,7 +5,16 @@ use insta_cmd::assert_cmd_snapshot;
 use std::path::Path;
 
 const COMMANDS: &[&str] = &[
-    "dashboard", "list", "describe", "run", "sql", "export", "tables", "functions", "repl", "generate",
+    "dashboard",
+    "list",
+    "describe",
+    "run",
+    "sql",
+    "export",
+    "tables",
+    "functions",
+    "repl",
+    "generate",
     "validate",
 ];
 
@@ -23,7 +32,10 @@ fn help_documents_every_command() {
 fn list_in_each_format() {
     settings(&[]).bind(|| {
         for format in ["table", "csv", "json", "markdown"] {
-            assert_cmd_snapshot!(format!("list_{format}"), tiny_test_charts().args(["list", "--format", format]));
+            assert_cmd_snapshot!(
+                format!("list_{format}"),
+                tiny_test_charts().args(["list", "--format", format])
+            );
         }
     });
 }
@@ -34,7 +46,10 @@ fn list_of_the_built_in_charts_has_every_section() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for (section, title) in cypdash::catalog::SECTIONS {
-        assert!(text.contains(&format!("{section}: {title}")), "{section} missing:\n{text}");
+        assert!(
+            text.contains(&format!("{section}: {title}")),
+            "{section} missing:\n{text}"
+        );
     }
     assert!(text.contains("key/partnerships  "), "{text}");
 }
@@ -49,7 +64,10 @@ fn describe_in_each_format() {
             );
         }
         // A bare chart name is enough when it is unique.
-        assert_cmd_snapshot!("describe_partnerships", cypdash().args(["describe", "partnerships"]));
+        assert_cmd_snapshot!(
+            "describe_partnerships",
+            cypdash().args(["describe", "partnerships"])
+        );
     });
 }
 
@@ -59,7 +77,14 @@ fn run_in_each_format() {
         for format in ["table", "csv", "json", "markdown"] {
             assert_cmd_snapshot!(
                 format!("run_partnerships_{format}"),
-                tiny().args(["run", "key/partnerships", "--param", "min_n=1", "--format", format])
+                tiny().args([
+                    "run",
+                    "key/partnerships",
+                    "--param",
+                    "min_n=1",
+                    "--format",
+                    format
+                ])
             );
             assert_cmd_snapshot!(
                 format!("run_types_{format}"),
@@ -111,7 +136,11 @@ fn sql_in_each_format() {
 fn sql_from_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("q.sql");
-    std::fs::write(&file, "-- a comment\nSELECT count(*) AS n\nFROM referral;\n").unwrap();
+    std::fs::write(
+        &file,
+        "-- a comment\nSELECT count(*) AS n\nFROM referral;\n",
+    )
+    .unwrap();
     settings(&[(dir.path(), "TMP")]).bind(|| {
         assert_cmd_snapshot!("sql_file", tiny().args(["sql", "-f"]).arg(&file));
     });
@@ -121,7 +150,12 @@ fn sql_from_a_file() {
 fn sql_computes_shared_blocks_on_first_use() {
     // in_scope_referral exists only once the shared blocks are prepared.
     let out = tiny()
-        .args(["sql", "SELECT count(*) AS n FROM in_scope_referral", "--format", "csv"])
+        .args([
+            "sql",
+            "SELECT count(*) AS n FROM in_scope_referral",
+            "--format",
+            "csv",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -133,7 +167,10 @@ fn sql_computes_shared_blocks_on_first_use() {
 fn tables_in_each_format() {
     settings(&[]).bind(|| {
         for format in ["table", "csv", "json", "markdown"] {
-            assert_cmd_snapshot!(format!("tables_{format}"), tiny().args(["tables", "--format", format]));
+            assert_cmd_snapshot!(
+                format!("tables_{format}"),
+                tiny().args(["tables", "--format", format])
+            );
         }
     });
 }
@@ -142,7 +179,10 @@ fn tables_in_each_format() {
 fn functions_in_each_format() {
     settings(&[]).bind(|| {
         for format in ["table", "csv", "json", "markdown"] {
-            assert_cmd_snapshot!(format!("functions_{format}"), tiny().args(["functions", "--format", format]));
+            assert_cmd_snapshot!(
+                format!("functions_{format}"),
+                tiny().args(["functions", "--format", format])
+            );
             assert_cmd_snapshot!(
                 format!("functions_rci_{format}"),
                 tiny().args(["functions", "rci", "--format", format])
@@ -153,7 +193,10 @@ fn functions_in_each_format() {
 
 #[test]
 fn functions_are_documented_from_the_session() {
-    let out = tiny().args(["functions", "--format", "json"]).output().unwrap();
+    let out = tiny()
+        .args(["functions", "--format", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let docs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
@@ -161,7 +204,10 @@ fn functions_are_documented_from_the_session() {
         assert!(kinds.contains(&kind), "no {kind} function: {kinds:?}");
     }
     for d in &docs {
-        assert_ne!(d["description"], "(not registered or not documented)", "{d}");
+        assert_ne!(
+            d["description"], "(not registered or not documented)",
+            "{d}"
+        );
         assert!(!d["syntax"].as_str().unwrap().is_empty(), "{d}");
     }
 }
@@ -170,7 +216,10 @@ fn functions_are_documented_from_the_session() {
 fn repl_reads_a_script_from_stdin() {
     let script = "\\charts\n\\set min_services 1\n\\run key/units\nSELECT partnership_name\nFROM partnership\nORDER BY 1;\nSELECT * FROM nowhere;\nSELECT 1 AS one;\n\\q\n";
     settings(&[]).bind(|| {
-        assert_cmd_snapshot!("repl_script", tiny_test_charts().arg("repl").pass_stdin(script));
+        assert_cmd_snapshot!(
+            "repl_script",
+            tiny_test_charts().arg("repl").pass_stdin(script)
+        );
     });
 }
 
@@ -178,7 +227,10 @@ fn repl_reads_a_script_from_stdin() {
 fn validate_in_each_format() {
     settings(&[]).bind(|| {
         for format in ["table", "json"] {
-            assert_cmd_snapshot!(format!("validate_tiny_{format}"), tiny().args(["validate", "--format", format]));
+            assert_cmd_snapshot!(
+                format!("validate_tiny_{format}"),
+                tiny().args(["validate", "--format", format])
+            );
         }
         let mut cmd = cypdash();
         cmd.args(["--data", "tests/fixtures/does-not-exist", "validate"]);
@@ -193,7 +245,18 @@ fn generate_writes_data_that_runs() {
     settings(&[(dir.path(), "TMP")]).bind(|| {
         assert_cmd_snapshot!(
             "generate",
-            cypdash().args(["generate", "--referrals", "50", "--partnerships", "3", "--seed", "7", "--out"]).arg(&data)
+            cypdash()
+                .args([
+                    "generate",
+                    "--referrals",
+                    "50",
+                    "--partnerships",
+                    "3",
+                    "--seed",
+                    "7",
+                    "--out"
+                ])
+                .arg(&data)
         );
     });
     let out = cypdash()
@@ -202,7 +265,11 @@ fn generate_writes_data_that_runs() {
         .args(["run", "key/partnerships", "--format", "csv"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -211,12 +278,22 @@ fn export_prints_a_summary() {
     settings(&[(dir.path(), "OUT")]).bind(|| {
         assert_cmd_snapshot!(
             "export_summary",
-            tiny_test_charts().args(["export", "--charts", "key/units,who/types", "--out"]).arg(dir.path())
+            tiny_test_charts()
+                .args(["export", "--charts", "key/units,who/types", "--out"])
+                .arg(dir.path())
         );
         assert_cmd_snapshot!(
             "export_quiet",
             tiny_test_charts()
-                .args(["--quiet", "export", "--section", "key", "--format", "csv", "--out"])
+                .args([
+                    "--quiet",
+                    "export",
+                    "--section",
+                    "key",
+                    "--format",
+                    "csv",
+                    "--out"
+                ])
                 .arg(dir.path())
         );
     });
@@ -228,7 +305,9 @@ fn dashboard_reports_a_failing_chart_and_exports_the_others() {
     settings(&[(dir.path(), "OUT")]).bind(|| {
         assert_cmd_snapshot!(
             "dashboard_with_a_failing_chart",
-            tiny_test_charts().args(["dashboard", "--param", "min_services=1", "--out"]).arg(dir.path())
+            tiny_test_charts()
+                .args(["dashboard", "--param", "min_services=1", "--out"])
+                .arg(dir.path())
         );
     });
     assert!(dir.path().join("key__units.parquet").is_file());
@@ -246,17 +325,34 @@ fn dashboard_reports_a_failing_chart_and_exports_the_others() {
 #[test]
 fn dashboard_runs_every_built_in_chart() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tiny().args(["dashboard", "--out"]).arg(dir.path()).output().unwrap();
+    let out = tiny()
+        .args(["dashboard", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
     let catalog = cypdash::catalog::Catalog::embedded().unwrap();
-    let exported: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f["chart"].as_str().unwrap()).collect();
-    let failed: Vec<&str> = manifest["failed"].as_array().unwrap().iter().map(|f| f["chart"].as_str().unwrap()).collect();
+    let exported: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["chart"].as_str().unwrap())
+        .collect();
+    let failed: Vec<&str> = manifest["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["chart"].as_str().unwrap())
+        .collect();
     for chart in catalog.charts() {
         let id = chart.id.as_str();
-        assert!(exported.contains(&id) || failed.contains(&id), "{id} neither exported nor reported");
+        assert!(
+            exported.contains(&id) || failed.contains(&id),
+            "{id} neither exported nor reported"
+        );
         assert!(stdout.contains(id), "{id} not in the summary:\n{stdout}");
     }
     assert!(exported.contains(&"key/partnerships"), "{stderr}");
@@ -265,7 +361,9 @@ fn dashboard_runs_every_built_in_chart() {
     assert!(dir.path().join("key__partnerships.pq").is_file());
     assert_eq!(out.status.success(), failed.is_empty(), "{stderr}");
     if !failed.is_empty() {
-        eprintln!("charts failing on the tiny fixture (not this test's concern): {failed:?}\n{stderr}");
+        eprintln!(
+            "charts failing on the tiny fixture (not this test's concern): {failed:?}\n{stderr}"
+        );
     }
 }
 
@@ -274,10 +372,19 @@ fn the_demo_data_is_the_default() {
     // From a fresh clone `cypdash dashboard` reads data/demo; when that is
     // not there yet the error says where it looked.
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-    let has_demo = std::fs::read_dir(&demo).map(|mut d| d.next().is_some()).unwrap_or(false);
-    let out = cypdash().args(["tables", "--format", "csv"]).output().unwrap();
+    let has_demo = std::fs::read_dir(&demo)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    let out = cypdash()
+        .args(["tables", "--format", "csv"])
+        .output()
+        .unwrap();
     if has_demo {
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("data/demo"));
     } else {
         assert!(String::from_utf8_lossy(&out.stderr).contains("data/demo"));

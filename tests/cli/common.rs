@@ -20,7 +20,10 @@ pub fn cypdash() -> Command {
     let mut cmd = Command::new(insta_cmd::get_cargo_bin("cypdash"));
     cmd.current_dir(root());
     cmd.env("NO_COLOR", "1");
-    cmd.env("CYPDASH_HISTORY", std::env::temp_dir().join("cypdash_test_history"));
+    cmd.env(
+        "CYPDASH_HISTORY",
+        std::env::temp_dir().join("cypdash_test_history"),
+    );
     cmd
 }
 

@@ -6,8 +6,14 @@ use insta_cmd::assert_cmd_snapshot;
 #[test]
 fn unknown_chart_suggests_near_names() {
     settings(&[]).bind(|| {
-        assert_cmd_snapshot!("error_unknown_chart", tiny().args(["run", "key/partnership"]));
-        assert_cmd_snapshot!("error_unknown_chart_no_match", tiny().args(["describe", "nothing_like_it"]));
+        assert_cmd_snapshot!(
+            "error_unknown_chart",
+            tiny().args(["run", "key/partnership"])
+        );
+        assert_cmd_snapshot!(
+            "error_unknown_chart_no_match",
+            tiny().args(["describe", "nothing_like_it"])
+        );
     });
 }
 
@@ -21,9 +27,20 @@ fn unknown_parameter_lists_the_charts_parameters() {
         // For many charts: an error only if no selected chart takes it.
         assert_cmd_snapshot!(
             "error_param_no_chart_takes",
-            tiny_test_charts().args(["export", "--section", "key", "--out", "unused", "--param", "min_n=3"])
+            tiny_test_charts().args([
+                "export",
+                "--section",
+                "key",
+                "--out",
+                "unused",
+                "--param",
+                "min_n=3"
+            ])
         );
-        assert_cmd_snapshot!("error_param_syntax", tiny().args(["run", "key/partnerships", "--param", "min_n"]));
+        assert_cmd_snapshot!(
+            "error_param_syntax",
+            tiny().args(["run", "key/partnerships", "--param", "min_n"])
+        );
     });
 }
 
@@ -36,7 +53,12 @@ fn bad_parameter_type_names_the_type() {
         );
         assert_cmd_snapshot!(
             "error_bad_param_date",
-            tiny().args(["run", "key/partnerships", "--param", "period_end=2024-02-30"])
+            tiny().args([
+                "run",
+                "key/partnerships",
+                "--param",
+                "period_end=2024-02-30"
+            ])
         );
         assert_cmd_snapshot!(
             "error_bad_param_in_export",
@@ -49,7 +71,12 @@ fn bad_parameter_type_names_the_type() {
 fn missing_data_directory() {
     settings(&[]).bind(|| {
         let mut cmd = cypdash();
-        cmd.args(["--data", "tests/fixtures/does-not-exist", "run", "key/partnerships"]);
+        cmd.args([
+            "--data",
+            "tests/fixtures/does-not-exist",
+            "run",
+            "key/partnerships",
+        ]);
         assert_cmd_snapshot!("error_missing_data_dir", cmd);
     });
 }
@@ -73,7 +100,10 @@ fn data_that_breaks_the_contract() {
 fn sql_syntax_error() {
     settings(&[]).bind(|| {
         assert_cmd_snapshot!("error_sql_syntax", tiny().args(["sql", "SELEC 1"]));
-        assert_cmd_snapshot!("error_sql_unknown_table", tiny().args(["sql", "SELECT * FROM referals"]));
+        assert_cmd_snapshot!(
+            "error_sql_unknown_table",
+            tiny().args(["sql", "SELECT * FROM referals"])
+        );
     });
 }
 
@@ -82,9 +112,15 @@ fn failing_query() {
     settings(&[]).bind(|| {
         assert_cmd_snapshot!(
             "error_sql_failing",
-            tiny().args(["sql", "SELECT rci(CAST(partnership_id AS DOUBLE), 1.0, -1.0, 0.8) FROM partnership"])
+            tiny().args([
+                "sql",
+                "SELECT rci(CAST(partnership_id AS DOUBLE), 1.0, -1.0, 0.8) FROM partnership"
+            ])
         );
-        assert_cmd_snapshot!("error_chart_failing", tiny_test_charts().args(["run", "outcomes/broken"]));
+        assert_cmd_snapshot!(
+            "error_chart_failing",
+            tiny_test_charts().args(["run", "outcomes/broken"])
+        );
         assert_cmd_snapshot!(
             "error_sql_file_missing",
             tiny().args(["sql", "-f", "tests/cli/no-such-file.sql"])
@@ -96,7 +132,10 @@ fn failing_query() {
 fn usage_errors_exit_with_2() {
     settings(&[]).bind(|| {
         assert_cmd_snapshot!("error_usage_unknown_command", cypdash().arg("frobnicate"));
-        assert_cmd_snapshot!("error_usage_bad_format", tiny().args(["list", "--format", "xml"]));
+        assert_cmd_snapshot!(
+            "error_usage_bad_format",
+            tiny().args(["list", "--format", "xml"])
+        );
         assert_cmd_snapshot!(
             "error_usage_charts_and_section",
             tiny().args(["export", "--charts", "a", "--section", "key", "--out", "x"])
@@ -108,6 +147,9 @@ fn usage_errors_exit_with_2() {
 #[test]
 fn unknown_section() {
     settings(&[]).bind(|| {
-        assert_cmd_snapshot!("error_unknown_section", tiny().args(["export", "--section", "whom", "--out", "x"]));
+        assert_cmd_snapshot!(
+            "error_unknown_section",
+            tiny().args(["export", "--section", "whom", "--out", "x"])
+        );
     });
 }

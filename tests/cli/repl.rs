@@ -8,7 +8,9 @@ use cypdash::engine::{Engine, EngineConfig};
 use cypdash::repl::{Control, Repl, ReplOptions};
 
 async fn repl(catalog: Catalog) -> Repl {
-    let engine = Engine::open(EngineConfig::new(root().join(TINY))).await.unwrap();
+    let engine = Engine::open(EngineConfig::new(root().join(TINY)))
+        .await
+        .unwrap();
     Repl::new(Dashboard::new(engine, catalog), ReplOptions::default())
 }
 
@@ -28,7 +30,11 @@ async fn transcript(repl: &mut Repl, lines: &[&str]) -> (String, bool) {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -88,7 +94,12 @@ fn a_scripted_session() {
     settings(&[(dir.path(), "TMP")]).bind(|| insta::assert_snapshot!("repl_session", text));
     let units = std::fs::read(&csv_path).unwrap();
     assert!(units.starts_with("\u{feff}partnership_id,partnership_name,services\r\n".as_bytes()));
-    for f in ["who__types.parquet", "who__types.csv", "who__types.pq", "manifest.json"] {
+    for f in [
+        "who__types.parquet",
+        "who__types.csv",
+        "who__types.pq",
+        "manifest.json",
+    ] {
         assert!(folder.join(f).is_file(), "{f}");
     }
 }
@@ -118,11 +129,21 @@ fn shared_blocks_are_computed_on_first_use() {
     runtime().block_on(async {
         let mut repl = repl(Catalog::embedded().unwrap()).await;
         let ctx = repl.dashboard().engine().ctx().clone();
-        assert!(!ctx.table_exist("in_scope_referral").unwrap(), "nothing is prepared at startup");
+        assert!(
+            !ctx.table_exist("in_scope_referral").unwrap(),
+            "nothing is prepared at startup"
+        );
         let mut out = Vec::new();
-        repl.handle_line("SELECT count(*) AS n FROM partnership;", &mut out).await.unwrap();
-        assert!(!ctx.table_exist("in_scope_referral").unwrap(), "plain SQL does not prepare");
-        repl.handle_line("SELECT count(*) AS n FROM in_scope_referral;", &mut out).await.unwrap();
+        repl.handle_line("SELECT count(*) AS n FROM partnership;", &mut out)
+            .await
+            .unwrap();
+        assert!(
+            !ctx.table_exist("in_scope_referral").unwrap(),
+            "plain SQL does not prepare"
+        );
+        repl.handle_line("SELECT count(*) AS n FROM in_scope_referral;", &mut out)
+            .await
+            .unwrap();
         assert!(ctx.table_exist("in_scope_referral").unwrap());
     });
 }
@@ -131,7 +152,11 @@ fn shared_blocks_are_computed_on_first_use() {
 fn include_runs_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("script.sql");
-    std::fs::write(&file, "\\format csv\nSELECT 1 AS one;\nSELECT broken;\nSELECT 2\nAS two\n").unwrap();
+    std::fs::write(
+        &file,
+        "\\format csv\nSELECT 1 AS one;\nSELECT broken;\nSELECT 2\nAS two\n",
+    )
+    .unwrap();
     let line = format!("\\i {}", file.display());
     let (text, _) = runtime().block_on(async {
         let mut repl = repl(Catalog::from_dir(&root().join(TEST_QUERIES)).unwrap()).await;

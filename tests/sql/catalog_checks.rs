@@ -18,10 +18,17 @@ fn mentions(sql: &str, name: &str) -> bool {
 
 /// Parameters a query can take through the bound views it reads
 /// (transitively).
-fn reachable_params(catalog: &Catalog, file: &QueryFile, seen: &mut BTreeSet<String>) -> BTreeSet<String> {
+fn reachable_params(
+    catalog: &Catalog,
+    file: &QueryFile,
+    seen: &mut BTreeSet<String>,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for block in catalog.shared() {
-        if block.id == file.id || !mentions(&file.sql, &block.name) || !seen.insert(block.id.clone()) {
+        if block.id == file.id
+            || !mentions(&file.sql, &block.name)
+            || !seen.insert(block.id.clone())
+        {
             continue;
         }
         if block.header.kind == Some(SharedKind::BoundView) {
@@ -37,7 +44,8 @@ fn every_param_used_is_declared_and_every_declared_param_is_used() {
     let catalog = Catalog::embedded().unwrap();
     let mut problems = Vec::new();
     for file in catalog.shared().chain(catalog.charts()) {
-        let declared: BTreeSet<String> = file.header.params.iter().map(|p| p.name.clone()).collect();
+        let declared: BTreeSet<String> =
+            file.header.params.iter().map(|p| p.name.clone()).collect();
         let used = used_params(&file.sql);
         for p in used.difference(&declared) {
             problems.push(format!("{}: uses ${p} but does not declare it", file.id));
@@ -45,7 +53,10 @@ fn every_param_used_is_declared_and_every_declared_param_is_used() {
         let reachable = reachable_params(&catalog, file, &mut BTreeSet::new());
         for p in &declared {
             if !used.contains(p) && !reachable.contains(p) {
-                problems.push(format!("{}: declares `{p}` but neither it nor a block it reads uses it", file.id));
+                problems.push(format!(
+                    "{}: declares `{p}` but neither it nor a block it reads uses it",
+                    file.id
+                ));
             }
         }
         // A chart must declare every scope parameter of the blocks it reads,
@@ -54,7 +65,10 @@ fn every_param_used_is_declared_and_every_declared_param_is_used() {
         if !file.is_shared() {
             for p in ["period_start", "period_end"] {
                 if reachable.contains(p) && !declared.contains(p) {
-                    problems.push(format!("{}: reads a block that takes `{p}` but does not declare it", file.id));
+                    problems.push(format!(
+                        "{}: reads a block that takes `{p}` but does not declare it",
+                        file.id
+                    ));
                 }
             }
         }
@@ -71,12 +85,19 @@ fn every_chart_has_an_slt_file() {
         .filter(|c| !root.join(format!("{}.slt", c.id)).is_file())
         .map(|c| format!("tests/slt/queries/{}.slt", c.id))
         .collect();
-    assert!(missing.is_empty(), "charts without an slt test: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "charts without an slt test: {missing:?}"
+    );
 }
 
 #[test]
 fn every_chart_declares_the_columns_it_returns() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let crate::runner::Session::Dashboard(dash) = crate::runner::dashboard_context() else {
             unreachable!()
@@ -96,10 +117,17 @@ fn every_chart_declares_the_columns_it_returns() {
                 .iter()
                 .map(|f| (f.name().clone(), f.data_type().to_string()))
                 .collect();
-            let want: Vec<(String, String)> =
-                chart.header.columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
+            let want: Vec<(String, String)> = chart
+                .header
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty.clone()))
+                .collect();
             if got != want {
-                problems.push(format!("{}:\n  header: {want:?}\n  result: {got:?}", chart.id));
+                problems.push(format!(
+                    "{}:\n  header: {want:?}\n  result: {got:?}",
+                    chart.id
+                ));
             }
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -37,7 +37,9 @@ fn slt_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn run_dir(sub: &str, make: runner::MakeCtx) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt").join(sub);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/slt")
+        .join(sub);
     let files = slt_files(&dir);
     assert!(!files.is_empty(), "no .slt files under {}", dir.display());
     let complete = std::env::var_os("CYPDASH_SLT_COMPLETE").is_some();

@@ -1,13 +1,13 @@
 //! A `sqllogictest` database backed by a DataFusion session.
 
 use async_trait::async_trait;
+use cypdash::catalog::Catalog;
+use cypdash::dashboard::{parse_param_args, Dashboard};
+use cypdash::engine::{Engine, EngineConfig};
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::error::DataFusionError;
-use cypdash::catalog::Catalog;
-use cypdash::dashboard::{parse_param_args, Dashboard};
-use cypdash::engine::{Engine, EngineConfig};
 use datafusion::prelude::SessionContext;
 use sqllogictest::{DBOutput, DefaultColumnType};
 use std::path::Path;
@@ -33,8 +33,12 @@ pub fn udf_context() -> Session {
 /// The dashboard over `tests/fixtures/dashboard` with the embedded queries.
 pub fn dashboard_context() -> Session {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
-    let engine = futures_lite_block_on(Engine::open(EngineConfig::new(dir))).expect("open the dashboard fixture");
-    Session::Dashboard(Box::new(Dashboard::new(engine, Catalog::embedded().expect("catalogue"))))
+    let engine = futures_lite_block_on(Engine::open(EngineConfig::new(dir)))
+        .expect("open the dashboard fixture");
+    Session::Dashboard(Box::new(Dashboard::new(
+        engine,
+        Catalog::embedded().expect("catalogue"),
+    )))
 }
 
 /// Run a future to completion on a fresh current-thread runtime (the slt
@@ -163,7 +167,11 @@ fn format_value(col: &ArrayRef, row: usize) -> Result<String, DbError> {
             let f = ArrayFormatter::try_new(col.as_ref(), &options)
                 .map_err(|e| DbError(e.to_string()))?;
             let s = f.value(row).to_string();
-            Ok(if s.is_empty() { "(empty)".to_string() } else { s })
+            Ok(if s.is_empty() {
+                "(empty)".to_string()
+            } else {
+                s
+            })
         }
     }
 }

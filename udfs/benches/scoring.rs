@@ -14,8 +14,8 @@ use cypdash_udfs::scoring;
 use datafusion::arrow::array::{Int32Array, Int64Array, RecordBatch, StringViewArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
 use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
 
 const QUESTIONNAIRES: i64 = 400_000;
 const BATCH_ROWS: usize = 8192;

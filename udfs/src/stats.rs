@@ -632,14 +632,21 @@ mod tests {
 
     fn rel_close(actual: f64, expected: f64, tol: f64) {
         let rel = ((actual - expected) / expected).abs();
-        assert!(rel <= tol, "expected {expected}, got {actual} (rel {rel:e})");
+        assert!(
+            rel <= tol,
+            "expected {expected}, got {actual} (rel {rel:e})"
+        );
     }
 
     #[test]
     fn normal_quantile_reference_values() {
         // statistics.md: z95 = 1.959963985, z99.8 = 3.090232306.
         close(z_for_coverage(95.0).unwrap(), 1.959_963_984_540_054, 1e-15);
-        close(z_for_coverage(99.8).unwrap(), 3.090_232_306_167_813_5, 1e-14);
+        close(
+            z_for_coverage(99.8).unwrap(),
+            3.090_232_306_167_813_5,
+            1e-14,
+        );
         // R qnorm values (AS 241 is R's algorithm for |q| <= 0.425 and beyond).
         close(normal_quantile(0.5), 0.0, 0.0);
         close(normal_quantile(0.975), 1.959_963_984_540_054, 1e-15);
@@ -696,16 +703,27 @@ mod tests {
         }
         close(total, 1.0, 1e-12);
         rel_close(mean, 3e5, 1e-12);
-        close(binomial_cdf(300_000.0, n, p) - binomial_cdf(299_999.0, n, p),
-            binomial_pmf(300_000.0, n, p), 1e-15);
+        close(
+            binomial_cdf(300_000.0, n, p) - binomial_cdf(299_999.0, n, p),
+            binomial_pmf(300_000.0, n, p),
+            1e-15,
+        );
     }
 
     #[test]
     fn spiegelhalter_interpolated_quantile() {
         // statistics.md (Spiegelhalter 2005 exact binomial): theta0 0.35,
         // n = 20, 95% limits (0.11997, 0.54193).
-        close(binomial_interpolated_quantile(20.0, 0.35, 0.025) / 20.0, 0.11997, 5e-6);
-        close(binomial_interpolated_quantile(20.0, 0.35, 0.975) / 20.0, 0.54193, 5e-6);
+        close(
+            binomial_interpolated_quantile(20.0, 0.35, 0.025) / 20.0,
+            0.11997,
+            5e-6,
+        );
+        close(
+            binomial_interpolated_quantile(20.0, 0.35, 0.975) / 20.0,
+            0.54193,
+            5e-6,
+        );
     }
 
     #[test]
@@ -751,8 +769,16 @@ mod tests {
         // (FunnelPlotR E = 15), qchisq(0.95, 1) = 3.841459.
         close(chi_square_quantile(0.025, 30.0, false), 16.79077, 5e-6);
         close(chi_square_quantile(0.025, 32.0, true), 49.48044, 5e-6);
-        close(chi_square_quantile(0.95, 1.0, false), 3.841_458_820_694_124, 1e-11);
-        close(chi_square_quantile(0.05, 1.0, true), 3.841_458_820_694_124, 1e-11);
+        close(
+            chi_square_quantile(0.95, 1.0, false),
+            3.841_458_820_694_124,
+            1e-11,
+        );
+        close(
+            chi_square_quantile(0.05, 1.0, true),
+            3.841_458_820_694_124,
+            1e-11,
+        );
         // Tiny shape: P(a, x) ~ x^a / Gamma(a + 1).
         let x = gamma_quantile(0.05, 0.001, false);
         close(gamma_pq(0.05, x).0, 0.001, 1e-15);

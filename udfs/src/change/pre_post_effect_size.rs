@@ -124,12 +124,7 @@ pub(crate) fn with_se(estimate: Option<f64>, r: Option<f64>, n: u64) -> EffectSi
         (Some(es), Some(r)) => Some((2.0 * (1.0 - r) / nf + es * es / (2.0 * nf)).sqrt()),
         _ => None,
     };
-    EffectSize {
-        estimate,
-        se,
-        n,
-        r,
-    }
+    EffectSize { estimate, se, n, r }
 }
 
 // ---------------------------------------------------------------------------
@@ -165,7 +160,9 @@ impl Estimate {
 
 /// State fields shared by the effect-size aggregates.
 pub(crate) fn moment_state_fields(name: &str) -> Vec<FieldRef> {
-    let f = |suffix: &str, dt: DataType| Arc::new(Field::new(format_state_name(name, suffix), dt, true));
+    let f = |suffix: &str, dt: DataType| {
+        Arc::new(Field::new(format_state_name(name, suffix), dt, true))
+    };
     vec![
         f("n", DataType::Int64),
         f("mean1", DataType::Float64),
@@ -360,7 +357,13 @@ mod tests {
     /// 0.9237604; se^2 = 2(1 - r)/5 + d^2/10 = 0.0304958 + 0.09.
     fn hand_example() -> PairedMoments {
         let mut m = PairedMoments::default();
-        for (a, b) in [(10.0, 8.0), (12.0, 9.0), (14.0, 12.0), (16.0, 11.0), (18.0, 15.0)] {
+        for (a, b) in [
+            (10.0, 8.0),
+            (12.0, 9.0),
+            (14.0, 12.0),
+            (16.0, 11.0),
+            (18.0, 15.0),
+        ] {
             m.push(a, b);
         }
         m
@@ -373,7 +376,11 @@ mod tests {
         let r = 32.0 / 1200f64.sqrt();
         close(es.estimate.unwrap(), d, 1e-12);
         close(es.r.unwrap(), r, 1e-12);
-        close(es.se.unwrap(), (2.0 * (1.0 - r) / 5.0 + d * d / 10.0).sqrt(), 1e-12);
+        close(
+            es.se.unwrap(),
+            (2.0 * (1.0 - r) / 5.0 + d * d / 10.0).sqrt(),
+            1e-12,
+        );
         close(es.estimate.unwrap(), 0.948683, 1e-6);
         close(es.se.unwrap(), 0.347125, 1e-6);
         assert_eq!(es.n, 5);
@@ -381,7 +388,14 @@ mod tests {
 
     #[test]
     fn merge_equals_single_pass() {
-        let pairs = [(3.0, 1.0), (7.5, 2.0), (1.0, 1.5), (9.0, 4.0), (4.0, 4.0), (6.0, 0.5)];
+        let pairs = [
+            (3.0, 1.0),
+            (7.5, 2.0),
+            (1.0, 1.5),
+            (9.0, 4.0),
+            (4.0, 4.0),
+            (6.0, 0.5),
+        ];
         let mut whole = PairedMoments::default();
         pairs.iter().for_each(|&(a, b)| whole.push(a, b));
         for split in 0..=pairs.len() {

@@ -151,7 +151,13 @@ mod tests {
         // Same pairs as pre_post_effect_size: d = 3/sqrt(10), n = 5, m = 4:
         // g = sqrt(2/pi) * d = 0.7569398; se^2 = 2(1 - r)/5 + g^2/10.
         let mut m = PairedMoments::default();
-        for (a, b) in [(10.0, 8.0), (12.0, 9.0), (14.0, 12.0), (16.0, 11.0), (18.0, 15.0)] {
+        for (a, b) in [
+            (10.0, 8.0),
+            (12.0, 9.0),
+            (14.0, 12.0),
+            (16.0, 11.0),
+            (18.0, 15.0),
+        ] {
             m.push(a, b);
         }
         let es = hedges_g(&m);

@@ -128,7 +128,10 @@ mod tests {
         let expected = [-2.529822, -1.264911, 0.0, 1.264911, 2.529822];
         for (change, want) in [-8.0, -4.0, 0.0, 4.0, 8.0].into_iter().zip(expected) {
             let got = rci(10.0, 10.0 + change, 5.0, 0.8);
-            assert!((got - want).abs() < 1e-6, "change {change}: {got} != {want}");
+            assert!(
+                (got - want).abs() < 1e-6,
+                "change {change}: {got} != {want}"
+            );
         }
     }
 }

@@ -68,9 +68,7 @@ pub fn check_reference(sd1: f64, reliability: f64) -> Result<(), String> {
         return Err(format!("sd1 must be a finite number > 0, got {sd1}"));
     }
     if !(0.0..1.0).contains(&reliability) {
-        return Err(format!(
-            "reliability must be in [0, 1), got {reliability}"
-        ));
+        return Err(format!("reliability must be in [0, 1), got {reliability}"));
     }
     Ok(())
 }
@@ -228,7 +226,10 @@ mod tests {
         let sd1 = std::f64::consts::FRAC_1_SQRT_2;
         let limit = 2.0 * s_diff(sd1, 0.0);
         assert_eq!(reliable_change(0.0, limit, sd1, 0.0, false, 2.0), 0);
-        assert_eq!(reliable_change(0.0, limit * (1.0 + 1e-12), sd1, 0.0, false, 2.0), 1);
+        assert_eq!(
+            reliable_change(0.0, limit * (1.0 + 1e-12), sd1, 0.0, false, 2.0),
+            1
+        );
     }
 
     #[test]

@@ -133,7 +133,10 @@ pub(crate) fn f64_arg<'a>(func: &str, value: &'a ColumnarValue) -> Result<F64Arg
 pub(crate) fn f64_array<'a>(func: &str, array: &'a ArrayRef) -> Result<&'a Float64Array> {
     match array.as_primitive_opt() {
         Some(a) => Ok(a),
-        None => exec_err!("{func}: expected a Float64 array, got {}", array.data_type()),
+        None => exec_err!(
+            "{func}: expected a Float64 array, got {}",
+            array.data_type()
+        ),
     }
 }
 
@@ -242,7 +245,9 @@ pub(crate) fn output_len(args: &[ColumnarValue], number_rows: usize) -> (usize, 
 /// all-scalar arguments back into a scalar.
 pub(crate) fn finish(array: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
     if scalar {
-        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?))
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            &array, 0,
+        )?))
     } else {
         Ok(ColumnarValue::Array(array))
     }

@@ -34,7 +34,10 @@ pub(crate) async fn check_doc_example(ctx: &SessionContext, name: &str, doc: &Do
         .as_deref()
         .unwrap_or_else(|| panic!("{name}: documentation has no SQL example"));
     let stmts = statements(example);
-    assert!(!stmts.is_empty(), "{name}: SQL example has no `> ` statement");
+    assert!(
+        !stmts.is_empty(),
+        "{name}: SQL example has no `> ` statement"
+    );
     for (sql, expected) in stmts {
         let batches = ctx
             .sql(&sql)
@@ -65,5 +68,10 @@ async fn funnel_documentation_examples_run() {
         check_doc_example(&ctx, f.name(), doc).await;
     }
     let curve = super::funnel_curve::FunnelCurve;
-    check_doc_example(&ctx, super::funnel_curve::FunnelCurve::NAME, curve.documentation()).await;
+    check_doc_example(
+        &ctx,
+        super::funnel_curve::FunnelCurve::NAME,
+        curve.documentation(),
+    )
+    .await;
 }

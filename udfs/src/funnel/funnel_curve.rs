@@ -168,9 +168,7 @@ impl TableFunctionImpl for FunnelCurve {
             (true, None) => return empty(),
         };
         if max_n.fract() != 0.0 || max_n > MAX_ROWS as f64 {
-            return plan_err!(
-                "{NAME}: max_n must be a whole number up to {MAX_ROWS}, got {max_n}"
-            );
+            return plan_err!("{NAME}: max_n must be a whole number up to {MAX_ROWS}, got {max_n}");
         }
         if let Err(msg) = kind.check(target, 1.0, spread, tau2) {
             return plan_err!("{NAME}: {msg}");
@@ -271,8 +269,10 @@ mod tests {
             curve_batches(&schema, FunnelKind::Proportion, 0.3, 20_000, 0.0, 0.0).unwrap();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         assert_eq!(rows, 20_000);
-        assert!(curve_batches(&schema, FunnelKind::Proportion, 0.3, 0, 0.0, 0.0)
-            .unwrap()
-            .is_empty());
+        assert!(
+            curve_batches(&schema, FunnelKind::Proportion, 0.3, 0, 0.0, 0.0)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -205,10 +205,8 @@ impl LimitsBuilder {
 
     pub(crate) fn finish(mut self) -> ArrayRef {
         let nulls = NullBuffer::from(self.valid);
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.lower.finish()),
-            Arc::new(self.upper.finish()),
-        ];
+        let columns: Vec<ArrayRef> =
+            vec![Arc::new(self.lower.finish()), Arc::new(self.upper.finish())];
         Arc::new(StructArray::new(limit_fields(), columns, Some(nulls)))
     }
 }
@@ -467,16 +465,32 @@ mod tests {
     #[test]
     fn mean_funnel_vector() {
         // statistics.md: mean funnel, target 15, sigma 6, n = 25.
-        close(mean_limits(15.0, 6.0, 25.0, cov(95.0).z, 0.0), (12.648043, 17.351957), 1e-6);
-        close(mean_limits(15.0, 6.0, 25.0, cov(99.8).z, 0.0), (11.291721, 18.708279), 1e-6);
+        close(
+            mean_limits(15.0, 6.0, 25.0, cov(95.0).z, 0.0),
+            (12.648043, 17.351957),
+            1e-6,
+        );
+        close(
+            mean_limits(15.0, 6.0, 25.0, cov(99.8).z, 0.0),
+            (11.291721, 18.708279),
+            1e-6,
+        );
     }
 
     #[test]
     fn proportion_funnel_vectors() {
         // statistics.md: theta0 0.35, n = 20; normal 95% (0.14096, 0.55904),
         // Spiegelhalter exact 95% (0.11997, 0.54193) (given to 5 decimals).
-        close(proportion_limits(0.35, 20.0, cov(95.0).z, 0.0), (0.14096, 0.55904), 5e-6);
-        close(proportion_exact_limits(0.35, 20.0, cov(95.0).tail), (0.11997, 0.54193), 5e-6);
+        close(
+            proportion_limits(0.35, 20.0, cov(95.0).z, 0.0),
+            (0.14096, 0.55904),
+            5e-6,
+        );
+        close(
+            proportion_exact_limits(0.35, 20.0, cov(95.0).tail),
+            (0.11997, 0.54193),
+            5e-6,
+        );
     }
 
     #[test]
@@ -484,10 +498,18 @@ mod tests {
         // n = 3, theta0 0.5: F = 0.125, 0.5, 0.875, 1. p = 0.975: r = 3,
         // a = (1 - 0.975)/0.125 = 0.2, upper = 2.8/3. p = 0.025: r = 0,
         // a = (0.125 - 0.025)/0.125 = 0.8, lower = -0.8/3 -> 0.
-        close(proportion_exact_limits(0.5, 3.0, 0.025), (0.0, 2.8 / 3.0), 1e-15);
+        close(
+            proportion_exact_limits(0.5, 3.0, 0.025),
+            (0.0, 2.8 / 3.0),
+            1e-15,
+        );
         // theta0 = 0: every limit is 0; theta0 = 1: r = n, a = tail / 1.
         close(proportion_exact_limits(0.0, 10.0, 0.025), (0.0, 0.0), 0.0);
-        close(proportion_exact_limits(1.0, 10.0, 0.025), (0.9975, 0.9975), 1e-15);
+        close(
+            proportion_exact_limits(1.0, 10.0, 0.025),
+            (0.9975, 0.9975),
+            1e-15,
+        );
     }
 
     #[test]
@@ -521,21 +543,45 @@ mod tests {
         // Arcsine: theta0 0.25 -> asin(0.5) = pi/6; n = 25 -> s = 0.1.
         let c = std::f64::consts::FRAC_PI_6;
         let expected = ((c - z * 0.1).sin().powi(2), (c + z * 0.1).sin().powi(2));
-        close(proportion_arcsine_limits(0.25, 25.0, z, 0.0), expected, 1e-15);
+        close(
+            proportion_arcsine_limits(0.25, 25.0, z, 0.0),
+            expected,
+            1e-15,
+        );
         // With tau2 = 0.03: s^2 + tau2 = 0.04 -> half width 0.2 z.
         let expected = ((c - z * 0.2).sin().powi(2), (c + z * 0.2).sin().powi(2));
-        close(proportion_arcsine_limits(0.25, 25.0, z, 0.03), expected, 1e-15);
+        close(
+            proportion_arcsine_limits(0.25, 25.0, z, 0.03),
+            expected,
+            1e-15,
+        );
         // Inner term beyond [0, pi/2] clamps.
-        close(proportion_arcsine_limits(0.01, 1.0, z, 0.0), (0.0, (0.1_f64.asin() + z * 0.5).sin().powi(2)), 1e-15);
+        close(
+            proportion_arcsine_limits(0.01, 1.0, z, 0.0),
+            (0.0, (0.1_f64.asin() + z * 0.5).sin().powi(2)),
+            1e-15,
+        );
         assert_eq!(proportion_arcsine_limits(0.99, 1.0, z, 0.0).1, 1.0);
         // Ratio on the square-root scale: target 1, E = 25, tau2 = 0.04:
         // sqrt(0.01 + 0.04) = sqrt(0.05).
         let h = z * 0.05_f64.sqrt();
-        close(ratio_limits(1.0, 25.0, cov(95.0), 0.04), ((1.0 - h).powi(2), (1.0 + h).powi(2)), 1e-15);
+        close(
+            ratio_limits(1.0, 25.0, cov(95.0), 0.04),
+            ((1.0 - h).powi(2), (1.0 + h).powi(2)),
+            1e-15,
+        );
         // Mean with tau2: sigma 6, n 36 -> 1 + tau2 3 = 4 -> half 2z.
-        close(mean_limits(10.0, 6.0, 36.0, z, 3.0), (10.0 - 2.0 * z, 10.0 + 2.0 * z), 1e-12);
+        close(
+            mean_limits(10.0, 6.0, 36.0, z, 3.0),
+            (10.0 - 2.0 * z, 10.0 + 2.0 * z),
+            1e-12,
+        );
         // Effect size: d 0.5, r 0.5, n 50: 2(0.5)/50 + 0.25/100 = 0.0225.
-        close(effect_size_limits(0.5, 0.5, 50.0, z, 0.0), (0.5 - 0.15 * z, 0.5 + 0.15 * z), 1e-12);
+        close(
+            effect_size_limits(0.5, 0.5, 50.0, z, 0.0),
+            (0.5 - 0.15 * z, 0.5 + 0.15 * z),
+            1e-12,
+        );
     }
 
     #[test]

@@ -471,7 +471,11 @@ mod tests {
         }
         let r = overdispersion(&mut z, sw, sw2).unwrap();
         close(r.phi, 5.85, 1e-9);
-        close(r.tau2.unwrap(), 20.4 / (2800.0 - 3_040_000.0 / 2800.0), 1e-12);
+        close(
+            r.tau2.unwrap(),
+            20.4 / (2800.0 - 3_040_000.0 / 2800.0),
+            1e-12,
+        );
     }
 
     #[test]
@@ -507,7 +511,11 @@ mod tests {
         // Arcsine, y = 0.5, theta0 0.25, n = 25:
         // (asin(sqrt 0.5) - asin(0.5)) / 0.1 = (pi/4 - pi/6) * 10.
         let (z, _) = unit_z(FunnelKind::ProportionArcsine, 0.5, 25.0, 0.25, 0.0);
-        close(z, (std::f64::consts::FRAC_PI_4 - std::f64::consts::FRAC_PI_6) * 10.0, 1e-12);
+        close(
+            z,
+            (std::f64::consts::FRAC_PI_4 - std::f64::consts::FRAC_PI_6) * 10.0,
+            1e-12,
+        );
     }
 
     #[test]

@@ -178,7 +178,10 @@ mod tests {
         for k in FunnelKind::ALL {
             assert_eq!(FunnelKind::parse(k.name()), Some(k));
         }
-        assert_eq!(FunnelKind::parse(" Proportion_Exact "), Some(FunnelKind::ProportionExact));
+        assert_eq!(
+            FunnelKind::parse(" Proportion_Exact "),
+            Some(FunnelKind::ProportionExact)
+        );
         assert_eq!(FunnelKind::parse("poisson"), None);
         assert!(unknown_kind("f", "x").contains("mean, proportion, proportion_exact"));
     }
@@ -194,7 +197,10 @@ mod tests {
         assert!(ProportionExact.check(0.3, 2.5, 0.0, 0.0).is_err());
         assert!(Ratio.check(0.0, 25.0, 0.0, 0.0).is_err());
         assert!(EffectSize.check(0.5, 25.0, 1.5, 0.0).is_err());
-        assert!(Proportion.check(0.3, 25.0, f64::NAN, 0.0).is_ok(), "spread unused");
+        assert!(
+            Proportion.check(0.3, 25.0, f64::NAN, 0.0).is_ok(),
+            "spread unused"
+        );
         assert!(Proportion.check(0.3, 25.0, 0.0, -0.1).is_err());
     }
 }

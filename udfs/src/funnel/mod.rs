@@ -66,5 +66,8 @@ pub fn register(ctx: &SessionContext) {
     for f in aggregate_functions() {
         ctx.register_udaf(f);
     }
-    ctx.register_udtf(funnel_curve::FunnelCurve::NAME, Arc::new(funnel_curve::FunnelCurve));
+    ctx.register_udtf(
+        funnel_curve::FunnelCurve::NAME,
+        Arc::new(funnel_curve::FunnelCurve),
+    );
 }

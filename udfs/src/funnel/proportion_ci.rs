@@ -161,7 +161,11 @@ mod tests {
         // statistics.md: PHE Wilson interval, 95%: 65/100 and 1045/5000.
         let z = stats::z_for_coverage(95.0).unwrap();
         close(wilson_interval(65.0, 100.0, z), (0.552544, 0.736358), 1e-6);
-        close(wilson_interval(1045.0, 5000.0, z), (0.197955, 0.220491), 1e-6);
+        close(
+            wilson_interval(1045.0, 5000.0, z),
+            (0.197955, 0.220491),
+            1e-6,
+        );
     }
 
     #[test]

@@ -79,7 +79,9 @@ pub(crate) fn coerce_args(
         }
         DataType::Null => DataType::Utf8,
         other => {
-            return plan_err!("{name}: item must be a string (Utf8, LargeUtf8 or Utf8View), got {other}")
+            return plan_err!(
+                "{name}: item must be a string (Utf8, LargeUtf8 or Utf8View), got {other}"
+            )
         }
     };
     let value = match &arg_types[1] {
@@ -95,7 +97,9 @@ pub(crate) fn coerce_args(
         if t.is_integer() || t.is_null() {
             coerced.push(DataType::Int64);
         } else {
-            return plan_err!("{name} expects {usage}: trailing argument must be an integer literal, got {t}");
+            return plan_err!(
+                "{name} expects {usage}: trailing argument must be an integer literal, got {t}"
+            );
         }
     }
     Ok(coerced)
@@ -103,11 +107,19 @@ pub(crate) fn coerce_args(
 
 /// The value of a constant argument (a literal, possibly folded), or a
 /// planning error naming the function and argument.
-pub(crate) fn literal_i64(name: &str, arg: &str, expr: &Arc<dyn PhysicalExpr>) -> Result<Option<i64>> {
+pub(crate) fn literal_i64(
+    name: &str,
+    arg: &str,
+    expr: &Arc<dyn PhysicalExpr>,
+) -> Result<Option<i64>> {
     let batch = RecordBatch::new_empty(Arc::new(Schema::empty()));
     let value = match expr.evaluate(&batch) {
         Ok(ColumnarValue::Scalar(s)) => s,
-        _ => return plan_err!("{name}: {arg} must be a constant integer, not a column or expression"),
+        _ => {
+            return plan_err!(
+                "{name}: {arg} must be a constant integer, not a column or expression"
+            )
+        }
     };
     match value.cast_to(&DataType::Int64) {
         Ok(ScalarValue::Int64(v)) => Ok(v),
@@ -195,15 +207,16 @@ fn rows_typed<'a, I, T>(
     }
 }
 
-fn merge_rows<S: Scorer>(
-    states: &[ArrayRef],
-    mut f: impl FnMut(usize, &[u8]),
-) -> Result<()> {
+fn merge_rows<S: Scorer>(states: &[ArrayRef], mut f: impl FnMut(usize, &[u8])) -> Result<()> {
     let Some(state) = states.first() else {
         return internal_err!("{}: missing state array", S::NAME);
     };
     let Some(state) = state.as_fixed_size_binary_opt() else {
-        return internal_err!("{}: state must be FixedSizeBinary, got {}", S::NAME, state.data_type());
+        return internal_err!(
+            "{}: state must be FixedSizeBinary, got {}",
+            S::NAME,
+            state.data_type()
+        );
     };
     if state.value_length() != state_width::<S>() {
         return internal_err!(
@@ -277,7 +290,9 @@ impl<S: Scorer> Accumulator for ScoresAccumulator<S> {
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let answers = &mut self.answers;
-        merge_rows::<S>(states, |_, codes| answers::merge(answers.codes_mut(), codes))
+        merge_rows::<S>(states, |_, codes| {
+            answers::merge(answers.codes_mut(), codes)
+        })
     }
 }
 
@@ -338,7 +353,10 @@ impl<S: Scorer> GroupsAccumulator for ScoresGroupsAccumulator<S> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.resize(total_num_groups);
-        if values.first().is_some_and(|v| v.len() != group_indices.len()) {
+        if values
+            .first()
+            .is_some_and(|v| v.len() != group_indices.len())
+        {
             return exec_err!("{}: state and group index lengths differ", S::NAME);
         }
         let answers = &mut self.answers;

@@ -70,7 +70,9 @@ pub(crate) fn answer(codes: &[u8], slot: usize) -> Option<u8> {
 pub(crate) fn numbered_item(item: &str, prefix: &str) -> Option<usize> {
     let rest = item.strip_prefix(prefix)?.as_bytes();
     match rest {
-        [t @ b'0'..=b'9', u @ b'0'..=b'9'] => Some(usize::from(t - b'0') * 10 + usize::from(u - b'0')),
+        [t @ b'0'..=b'9', u @ b'0'..=b'9'] => {
+            Some(usize::from(t - b'0') * 10 + usize::from(u - b'0'))
+        }
         _ => None,
     }
 }

@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
 };
 
 use super::accumulator::{
-    coerce_args, state_fields, Questionnaire, ScoresAccumulator, ScoresGroupsAccumulator, Scorer,
+    coerce_args, state_fields, Questionnaire, Scorer, ScoresAccumulator, ScoresGroupsAccumulator,
 };
 use super::answers::{answer, numbered_item, record, EMPTY};
 use super::DOC_SECTION_SCORING;
@@ -139,8 +139,18 @@ impl Scorer for EsqScorer {
         let scores: Vec<EsqScores> = answers.iter().map(EsqAnswers::finish).collect();
         let columns: Vec<ArrayRef> = vec![
             Arc::new(scores.iter().map(|s| s.care).collect::<Float64Array>()),
-            Arc::new(scores.iter().map(|s| s.environment).collect::<Float64Array>()),
-            Arc::new(scores.iter().map(|s| Some(s.answered)).collect::<Int64Array>()),
+            Arc::new(
+                scores
+                    .iter()
+                    .map(|s| s.environment)
+                    .collect::<Float64Array>(),
+            ),
+            Arc::new(
+                scores
+                    .iter()
+                    .map(|s| Some(s.answered))
+                    .collect::<Int64Array>(),
+            ),
         ];
         Ok(Arc::new(StructArray::try_new(fields(), columns, None)?))
     }
@@ -167,7 +177,10 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "item",
         "ESQ item code `esq_01` .. `esq_12`: Utf8, LargeUtf8 or Utf8View.",
     )
-    .with_argument("value", "The item's answer (0, 1, 2, or 9 don't know), an integer.")
+    .with_argument(
+        "value",
+        "The item's answer (0, 1, 2, or 9 don't know), an integer.",
+    )
     .with_sql_example(
         r#"```sql
 > SELECT s['care'] AS care, s['environment'] AS environment, s['answered'] AS answered
@@ -265,7 +278,13 @@ mod tests {
     #[test]
     fn care_and_environment_means() {
         // Care: 2, 1, 2 -> 5/3; environment: 0, 2 -> 1.0; 5 answered.
-        let s = score(&[("esq_01", 2), ("esq_02", 1), ("esq_12", 2), ("esq_08", 0), ("esq_10", 2)]);
+        let s = score(&[
+            ("esq_01", 2),
+            ("esq_02", 1),
+            ("esq_12", 2),
+            ("esq_08", 0),
+            ("esq_10", 2),
+        ]);
         assert_eq!(s.care, Some(5.0 / 3.0));
         assert_eq!(s.environment, Some(1.0));
         assert_eq!(s.answered, 5);
@@ -289,7 +308,13 @@ mod tests {
 
     #[test]
     fn out_of_range_and_other_items() {
-        let s = score(&[("esq_01", 3), ("esq_02", -1), ("esq_good", 1), ("esq_13", 1), ("esq_1", 1)]);
+        let s = score(&[
+            ("esq_01", 3),
+            ("esq_02", -1),
+            ("esq_good", 1),
+            ("esq_13", 1),
+            ("esq_1", 1),
+        ]);
         assert_eq!(s, EsqScores::default());
     }
 

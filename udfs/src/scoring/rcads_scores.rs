@@ -14,8 +14,8 @@ use datafusion::logical_expr::{
 };
 
 use super::accumulator::{
-    coerce_args, literal_i64, state_fields, Questionnaire, ScoresAccumulator,
-    ScoresGroupsAccumulator, Scorer,
+    coerce_args, literal_i64, state_fields, Questionnaire, Scorer, ScoresAccumulator,
+    ScoresGroupsAccumulator,
 };
 use super::answers::{answer, numbered_item, prorate, record, sum_all, EMPTY};
 use super::DOC_SECTION_SCORING;
@@ -247,7 +247,10 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "item",
         "RCADS item code `rcads_01` .. `rcads_47`: Utf8, LargeUtf8 or Utf8View.",
     )
-    .with_argument("value", "The item's answer (0 never .. 3 always), an integer.")
+    .with_argument(
+        "value",
+        "The item's answer (0 never .. 3 always), an integer.",
+    )
     .with_argument(
         "max_missing_per_scale",
         "Optional constant integer >= 0: the most missing items a scale may have and still be \
@@ -411,7 +414,11 @@ mod tests {
         assert_eq!(a.finish(2).separation_anxiety, Some(4));
         // Depression (10 items). 8 answered summing 3: 3/8 x 10 = 3.75 -> 4.
         let dep = scale_items(5);
-        let rows: Vec<_> = dep[..8].iter().zip([1, 1, 1, 0, 0, 0, 0, 0]).map(|(&n, v)| (n, v)).collect();
+        let rows: Vec<_> = dep[..8]
+            .iter()
+            .zip([1, 1, 1, 0, 0, 0, 0, 0])
+            .map(|(&n, v)| (n, v))
+            .collect();
         assert_eq!(answers(&rows).finish(2).depression, Some(4));
     }
 
@@ -419,7 +426,10 @@ mod tests {
     fn null_propagates_to_totals() {
         // Everything answered but 3 panic items: panic NULL -> both totals NULL.
         let panic = scale_items(2);
-        let rows: Vec<_> = (1..=47).filter(|n| !panic[..3].contains(n)).map(|n| (n, 1)).collect();
+        let rows: Vec<_> = (1..=47)
+            .filter(|n| !panic[..3].contains(n))
+            .map(|n| (n, 1))
+            .collect();
         let s = answers(&rows).finish(2);
         assert_eq!(s.panic, None);
         assert_eq!(s.total_anxiety, None);
@@ -427,7 +437,10 @@ mod tests {
         assert_eq!(s.depression, Some(10));
         // Only depression missing: anxiety total scored, total NULL.
         let dep = scale_items(5);
-        let rows: Vec<_> = (1..=47).filter(|n| !dep[..3].contains(n)).map(|n| (n, 1)).collect();
+        let rows: Vec<_> = (1..=47)
+            .filter(|n| !dep[..3].contains(n))
+            .map(|n| (n, 1))
+            .collect();
         let s = answers(&rows).finish(2);
         assert_eq!((s.total_anxiety, s.total), (Some(37), None));
     }
@@ -461,7 +474,8 @@ mod tests {
                 8 => (0usize..50).prop_map(|n| format!("rcads_{n:02}")),
                 1 => "[a-z_0-9]{0,9}",
             ];
-            let value = proptest::option::weighted(0.9, prop_oneof![4 => -1i32..5, 1 => any::<i32>()]);
+            let value =
+                proptest::option::weighted(0.9, prop_oneof![4 => -1i32..5, 1 => any::<i32>()]);
             proptest::collection::vec((item, value), 0..120)
         }
 

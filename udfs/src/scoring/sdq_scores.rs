@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
 };
 
 use super::accumulator::{
-    coerce_args, state_fields, Questionnaire, ScoresAccumulator, ScoresGroupsAccumulator, Scorer,
+    coerce_args, state_fields, Questionnaire, Scorer, ScoresAccumulator, ScoresGroupsAccumulator,
 };
 use super::answers::{answer, prorate, record, sum_all, EMPTY};
 use super::DOC_SECTION_SCORING;
@@ -185,8 +185,12 @@ impl SdqAnswers {
                 None
             }
         };
-        let (emotional, conduct, hyperactivity, peer) =
-            (scale(Emotional), scale(Conduct), scale(Hyperactivity), scale(Peer));
+        let (emotional, conduct, hyperactivity, peer) = (
+            scale(Emotional),
+            scale(Conduct),
+            scale(Hyperactivity),
+            scale(Peer),
+        );
         SdqScores {
             emotional,
             conduct,
@@ -434,7 +438,10 @@ mod tests {
             assert_eq!(items, 5, "{scale:?}");
         }
         let reversed: Vec<_> = ITEMS.iter().filter(|i| i.2).map(|i| i.0).collect();
-        assert_eq!(reversed, ["obeys", "friend", "popular", "reflect", "attends"]);
+        assert_eq!(
+            reversed,
+            ["obeys", "friend", "popular", "reflect", "attends"]
+        );
     }
 
     #[test]
@@ -463,7 +470,12 @@ mod tests {
     #[test]
     fn prorating_worked_example() {
         // domain.md: answers 1,1,2,2 and one missing -> 7.5 -> 8.
-        let s = score(&[("somatic", 1), ("worries", 1), ("unhappy", 2), ("clingy", 2)]);
+        let s = score(&[
+            ("somatic", 1),
+            ("worries", 1),
+            ("unhappy", 2),
+            ("clingy", 2),
+        ]);
         assert_eq!(s.emotional, Some(8));
     }
 
@@ -476,7 +488,12 @@ mod tests {
         let s = score(&[("somatic", 1), ("worries", 1), ("unhappy", 2)]);
         assert_eq!(s.emotional, Some(7));
         // 0,0,1,1: mean 0.5 x 5 = 2.5 -> 3 (half up, not to even).
-        let s = score(&[("somatic", 0), ("worries", 0), ("unhappy", 1), ("clingy", 1)]);
+        let s = score(&[
+            ("somatic", 0),
+            ("worries", 0),
+            ("unhappy", 1),
+            ("clingy", 1),
+        ]);
         assert_eq!(s.emotional, Some(3));
     }
 
@@ -489,16 +506,40 @@ mod tests {
     #[test]
     fn reverse_items() {
         // Conduct: tantrum 0, fights 0, lies 0, steals 0, obeys 0 (reversed -> 2).
-        let s = score(&[("tantrum", 0), ("fights", 0), ("lies", 0), ("steals", 0), ("obeys", 0)]);
+        let s = score(&[
+            ("tantrum", 0),
+            ("fights", 0),
+            ("lies", 0),
+            ("steals", 0),
+            ("obeys", 0),
+        ]);
         assert_eq!(s.conduct, Some(2));
         // obeys 2 (reversed -> 0): conduct 0.
-        let s = score(&[("tantrum", 0), ("fights", 0), ("lies", 0), ("steals", 0), ("obeys", 2)]);
+        let s = score(&[
+            ("tantrum", 0),
+            ("fights", 0),
+            ("lies", 0),
+            ("steals", 0),
+            ("obeys", 2),
+        ]);
         assert_eq!(s.conduct, Some(0));
         // Peer with friend 0, popular 0 (both -> 2), loner 1, bullied 0, oldbest 0 = 5.
-        let s = score(&[("friend", 0), ("popular", 0), ("loner", 1), ("bullied", 0), ("oldbest", 0)]);
+        let s = score(&[
+            ("friend", 0),
+            ("popular", 0),
+            ("loner", 1),
+            ("bullied", 0),
+            ("oldbest", 0),
+        ]);
         assert_eq!(s.peer, Some(5));
         // Hyperactivity: reflect 0, attends 0 (-> 2 each), restles 1, fidgety 0, distrac 0 = 5.
-        let s = score(&[("reflect", 0), ("attends", 0), ("restles", 1), ("fidgety", 0), ("distrac", 0)]);
+        let s = score(&[
+            ("reflect", 0),
+            ("attends", 0),
+            ("restles", 1),
+            ("fidgety", 0),
+            ("distrac", 0),
+        ]);
         assert_eq!(s.hyperactivity, Some(5));
     }
 
@@ -555,7 +596,12 @@ mod tests {
     #[test]
     fn teacher_impact_items_only() {
         // Teacher form: distres 3 (2), impfrie 2 (1), impclas 3 (2) = 5 of 6.
-        let s = score(&[("ebddiff", 2), ("distres", 3), ("impfrie", 2), ("impclas", 3)]);
+        let s = score(&[
+            ("ebddiff", 2),
+            ("distres", 3),
+            ("impfrie", 2),
+            ("impclas", 3),
+        ]);
         assert_eq!(s.impact, Some(5));
     }
 
@@ -565,13 +611,23 @@ mod tests {
         let s = score(&[("somatic", 2), ("worries", 2), ("unhappy", 3)]);
         assert_eq!(s.emotional, None);
         // Negative and huge values likewise.
-        let s = score(&[("somatic", 1), ("worries", -1), ("unhappy", i32::MAX), ("clingy", 1)]);
+        let s = score(&[
+            ("somatic", 1),
+            ("worries", -1),
+            ("unhappy", i32::MAX),
+            ("clingy", 1),
+        ]);
         assert_eq!(s.emotional, None);
         // Impact items accept 3 but not 4; ebddiff 4 is not "0".
         let s = score(&[("distres", 4), ("ebddiff", 4)]);
         assert_eq!(s.impact, None);
         // An out-of-range duplicate does not conflict with a valid answer.
-        let s = score(&[("somatic", 1), ("somatic", 7), ("worries", 1), ("unhappy", 1)]);
+        let s = score(&[
+            ("somatic", 1),
+            ("somatic", 7),
+            ("worries", 1),
+            ("unhappy", 1),
+        ]);
         assert_eq!(s.emotional, Some(5));
     }
 
@@ -579,21 +635,42 @@ mod tests {
     fn unscored_and_unknown_items_are_ignored() {
         let base = [("somatic", 1), ("worries", 1), ("unhappy", 1)];
         let mut rows = base.to_vec();
-        rows.extend([("better", 4), ("helpful", 3), ("SOMATIC", 2), ("rcads_01", 2), ("", 0)]);
+        rows.extend([
+            ("better", 4),
+            ("helpful", 3),
+            ("SOMATIC", 2),
+            ("rcads_01", 2),
+            ("", 0),
+        ]);
         assert_eq!(score(&rows), score(&base));
     }
 
     #[test]
     fn duplicates() {
         // Identical duplicate counts once: 1,1,1 -> 5.
-        let s = score(&[("somatic", 1), ("somatic", 1), ("worries", 1), ("unhappy", 1)]);
+        let s = score(&[
+            ("somatic", 1),
+            ("somatic", 1),
+            ("worries", 1),
+            ("unhappy", 1),
+        ]);
         assert_eq!(s.emotional, Some(5));
         // Conflicting duplicate: somatic missing -> 2 answered -> NULL.
-        let s = score(&[("somatic", 1), ("somatic", 2), ("worries", 1), ("unhappy", 1)]);
+        let s = score(&[
+            ("somatic", 1),
+            ("somatic", 2),
+            ("worries", 1),
+            ("unhappy", 1),
+        ]);
         assert_eq!(s.emotional, None);
         // A NULL duplicate is just a missing answer.
         let mut a = SdqAnswers::new();
-        for (item, v) in [("somatic", Some(1)), ("somatic", None), ("worries", Some(1)), ("unhappy", Some(1))] {
+        for (item, v) in [
+            ("somatic", Some(1)),
+            ("somatic", None),
+            ("worries", Some(1)),
+            ("unhappy", Some(1)),
+        ] {
             a.update(item, v);
         }
         assert_eq!(a.finish().emotional, Some(5));
@@ -638,7 +715,10 @@ mod tests {
 
         fn rows() -> impl Strategy<Value = Vec<(String, Option<i32>)>> {
             proptest::collection::vec(
-                (item(), proptest::option::weighted(0.9, prop_oneof![4 => -1i32..5, 1 => any::<i32>()])),
+                (
+                    item(),
+                    proptest::option::weighted(0.9, prop_oneof![4 => -1i32..5, 1 => any::<i32>()]),
+                ),
                 0..80,
             )
         }

@@ -86,17 +86,44 @@ async fn plan_error(ctx: &SessionContext, sql: &str) -> String {
 async fn wrong_arguments_name_the_function() {
     let ctx = context(SessionConfig::new());
     for (sql, fragments) in [
-        ("SELECT sdq_scores('consid') ", &["sdq_scores", "sdq_scores(item, value)"][..]),
+        (
+            "SELECT sdq_scores('consid') ",
+            &["sdq_scores", "sdq_scores(item, value)"][..],
+        ),
         ("SELECT sdq_scores('consid', 1, 2)", &["sdq_scores"]),
-        ("SELECT sdq_scores(1, 1)", &["sdq_scores", "item must be a string"]),
-        ("SELECT sdq_scores('consid', 1.5)", &["sdq_scores", "value must be an integer"]),
-        ("SELECT sdq_scores('consid', 'x')", &["sdq_scores", "value must be an integer"]),
+        (
+            "SELECT sdq_scores(1, 1)",
+            &["sdq_scores", "item must be a string"],
+        ),
+        (
+            "SELECT sdq_scores('consid', 1.5)",
+            &["sdq_scores", "value must be an integer"],
+        ),
+        (
+            "SELECT sdq_scores('consid', 'x')",
+            &["sdq_scores", "value must be an integer"],
+        ),
         ("SELECT esq_scores('esq_01')", &["esq_scores"]),
-        ("SELECT esq_scores(true, 1)", &["esq_scores", "item must be a string"]),
-        ("SELECT rcads_scores('rcads_01', 1, 2, 3)", &["rcads_scores"]),
-        ("SELECT rcads_scores('rcads_01', 1, 'two')", &["rcads_scores", "integer"]),
-        ("SELECT rcads_scores('rcads_01', 1, -1)", &["rcads_scores", "max_missing_per_scale", ">= 0"]),
-        ("SELECT rcads_scores('rcads_01', 1, CAST(NULL AS BIGINT))", &["rcads_scores", "NULL"]),
+        (
+            "SELECT esq_scores(true, 1)",
+            &["esq_scores", "item must be a string"],
+        ),
+        (
+            "SELECT rcads_scores('rcads_01', 1, 2, 3)",
+            &["rcads_scores"],
+        ),
+        (
+            "SELECT rcads_scores('rcads_01', 1, 'two')",
+            &["rcads_scores", "integer"],
+        ),
+        (
+            "SELECT rcads_scores('rcads_01', 1, -1)",
+            &["rcads_scores", "max_missing_per_scale", ">= 0"],
+        ),
+        (
+            "SELECT rcads_scores('rcads_01', 1, CAST(NULL AS BIGINT))",
+            &["rcads_scores", "NULL"],
+        ),
         (
             "SELECT rcads_scores(item, value, value) FROM (VALUES ('rcads_01', 1)) t(item, value)",
             &["rcads_scores", "max_missing_per_scale", "constant"],
@@ -104,7 +131,10 @@ async fn wrong_arguments_name_the_function() {
     ] {
         let message = plan_error(&ctx, sql).await;
         for fragment in fragments {
-            assert!(message.contains(fragment), "{sql}: {message:?} lacks {fragment:?}");
+            assert!(
+                message.contains(fragment),
+                "{sql}: {message:?} lacks {fragment:?}"
+            );
         }
     }
 }
@@ -129,7 +159,9 @@ fn struct_row(column: &ArrayRef, row: usize) -> Vec<Option<String>> {
 #[tokio::test]
 async fn item_and_value_types() -> Result<()> {
     let ctx = context(SessionConfig::new());
-    let items = ["somatic", "worries", "unhappy", "clingy", "esq_01", "rcads_01"];
+    let items = [
+        "somatic", "worries", "unhappy", "clingy", "esq_01", "rcads_01",
+    ];
     let values = [1i64, 1, 2, 2, 2, 3];
     let item_arrays: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(items.to_vec())),
@@ -146,7 +178,8 @@ async fn item_and_value_types() -> Result<()> {
             DataType::UInt32,
             DataType::UInt64,
         ] {
-            let value = datafusion::arrow::compute::cast(&Int64Array::from(values.to_vec()), &value_type)?;
+            let value =
+                datafusion::arrow::compute::cast(&Int64Array::from(values.to_vec()), &value_type)?;
             let schema = Schema::new(vec![
                 Field::new("item", item.data_type().clone(), true),
                 Field::new("value", value_type.clone(), true),
@@ -172,7 +205,13 @@ async fn item_and_value_types() -> Result<()> {
 async fn huge_and_negative_values_are_missing() -> Result<()> {
     let ctx = context(SessionConfig::new());
     let items = StringViewArray::from(vec!["somatic", "worries", "unhappy", "clingy", "afraid"]);
-    let values = Int64Array::from(vec![Some(1), Some(i64::MAX), Some(i64::MIN), Some(-1), Some(4_294_967_297)]);
+    let values = Int64Array::from(vec![
+        Some(1),
+        Some(i64::MAX),
+        Some(i64::MIN),
+        Some(-1),
+        Some(4_294_967_297),
+    ]);
     let batch = RecordBatch::try_from_iter(vec![
         ("item", Arc::new(items) as ArrayRef),
         ("value", Arc::new(values) as ArrayRef),
@@ -211,7 +250,10 @@ fn row_strategy(questionnaires: i64) -> impl Strategy<Value = Row> {
     (
         0..questionnaires,
         proptest::option::weighted(0.95, 0..pool),
-        proptest::option::weighted(0.9, prop_oneof![8 => -1i32..5, 1 => Just(9), 1 => any::<i32>()]),
+        proptest::option::weighted(
+            0.9,
+            prop_oneof![8 => -1i32..5, 1 => Just(9), 1 => any::<i32>()],
+        ),
     )
 }
 
@@ -229,7 +271,9 @@ fn table(rows: &[Row], partitions: usize, batch_size: usize) -> Result<MemTable>
             schema.clone(),
             vec![
                 Arc::new(chunk.iter().map(|r| r.0).collect::<Int64Array>()),
-                Arc::new(StringViewArray::from_iter(chunk.iter().map(|r| r.1.map(|i| pool[i].as_str())))),
+                Arc::new(StringViewArray::from_iter(
+                    chunk.iter().map(|r| r.1.map(|i| pool[i].as_str())),
+                )),
                 Arc::new(chunk.iter().map(|r| r.2).collect::<Int32Array>()),
             ],
         )?;
@@ -292,7 +336,10 @@ fn expected(rows: &[Row], function: &str) -> BTreeMap<i64, Vec<Option<String>>> 
             .map(|(q, a)| {
                 let s = a.finish();
                 let f = |v: Option<f64>| v.map(|v| format!("{v:?}"));
-                (q, vec![f(s.care), f(s.environment), Some(s.answered.to_string())])
+                (
+                    q,
+                    vec![f(s.care), f(s.environment), Some(s.answered.to_string())],
+                )
             })
             .collect(),
     }
@@ -314,10 +361,16 @@ async fn grouped(ctx: &SessionContext, call: &str) -> Result<BTreeMap<i64, Vec<O
 /// Session configurations exercising each aggregation path.
 fn configs() -> Vec<(&'static str, SessionConfig, usize)> {
     vec![
-        ("single partition", SessionConfig::new().with_target_partitions(1), 1),
+        (
+            "single partition",
+            SessionConfig::new().with_target_partitions(1),
+            1,
+        ),
         (
             "repartitioned, small batches",
-            SessionConfig::new().with_target_partitions(3).with_batch_size(4),
+            SessionConfig::new()
+                .with_target_partitions(3)
+                .with_batch_size(4),
             3,
         ),
         (
@@ -325,8 +378,14 @@ fn configs() -> Vec<(&'static str, SessionConfig, usize)> {
             SessionConfig::new()
                 .with_target_partitions(2)
                 .with_batch_size(4)
-                .set_usize("datafusion.execution.skip_partial_aggregation_probe_rows_threshold", 0)
-                .set_str("datafusion.execution.skip_partial_aggregation_probe_ratio_threshold", "0.0"),
+                .set_usize(
+                    "datafusion.execution.skip_partial_aggregation_probe_rows_threshold",
+                    0,
+                )
+                .set_str(
+                    "datafusion.execution.skip_partial_aggregation_probe_ratio_threshold",
+                    "0.0",
+                ),
             2,
         ),
     ]
