@@ -57,10 +57,8 @@ fn svg_open(
     chart: &Ran,
     svg_id: &str,
     class: &str,
-    width: f64,
-    height: f64,
-    title: &str,
-    desc: &str,
+    (width, height): (f64, f64),
+    (title, desc): (&str, &str),
 ) {
     let title_id = format!("{svg_id}-title");
     let desc_id = format!("{svg_id}-desc");
@@ -319,10 +317,8 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
         chart,
         svg_id,
         "categories",
-        width,
-        height,
-        &title,
-        &desc,
+        (width, height),
+        (&title, &desc),
     );
     w.raw(&body.finish());
     w.close();
@@ -355,7 +351,14 @@ pub(crate) fn items_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         units.level.noun(),
         if units.highlight.is_some() { ", a large dot for the highlighted one" } else { "" }
     );
-    svg_open(&mut w, chart, svg_id, "items", width, height, &title, &desc);
+    svg_open(
+        &mut w,
+        chart,
+        svg_id,
+        "items",
+        (width, height),
+        (&title, &desc),
+    );
     // Legend.
     w.open(el("g").a("class", "legend"));
     w.leaf(
@@ -435,12 +438,11 @@ pub(crate) fn items_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         w.text(el("title"), &label);
         w.content(&short);
         w.close();
-        let rows: Vec<Row> = chart
+        let mut sorted: Vec<Row> = chart
             .frame
             .iter()
             .filter(|r| r.str("item") == Some(item.as_str()))
             .collect();
-        let mut sorted = rows.clone();
         sorted.sort_by_key(|r| (units.is_all(r), units.is_highlight(r)));
         for r in &sorted {
             let Some(pct) = r.f64("pct") else { continue };
@@ -538,12 +540,11 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
             );
             y += 10.0;
         }
-        for (t, tick) in [0.0, 50.0, 100.0].iter().enumerate() {
-            let _ = t;
+        for tick in [0.0, 50.0, 100.0] {
             body.text(
                 el("text")
                     .a("class", "tick-label")
-                    .a("x", xs.map(*tick))
+                    .a("x", xs.map(tick))
                     .a("y", y + 2.0)
                     .a("text-anchor", "middle"),
                 &format!("{tick:.0}%"),
@@ -677,7 +678,14 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         if units.highlight.is_some() { " and for the highlighted unit" } else { "" }
     );
     let mut w = Writer::new();
-    svg_open(&mut w, chart, svg_id, "esq", width, height, &title, &desc);
+    svg_open(
+        &mut w,
+        chart,
+        svg_id,
+        "esq",
+        (width, height),
+        (&title, &desc),
+    );
     w.raw(&body.finish());
     w.close();
     w.finish()

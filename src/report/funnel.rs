@@ -363,7 +363,7 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
     );
     w.text(
         el("desc").a("id", &desc_id),
-        &describe(chart, &rows, &plotted, centre, fmt, units, highlight_row),
+        &describe(&rows, &plotted, centre, fmt, units, highlight_row),
     );
     w.open(el("defs"));
     w.open(el("clipPath").a("id", format!("{svg_id}-clip")));
@@ -665,7 +665,6 @@ pub(crate) fn position_phrase(position: &str) -> Option<&'static str> {
 
 /// The text alternative of a funnel.
 fn describe(
-    chart: &Ran,
     rows: &[Row],
     plotted: &[&Row],
     centre: Option<f64>,
@@ -717,7 +716,6 @@ fn describe(
             None => s.push_str(&format!(" {}: suppressed.", units.long_label(r))),
         }
     }
-    let _ = chart;
     s
 }
 

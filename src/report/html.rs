@@ -173,7 +173,7 @@ pub(crate) fn page(ran: &[Ran], units: &Units, options: &ReportOptions) -> Strin
     w.close();
     w.open(el("body"));
     w.open(el("main"));
-    cover(&mut w, ran, units, &partnership_units, options, &title);
+    cover(&mut w, ran, units, options, &title);
 
     // Sections in dashboard order; the key goes last, on its own.
     let mut sections: Vec<&str> = Vec::new();
@@ -260,14 +260,7 @@ fn progress(w: &mut Writer, current: Option<&str>) {
     w.close().close();
 }
 
-fn cover(
-    w: &mut Writer,
-    ran: &[Ran],
-    units: &Units,
-    partnership_units: &Units,
-    options: &ReportOptions,
-    title: &str,
-) {
+fn cover(w: &mut Writer, ran: &[Ran], units: &Units, options: &ReportOptions, title: &str) {
     let any = ran.first();
     let period =
         any.and_then(|c| Some((c.param_text("period_start")?, c.param_text("period_end")?)));
@@ -355,7 +348,7 @@ fn cover(
             .map(thousands)
             .unwrap_or_else(|| "not available".to_string()),
     );
-    let highlighted = highlighted_name(ran, units, partnership_units);
+    let highlighted = highlighted_name(ran, units);
     item(
         "Highlighted",
         highlighted.unwrap_or_else(|| "none".to_string()),
@@ -416,9 +409,8 @@ fn section_short(section: &str) -> String {
     }
 }
 
-fn highlighted_name(ran: &[Ran], units: &Units, partnership_units: &Units) -> Option<String> {
+fn highlighted_name(ran: &[Ran], units: &Units) -> Option<String> {
     let id = units.highlight?;
-    let _ = partnership_units;
     for c in ran
         .iter()
         .filter(|c| c.kind != ChartKind::Key && c.kind != ChartKind::Benchmark)

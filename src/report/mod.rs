@@ -129,7 +129,7 @@ impl ReportOptions {
     }
 
     /// The parameters for one chart: those it declares.
-    fn params_for(&self, file: &QueryFile) -> GivenParams {
+    pub fn params_for(&self, file: &QueryFile) -> GivenParams {
         let mut given: GivenParams = self
             .params
             .iter()
