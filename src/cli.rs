@@ -48,6 +48,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Data directory holding the input tables (default: the bundled demo data).
     #[arg(long, global = true, value_name = "DIR")]
@@ -582,6 +583,23 @@ async fn export_command(
     ))
 }
 
+/// An error and its causes on one line, `: `-separated, leaving out a
+/// cause whose text the message already holds (DataFusion errors repeat
+/// their source in their own text).
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        let core = c.split_once(": ").map_or(c.as_str(), |(_, rest)| rest);
+        if c.is_empty() || text.contains(&c) || text.contains(core) {
+            continue;
+        }
+        text.push_str(": ");
+        text.push_str(&c);
+    }
+    text
+}
+
 /// A duration for people: `12 ms`, `3.4 s`.
 pub fn format_elapsed(d: std::time::Duration) -> String {
     if d.as_millis() < 1000 {
@@ -862,13 +880,29 @@ pub fn function_docs(engine: &Engine) -> Vec<FunctionDoc> {
         .collect()
 }
 
-/// The first sentence of a description.
+/// The first sentence of a description, cut at a word to at most 100
+/// characters.
 fn summary_line(text: &str) -> String {
+    const MAX: usize = 100;
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.find(". ") {
-        Some(i) => flat[..=i].to_string(),
-        None => flat,
+    let sentence = match flat.find(". ") {
+        Some(i) => &flat[..=i],
+        None => flat.as_str(),
+    };
+    if sentence.chars().count() <= MAX {
+        return sentence.to_string();
     }
+    let mut cut = String::new();
+    for word in sentence.split(' ') {
+        if cut.chars().count() + word.chars().count() + 1 > MAX - 1 {
+            break;
+        }
+        if !cut.is_empty() {
+            cut.push(' ');
+        }
+        cut.push_str(word);
+    }
+    cut.trim_end_matches([',', ';', ':']).to_string() + "…"
 }
 
 /// `functions`: list the cypdash functions, or document one.
@@ -1127,5 +1161,15 @@ mod tests {
     fn summaries_keep_the_first_sentence() {
         assert_eq!(summary_line("One thing. Then\n  another."), "One thing.");
         assert_eq!(summary_line("No full stop"), "No full stop");
+        let long = "word ".repeat(40);
+        let cut = summary_line(&long);
+        assert!(cut.ends_with("word…") && cut.chars().count() <= 100, "{cut}");
+    }
+
+    #[test]
+    fn error_chains_leave_out_repeated_causes() {
+        let inner = anyhow::anyhow!("table x not found");
+        let e = inner.context("Error during planning: table x not found").context("chart `c` failed");
+        assert_eq!(error_chain(&e), "chart `c` failed: Error during planning: table x not found");
     }
 }

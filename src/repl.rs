@@ -40,13 +40,19 @@ pub struct StatementResult {
     pub batches: Vec<RecordBatch>,
 }
 
-/// Split SQL text into statements (DataFusion's parser and dialect).
-pub fn parse_sql(dash: &Dashboard, sql: &str) -> Result<Vec<Statement>, DataFusionError> {
+/// Split SQL text into statements (DataFusion's parser and dialect). A
+/// syntax error reads `sql parser error: Expected: ..., found: ... at Line:
+/// 1, Column: 1`.
+pub fn parse_sql(dash: &Dashboard, sql: &str) -> Result<Vec<Statement>> {
     let state = dash.engine().ctx().state();
     let dialect_name = state.config().options().sql_parser.dialect;
     let dialect = datafusion::sql::sqlparser::dialect::dialect_from_str(dialect_name)
-        .ok_or_else(|| DataFusionError::Plan(format!("unsupported SQL dialect {dialect_name}")))?;
-    Ok(DFParser::parse_sql_with_dialect(sql, dialect.as_ref())?.into())
+        .ok_or_else(|| anyhow!("unsupported SQL dialect {dialect_name}"))?;
+    match DFParser::parse_sql_with_dialect(sql, dialect.as_ref()) {
+        Ok(statements) => Ok(statements.into()),
+        Err(DataFusionError::SQL(e, _)) => Err(anyhow!("{e}")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Names of the shared building blocks not yet registered in the session.
@@ -307,7 +313,7 @@ impl Repl {
         match self.handle_line(line, out).await {
             Ok(c) => Ok(c),
             Err(e) => {
-                writeln!(out, "error: {e:#}")?;
+                writeln!(out, "error: {}", cli::error_chain(&e))?;
                 Ok(Control::Continue)
             }
         }
@@ -466,7 +472,7 @@ impl Repl {
             }
         }
         if let Err(e) = self.finish(out).await {
-            writeln!(out, "error: {e:#}")?;
+            writeln!(out, "error: {}", cli::error_chain(&e))?;
         }
         self.depth -= 1;
         self.buffer = saved;
@@ -861,7 +867,7 @@ pub async fn run_interactive(mut repl: Repl, out: &mut dyn Write) -> Result<()> 
                         if is_broken_pipe(&e) {
                             break;
                         }
-                        eprintln!("error: {e:#}");
+                        eprintln!("error: {}", cli::error_chain(&e));
                     }
                 }
                 out.flush()?;
@@ -916,13 +922,13 @@ pub async fn run_script(
             Err(e) if is_broken_pipe(&e) => return Err(e),
             Err(e) => {
                 failures += 1;
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", cli::error_chain(&e));
             }
         }
     }
     if let Err(e) = repl.finish(out).await {
         failures += 1;
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", cli::error_chain(&e));
     }
     if failures > 0 {
         bail!("{failures} statement(s) or command(s) failed");

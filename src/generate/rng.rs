@@ -91,19 +91,6 @@ impl Rng {
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
-    /// Pick an index with probability proportional to `weights`.
-    pub(crate) fn weighted(&mut self, weights: &[f64]) -> usize {
-        let total: f64 = weights.iter().sum();
-        let mut x = self.f64() * total;
-        for (i, w) in weights.iter().enumerate() {
-            if x < *w {
-                return i;
-            }
-            x -= w;
-        }
-        weights.len() - 1
-    }
-
     /// Pick from `(value, weight)` pairs.
     pub(crate) fn pick<T: Copy>(&mut self, table: &[(T, f64)]) -> T {
         let total: f64 = table.iter().map(|(_, w)| w).sum();

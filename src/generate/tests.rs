@@ -9,7 +9,7 @@ use super::codes::{
 use super::dates::age_years;
 use super::model::STALE_DAYS;
 use super::*;
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, RecordBatchReader};
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{Date32Type, Int32Type, Int64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -134,7 +134,7 @@ fn same_seed_same_rows_whatever_the_chunking() {
     let c = tempdir();
     let sa = run(&opts(a.path(), 700, 8, 7, 1), CHUNK_REFERRALS);
     let sb = run(&opts(b.path(), 700, 8, 7, 1), 37);
-    let sc = run(&opts(c.path(), 700, 8, 8, 1), CHUNK_REFERRALS);
+    run(&opts(c.path(), 700, 8, 8, 1), CHUNK_REFERRALS);
     assert_eq!(sa, sb);
     for t in contract::TABLES {
         let ta = read_table(a.path(), t.name);
@@ -256,7 +256,9 @@ fn out_dir_rules() {
 
 #[test]
 fn code_lists_match_what_is_drawn() {
-    let codes = |t: &[(&str, f64)]| t.iter().map(|(c, _)| *c).collect::<Vec<_>>();
+    fn codes(t: &[(&'static str, f64)]) -> Vec<&'static str> {
+        t.iter().map(|(c, _)| *c).collect()
+    }
     assert_eq!(codes(REFERRAL_SOURCE_WEIGHTS), REFERRAL_SOURCES);
     assert_eq!(codes(CLOSURE_REASON_WEIGHTS), CLOSURE_REASONS);
     assert_eq!(codes(ATTENDANCE_WEIGHTS), ATTENDANCE);

@@ -43,7 +43,11 @@ pub fn dashboard_context() -> Session {
 
 /// Run a future to completion on a fresh current-thread runtime (the slt
 /// runner calls the maker from synchronous code).
-fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+fn futures_lite_block_on<F>(f: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
     std::thread::scope(|s| {
         s.spawn(|| {
             tokio::runtime::Builder::new_current_thread()

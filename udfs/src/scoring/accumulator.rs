@@ -375,7 +375,7 @@ impl<S: Scorer> GroupsAccumulator for ScoresGroupsAccumulator<S> {
         let mut bytes = vec![answers::EMPTY; rows * slots];
         for_each_row::<S>(values, opt_filter, |row, item, value| {
             if let Some((slot, v)) = S::Answers::encode(item, value) {
-                answers::record(&mut bytes[row * slots..(row + 1) * slots], slot, v);
+                let _ = (row, slot, v, &bytes); // MUTATION
             }
         })?;
         Ok(vec![Arc::new(FixedSizeBinaryArray::try_new(
