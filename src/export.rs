@@ -871,7 +871,7 @@ async fn export_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Int32Array, ListArray, StringArray, StringViewArray};
+    use datafusion::arrow::array::{Array, Int32Array, ListArray, StringArray, StringViewArray};
     use datafusion::arrow::datatypes::{Int32Type, TimeUnit};
 
     fn chart() -> QueryFile {
@@ -955,23 +955,35 @@ mod tests {
 
     #[test]
     fn csv_has_a_bom_crlf_and_rfc4180_quoting() {
-        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("s", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
         let batch = RecordBatch::try_new(
             schema.clone(),
-            vec![Arc::new(StringArray::from(vec![
-                Some("a,b"),
-                Some("say \"hi\""),
-                Some("two\nlines"),
-                None,
-            ]))],
+            vec![
+                Arc::new(StringArray::from(vec![
+                    Some("a,b"),
+                    Some("say \"hi\""),
+                    Some("two\nlines"),
+                    None,
+                ])),
+                Arc::new(datafusion::arrow::array::Int64Array::from(vec![
+                    Some(1),
+                    Some(2),
+                    None,
+                    Some(4),
+                ])),
+            ],
         )
         .unwrap();
         let mut buf = Vec::new();
         write_csv_to(&mut buf, &schema, &[batch]).unwrap();
         let text = String::from_utf8(buf).unwrap();
+        // NULL is an empty field in both a text and a number column.
         assert_eq!(
             text,
-            "\u{feff}s\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"two\nlines\"\r\n\r\n"
+            "\u{feff}s,n\r\n\"a,b\",1\r\n\"say \"\"hi\"\"\",2\r\n\"two\nlines\",\r\n,4\r\n"
         );
     }
 

@@ -65,9 +65,15 @@ counted as (
 
 all_units as (
     select
-        cast(null as bigint), cast(null as bigint), cast(null as bigint), 'All',
+        cast(null as bigint) as partnership_id,
+        cast(null as bigint) as service_id,
+        cast(null as bigint) as unit_id,
+        'All' as unit_name,
         version, version_order, item, label, sort_order,
-        sum(n), sum(certainly), sum(partly), sum(not_true)
+        sum(n) as n,
+        sum(certainly) as certainly,
+        sum(partly) as partly,
+        sum(not_true) as not_true
     from counted
     group by version, version_order, item, label, sort_order
 ),

@@ -6,6 +6,12 @@
 -- outcomes chart."""
 -- kind = "bound_view"
 -- stage = 6
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
 
 with final as (
     select

@@ -227,9 +227,19 @@ final as (
     from units
     union all
     select
-        cast(null as bigint), cast(null as bigint), 'All', centre, se, cast(n as bigint), centre,
-        cast(null as double), cast(null as double), cast(null as double), cast(null as double),
-        cast(null as varchar), false
+        cast(null as bigint) as partnership_id,
+        cast(null as bigint) as service_id,
+        'All' as unit_name,
+        centre as value,
+        se,
+        cast(n as bigint) as n,
+        centre,
+        cast(null as double) as lower_95,
+        cast(null as double) as upper_95,
+        cast(null as double) as lower_998,
+        cast(null as double) as upper_998,
+        cast(null as varchar) as position,
+        false as suppressed
     from pooled
 )
 

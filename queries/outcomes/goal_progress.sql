@@ -127,10 +127,15 @@ per_unit as (
 
 all_units as (
     select
-        cast(null as bigint), cast(null as bigint), 'All',
-        count(change), avg(t1), avg(t2), avg(change),
-        coalesce(sum(case when reliable_change = 1 then 1 else 0 end), 0),
-        coalesce(sum(case when reliable_change = -1 then 1 else 0 end), 0)
+        cast(null as bigint) as partnership_id,
+        cast(null as bigint) as service_id,
+        'All' as unit_name,
+        count(change) as n,
+        avg(t1) as mean_t1,
+        avg(t2) as mean_t2,
+        avg(change) as mean_change,
+        coalesce(sum(case when reliable_change = 1 then 1 else 0 end), 0) as improved,
+        coalesce(sum(case when reliable_change = -1 then 1 else 0 end), 0) as deteriorated
     from goal
 ),
 

@@ -145,8 +145,17 @@ per_unit as (
 
 all_units as (
     select
-        cast(null as bigint), cast(null as bigint), 'All', s.scale, s.label, s.sort_order,
-        count(c.change), avg(c.t1), avg(c.t2), avg(c.change), 1
+        cast(null as bigint) as partnership_id,
+        cast(null as bigint) as service_id,
+        'All' as unit_name,
+        s.scale,
+        s.label,
+        s.sort_order,
+        count(c.change) as n,
+        avg(c.t1) as mean_t1,
+        avg(c.t2) as mean_t2,
+        avg(c.change) as mean_change,
+        1 as is_all
     from scale s
     left join case_score c on c.scale = s.scale
     group by s.scale, s.label, s.sort_order

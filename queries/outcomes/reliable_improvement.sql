@@ -228,9 +228,20 @@ final as (
     from units
     union all
     select
-        cast(null as bigint), cast(null as bigint), 'All', metric, centre, x, n, centre,
-        cast(null as double), cast(null as double), cast(null as double), cast(null as double),
-        cast(null as varchar), false
+        cast(null as bigint) as partnership_id,
+        cast(null as bigint) as service_id,
+        'All' as unit_name,
+        metric,
+        centre as value,
+        x,
+        n,
+        centre,
+        cast(null as double) as lower_95,
+        cast(null as double) as upper_95,
+        cast(null as double) as lower_998,
+        cast(null as double) as upper_998,
+        cast(null as varchar) as position,
+        false as suppressed
     from overall
 )
 

@@ -150,8 +150,8 @@ pub fn for_chart(id: &str) -> Discussion {
         "outcomes/sdq_change" => Discussion {
             shows: "For young people with an SDQ at the start and again later (paired), the mean score at the first questionnaire (T1, hollow dot) and the last (T2, filled dot), per scale and partnership. On the difficulty scales a line running left means fewer difficulties; on the prosocial scale, higher is better.",
             data_issues: &[
-                "Only paired cases count: if few young people complete a second SDQ, the means describe a selection, often those who engaged best.",
-                "Is the second questionnaire given at the end of help or at a set review, and is that the same in every partnership?",
+                "Only paired cases count: if few complete a second SDQ, the means describe a selection.",
+                "Is the second SDQ given at the end of help or at a set review in every partnership?",
             ],
             practice: &[
                 "Where change is small, which young people are not improving, and what did their help look like?",

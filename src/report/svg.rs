@@ -285,8 +285,10 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> ((f64, f64), Vec<f64>) {
         .map(|m| m * mag)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * mag);
-    let start = (lo / step - 1e-9).floor() * step;
-    let end = (hi / step + 1e-9).ceil() * step;
+    // The tolerance lets a bound that sits on a tick (up to float noise)
+    // stay on it instead of adding a whole step beyond the data.
+    let start = (lo / step + 1e-9).floor() * step;
+    let end = (hi / step - 1e-9).ceil() * step;
     let mut ticks = Vec::new();
     let steps = ((end - start) / step).round() as i64;
     for i in 0..=steps {
@@ -340,6 +342,7 @@ impl PathData {
     }
 
     pub fn close(&mut self) -> &mut Self {
+        self.sep();
         self.d.push('Z');
         self
     }

@@ -372,7 +372,7 @@ impl<S: Scorer> GroupsAccumulator for ScoresGroupsAccumulator<S> {
     ) -> Result<Vec<ArrayRef>> {
         let slots = S::Answers::SLOTS;
         let rows = values.first().map_or(0, |v| v.len());
-        let mut bytes = vec![answers::EMPTY; rows * slots];
+        let bytes = vec![answers::EMPTY; rows * slots];
         for_each_row::<S>(values, opt_filter, |row, item, value| {
             if let Some((slot, v)) = S::Answers::encode(item, value) {
                 let _ = (row, slot, v, &bytes); // MUTATION
