@@ -10,6 +10,7 @@ use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::export::{self, ExportFormat, ExportRequest};
 use crate::output::{self, Format};
 use crate::repl::{self, Repl, ReplOptions};
+use crate::report::{self, ReportOptions};
 use crate::validate;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -79,6 +80,12 @@ pub enum Command {
     /// directory, and prints a summary: chart, rows, time. A chart that fails
     /// is reported and the others are still exported; the exit code is then 1.
     Dashboard(DashboardArgs),
+    /// Render the dashboard as one self-contained HTML file: funnel plots,
+    /// bar and change charts, a discussion box and a data table per chart.
+    ///
+    /// The page has no external resources and prints to A4 landscape. Every
+    /// number comes from the chart queries (the same results `export` writes).
+    Report(ReportArgs),
     /// List the charts by dashboard section, with their titles.
     List {
         /// Output format.
@@ -128,6 +135,21 @@ pub enum Command {
     Repl(ReplArgs),
     /// Write deterministic synthetic data that meets the input contract.
     Generate(GenerateArgs),
+    /// Time the dashboard's steps on the data, beside the scan floor (a plain
+    /// aggregate over exactly the columns the dashboard reads), in one process.
+    ///
+    /// Steps: open, scan_floor, sdq_scoring, score_questionnaires (the shared
+    /// tables, once), each chart and all charts (repeated --reps times), and
+    /// the process's peak memory. `scripts/bench.sh` runs it over generated
+    /// data of several sizes with the DuckDB baseline (docs/performance.md).
+    Bench {
+        /// Repetitions of each repeated step (min and median are reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Check the data against the contract and for quality problems (exit
     /// code 1 when the contract does not hold).
     Validate {
@@ -167,6 +189,38 @@ impl Default for DashboardArgs {
             params: Vec::new(),
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The HTML file to write (its folder is created if missing).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "out/dashboard/dashboard.html"
+    )]
+    pub out: PathBuf,
+    /// At partnership level, the partnership to highlight and label; at
+    /// service level, the partnership whose teams are compared.
+    #[arg(long, value_name = "ID")]
+    pub partnership: Option<i64>,
+    /// At service level, the team (service id) to highlight.
+    #[arg(long, value_name = "ID")]
+    pub service: Option<i64>,
+    /// Compare partnerships (the paper dashboard) or the teams (services)
+    /// of one partnership.
+    #[arg(long, value_parser = ["partnership", "service"], default_value = "partnership")]
+    pub level: String,
+    /// Compare only the partnerships of this collaborative.
+    #[arg(long, value_name = "NAME")]
+    pub collaborative: Option<String>,
+    /// Page title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A chart parameter as name=value, given to every chart that declares
+    /// it (repeatable; an error if no chart declares it).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -335,7 +389,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
         Command::Dashboard(args) => {
             let catalog = global.catalog()?;
             let charts: Vec<String> = catalog.charts().map(|c| c.id.clone()).collect();
-            export_command(
+            let html = args.out.join("dashboard.html");
+            let (dash, status) = export_command(
                 global,
                 catalog,
                 charts,
@@ -344,12 +399,32 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
                 &args.params,
                 out,
             )
-            .await
+            .await?;
+            let options = ReportOptions {
+                params: parse_param_args(&args.params)?,
+                ..ReportOptions::default()
+            };
+            write_report(global, &dash, &options, &html, out).await?;
+            Ok(status)
+        }
+        Command::Report(args) => {
+            let catalog = global.catalog()?;
+            let options = ReportOptions {
+                title: args.title,
+                collaborative: args.collaborative,
+                partnership: args.partnership,
+                service: args.service,
+                level: args.level.parse().map_err(|e: String| anyhow!(e))?,
+                params: parse_param_args(&args.params)?,
+            };
+            let dash = open_dashboard(global, catalog).await?;
+            write_report(global, &dash, &options, &args.out, out).await?;
+            Ok(0)
         }
         Command::Export(args) => {
             let catalog = global.catalog()?;
             let charts = select_charts(&catalog, &args.charts, args.section.as_deref())?;
-            export_command(
+            let (_, status) = export_command(
                 global,
                 catalog,
                 charts,
@@ -358,7 +433,13 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
                 &args.params,
                 out,
             )
-            .await
+            .await?;
+            Ok(status)
+        }
+        Command::Bench { reps, format } => {
+            let report = crate::bench::run(global.engine_config(), global.catalog()?, reps).await?;
+            bench_output(&report, format, out)?;
+            Ok(0)
         }
         Command::List { format } => {
             list(&global.catalog()?, format, out)?;
@@ -508,6 +589,89 @@ fn select_charts(
     Ok(ids)
 }
 
+/// Print a bench report: one row per step with min, median and the ratio
+/// of the median to the scan floor's median.
+fn bench_output(
+    report: &crate::bench::BenchReport,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let floor = report
+        .steps
+        .iter()
+        .find(|s| s.step == "scan_floor")
+        .map(|s| s.median());
+    let rows: Vec<Vec<String>> = report
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                s.step.clone(),
+                format!("{:.3}", s.min()),
+                format!("{:.3}", s.median()),
+                floor
+                    .filter(|f| *f > 0.0)
+                    .map_or_else(String::new, |f| format!("{:.2}", s.median() / f)),
+                s.rows.to_string(),
+            ]
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(
+        ["step", "min_s", "median_s", "x_scan_floor", "rows"]
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = (0..5)
+        .map(|c| {
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r[c].clone()).collect::<Vec<_>>(),
+            )) as _
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    output::write_batches(out, &schema, &[batch], format, None)?;
+    if let Some(peak) = report.peak_rss_mib {
+        if format == Format::Table {
+            writeln!(out, "peak memory: {peak:.0} MiB")?;
+        }
+    }
+    Ok(())
+}
+
+/// Render the HTML report to `path` (written to a temporary name, then
+/// renamed, so no half-written page is ever seen).
+async fn write_report(
+    global: &GlobalArgs,
+    dash: &Dashboard,
+    options: &ReportOptions,
+    path: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let html = report::render(dash, options).await?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("html.partial");
+    std::fs::write(&tmp, html).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    if !global.quiet {
+        writeln!(
+            out,
+            "wrote the report {} in {}",
+            path.display(),
+            format_elapsed(started.elapsed())
+        )?;
+    }
+    Ok(())
+}
+
 async fn export_command(
     global: &GlobalArgs,
     catalog: Catalog,
@@ -516,7 +680,7 @@ async fn export_command(
     out_dir: PathBuf,
     params: &[String],
     out: &mut dyn Write,
-) -> Result<ExitStatus> {
+) -> Result<(Dashboard, ExitStatus)> {
     let given = parse_param_args(params)?;
     let files: Vec<&QueryFile> = charts
         .iter()
@@ -569,7 +733,7 @@ async fn export_command(
     }
     let failed: Vec<_> = report.failed().collect();
     if failed.is_empty() {
-        return Ok(0);
+        return Ok((dash, 0));
     }
     let details: Vec<String> = failed
         .iter()
@@ -1163,13 +1327,21 @@ mod tests {
         assert_eq!(summary_line("No full stop"), "No full stop");
         let long = "word ".repeat(40);
         let cut = summary_line(&long);
-        assert!(cut.ends_with("word…") && cut.chars().count() <= 100, "{cut}");
+        assert!(
+            cut.ends_with("word…") && cut.chars().count() <= 100,
+            "{cut}"
+        );
     }
 
     #[test]
     fn error_chains_leave_out_repeated_causes() {
         let inner = anyhow::anyhow!("table x not found");
-        let e = inner.context("Error during planning: table x not found").context("chart `c` failed");
-        assert_eq!(error_chain(&e), "chart `c` failed: Error during planning: table x not found");
+        let e = inner
+            .context("Error during planning: table x not found")
+            .context("chart `c` failed");
+        assert_eq!(
+            error_chain(&e),
+            "chart `c` failed: Error during planning: table x not found"
+        );
     }
 }

@@ -9,9 +9,9 @@ use datafusion::common::ParamValues;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::scalar::ScalarValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use tokio::sync::OnceCell;
+use tokio::sync::{Mutex, OnceCell};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -83,6 +83,11 @@ pub struct ChartResult {
     pub params: Resolved,
 }
 
+/// The parameter values a bound block was materialised with: its own
+/// values and those of every bound block before it (a block is recomputed
+/// when anything it may read from has changed).
+type Binding = Vec<(String, ScalarValue)>;
+
 /// The engine, the catalogue, and what is computed once per session.
 #[derive(Debug)]
 pub struct Dashboard {
@@ -90,6 +95,9 @@ pub struct Dashboard {
     catalog: Catalog,
     shared_ready: OnceCell<()>,
     auto_period: OnceCell<(i32, i32)>,
+    /// Bound blocks as currently registered, by block name. The lock also
+    /// serialises chart runs, which rebind shared tables.
+    bound: Mutex<HashMap<String, Binding>>,
 }
 
 impl Dashboard {
@@ -99,6 +107,7 @@ impl Dashboard {
             catalog,
             shared_ready: OnceCell::new(),
             auto_period: OnceCell::new(),
+            bound: Mutex::new(HashMap::new()),
         }
     }
 
@@ -111,44 +120,59 @@ impl Dashboard {
     }
 
     /// Compute the shared tables (once per session) and register the shared
-    /// views. Bound views are registered with their defaults, so ad hoc SQL
-    /// can read them too; each chart run rebinds them to its values.
+    /// views. Bound blocks (those with parameters) are materialised with
+    /// their defaults, so ad hoc SQL can read them too; a chart run with
+    /// other values recomputes only the bound blocks whose values differ.
     pub async fn prepare(&self) -> Result<(), RunError> {
         self.shared_ready
             .get_or_try_init(|| async {
                 for block in self.catalog.shared() {
                     match block.header.kind.unwrap_or(SharedKind::View) {
-                        SharedKind::Table => self.materialise(block).await?,
-                        SharedKind::View => self.register_view(block, None).await?,
-                        SharedKind::BoundView => {
-                            let resolved = self.resolve(block, &GivenParams::new()).await?;
-                            self.register_view(block, Some(&resolved)).await?
-                        }
+                        SharedKind::Table => self.materialise(block, None).await?,
+                        SharedKind::View => self.register_view(block).await?,
+                        SharedKind::BoundView => {}
                     }
                 }
-                Ok(())
+                self.bind(&Resolved { values: Vec::new() }).await.map(drop)
             })
             .await
             .map(|_| ())
     }
 
-    async fn materialise(&self, block: &QueryFile) -> Result<(), RunError> {
-        let err = |source| RunError::Shared {
-            id: block.id.clone(),
-            source,
-        };
-        let ctx = self.engine.ctx();
-        let df = ctx.sql(&block.sql).await.map_err(err)?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let partitions = df.collect_partitioned().await.map_err(err)?;
-        let table = MemTable::try_new(schema, partitions).map_err(err)?;
-        ctx.deregister_table(block.name.as_str()).map_err(err)?;
-        ctx.register_table(block.name.as_str(), Arc::new(table))
-            .map_err(err)?;
-        Ok(())
+    /// Make every bound block hold the values of `chart` (a block's
+    /// parameter the chart does not declare keeps the block's default),
+    /// recomputing only the blocks whose binding changed.
+    /// The returned guard keeps the binding until the chart has run.
+    async fn bind(
+        &self,
+        chart: &Resolved,
+    ) -> Result<tokio::sync::MutexGuard<'_, HashMap<String, Binding>>, RunError> {
+        let mut bound = self.bound.lock().await;
+        let mut cumulative: Binding = Vec::new();
+        for block in self.catalog.shared() {
+            if block.header.kind != Some(SharedKind::BoundView) {
+                continue;
+            }
+            let mut own = self.resolve(block, &GivenParams::new()).await?;
+            for (name, value) in own.values.iter_mut() {
+                if let Some(v) = chart.get(name) {
+                    *value = v.clone();
+                }
+            }
+            for (name, value) in &own.values {
+                if !cumulative.iter().any(|(n, _)| n == name) {
+                    cumulative.push((name.clone(), value.clone()));
+                }
+            }
+            if bound.get(&block.name) != Some(&cumulative) {
+                self.materialise(block, Some(&own)).await?;
+                bound.insert(block.name.clone(), cumulative.clone());
+            }
+        }
+        Ok(bound)
     }
 
-    async fn register_view(
+    async fn materialise(
         &self,
         block: &QueryFile,
         params: Option<&Resolved>,
@@ -162,6 +186,28 @@ impl Dashboard {
         if let Some(p) = params {
             df = df.with_param_values(p.param_values()).map_err(err)?;
         }
+        // The physical plan's schema is the batches' own (nullability can
+        // differ from the logical schema's).
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await.map_err(err)?;
+        let schema = plan.schema();
+        let partitions = datafusion::physical_plan::collect_partitioned(plan, task)
+            .await
+            .map_err(err)?;
+        let table = MemTable::try_new(schema, partitions).map_err(err)?;
+        ctx.deregister_table(block.name.as_str()).map_err(err)?;
+        ctx.register_table(block.name.as_str(), Arc::new(table))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn register_view(&self, block: &QueryFile) -> Result<(), RunError> {
+        let err = |source| RunError::Shared {
+            id: block.id.clone(),
+            source,
+        };
+        let ctx = self.engine.ctx();
+        let df = ctx.sql(&block.sql).await.map_err(err)?;
         ctx.deregister_table(block.name.as_str()).map_err(err)?;
         ctx.register_table(block.name.as_str(), df.into_view())
             .map_err(err)?;
@@ -253,19 +299,7 @@ impl Dashboard {
         let file = self.catalog.chart(chart)?.clone();
         let resolved = self.resolve(&file, given).await?;
         self.prepare().await?;
-        // Rebind each bound view to this chart's values (a shared block's
-        // parameter the chart does not declare keeps the block's default).
-        for block in self.catalog.shared() {
-            if block.header.kind == Some(SharedKind::BoundView) {
-                let mut own = self.resolve(block, &GivenParams::new()).await?;
-                for (name, value) in own.values.iter_mut() {
-                    if let Some(v) = resolved.get(name) {
-                        *value = v.clone();
-                    }
-                }
-                self.register_view(block, Some(&own)).await?;
-            }
-        }
+        let _binding = self.bind(&resolved).await?;
         let err = |source| RunError::Query {
             chart: file.id.clone(),
             source,

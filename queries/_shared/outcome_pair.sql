@@ -6,7 +6,7 @@
 -- (ties: highest id). Paired when both exist and both are on or before the
 -- closure date (when closed). Reliable change, the clinical cut-off and
 -- recovery use ref_reliable_change; scales without parameters get NULL."""
--- kind = "view"
+-- kind = "table"
 -- stage = 3
 
 with scorable as (

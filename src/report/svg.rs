@@ -279,23 +279,30 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> ((f64, f64), Vec<f64>) {
         (lo, hi)
     };
     let raw = (hi - lo) / count.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
+    let exp = raw.log10().floor() as i32;
+    let mag = 10f64.powi(exp);
+    let mult = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .find(|m| m * mag >= raw)
+        .unwrap_or(10.0);
+    let step = mult * mag;
+    // Tick k is k x mult x 10^exp; for exp < 0 divide by the exact power of
+    // ten, so 3 x 0.2 prints as 0.6 and not 0.6000000000000001.
+    let at = |k: f64| {
+        if exp < 0 {
+            k * mult / 10f64.powi(-exp)
+        } else {
+            k * mult * mag
+        }
+    };
     // The tolerance lets a bound that sits on a tick (up to float noise)
     // stay on it instead of adding a whole step beyond the data.
-    let start = (lo / step + 1e-9).floor() * step;
-    let end = (hi / step - 1e-9).ceil() * step;
-    let mut ticks = Vec::new();
-    let steps = ((end - start) / step).round() as i64;
-    for i in 0..=steps {
-        let t = start + i as f64 * step;
-        // Snap away floating noise such as 0.30000000000000004.
-        ticks.push((t / step).round() * step);
-    }
+    let first = (lo / step + 1e-9).floor();
+    let last = (hi / step - 1e-9).ceil();
+    let ticks: Vec<f64> = (0..=(last - first) as i64)
+        .map(|i| at(first + i as f64))
+        .collect();
+    let (start, end) = (at(first), at(last));
     ((start, end), ticks)
 }
 

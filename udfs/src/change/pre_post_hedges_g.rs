@@ -140,8 +140,10 @@ mod tests {
         close(hedges_j(4.0).unwrap(), (2.0 / pi).sqrt(), 1e-14);
         // The shortcut 1 - 3/(4m - 1) misses J(2) in the 2nd decimal.
         assert!((hedges_j(2.0).unwrap() - (1.0 - 3.0 / 7.0)).abs() > 5e-3);
-        // Large m: J -> 1.
-        close(hedges_j(1e6).unwrap(), 1.0 - 3.0 / (4e6 - 1.0), 1e-12);
+        // Large m: J -> 1 - 3/(4m - 1), whose own error is O(m^-2). The
+        // ln-Gamma difference cancels about 7 digits at m = 10^6, so 1e-9
+        // (far below the 6 decimals any chart shows).
+        close(hedges_j(1e6).unwrap(), 1.0 - 3.0 / (4e6 - 1.0), 1e-9);
         assert_eq!(hedges_j(1.0), None);
         assert_eq!(hedges_j(f64::NAN), None);
     }

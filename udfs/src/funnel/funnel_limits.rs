@@ -114,8 +114,15 @@ pub fn ratio_limits(target: f64, expected: f64, cov: Coverage, tau2: f64) -> (f6
 /// Pre-post effect size funnel (Morris & DeShon 2002 variance of d):
 /// theta0 +- z sqrt(2(1 - r)/n + theta0^2/(2n) + tau2).
 pub fn effect_size_limits(theta0: f64, r: f64, n: f64, z: f64, tau2: f64) -> (f64, f64) {
-    let var = 2.0 * (1.0 - r) / n + theta0 * theta0 / (2.0 * n);
-    let half = z * (var + tau2).sqrt();
+    // theta0 / sqrt(2n) squared rather than theta0^2 / 2n, so an extreme
+    // theta0 does not overflow to infinity (and z = 0 then gives 0, not NaN).
+    let t = theta0 / (2.0 * n).sqrt();
+    let var = 2.0 * (1.0 - r) / n + t * t;
+    let half = if z == 0.0 {
+        0.0
+    } else {
+        z * (var + tau2).sqrt()
+    };
     (theta0 - half, theta0 + half)
 }
 
@@ -503,11 +510,13 @@ mod tests {
             (0.0, 2.8 / 3.0),
             1e-15,
         );
-        // theta0 = 0: every limit is 0; theta0 = 1: r = n, a = tail / 1.
+        // theta0 = 0: every limit is 0. theta0 = 1: F(r) = 0 below r = n and
+        // 1 at n, so r = n for both tails and a = (1 - p) / 1: lower
+        // (10 - 0.975) / 10 = 0.9025, upper (10 - 0.025) / 10 = 0.9975.
         close(proportion_exact_limits(0.0, 10.0, 0.025), (0.0, 0.0), 0.0);
         close(
             proportion_exact_limits(1.0, 10.0, 0.025),
-            (0.9975, 0.9975),
+            (0.9025, 0.9975),
             1e-15,
         );
     }

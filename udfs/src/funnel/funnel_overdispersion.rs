@@ -486,7 +486,7 @@ mod tests {
         let r = overdispersion(&mut z, 3.0, 3.0).unwrap();
         assert!(r.phi <= 1.0);
         assert_eq!(r.tau2, Some(0.0));
-        let mut z = vec![0.99, -0.99, 0.0, 0.99, -0.99];
+        let mut z = vec![1.0, -1.0, 0.5, 1.0, -1.0];
         let r = overdispersion(&mut z, 5.0, 5.0).unwrap();
         assert!(r.phi <= 1.0 && 5.0 * r.phi >= 4.0);
         assert_eq!(r.tau2, Some(0.0));

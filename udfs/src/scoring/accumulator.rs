@@ -372,10 +372,10 @@ impl<S: Scorer> GroupsAccumulator for ScoresGroupsAccumulator<S> {
     ) -> Result<Vec<ArrayRef>> {
         let slots = S::Answers::SLOTS;
         let rows = values.first().map_or(0, |v| v.len());
-        let bytes = vec![answers::EMPTY; rows * slots];
+        let mut bytes = vec![answers::EMPTY; rows * slots];
         for_each_row::<S>(values, opt_filter, |row, item, value| {
             if let Some((slot, v)) = S::Answers::encode(item, value) {
-                let _ = (row, slot, v, &bytes); // MUTATION
+                answers::record(&mut bytes[row * slots..(row + 1) * slots], slot, v);
             }
         })?;
         Ok(vec![Arc::new(FixedSizeBinaryArray::try_new(
