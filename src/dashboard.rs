@@ -312,8 +312,13 @@ impl Dashboard {
             .map_err(err)?
             .with_param_values(resolved.param_values())
             .map_err(err)?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(err)?;
+        // The physical plan's schema is the batches' own.
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await.map_err(err)?;
+        let schema = plan.schema();
+        let batches = datafusion::physical_plan::collect(plan, task)
+            .await
+            .map_err(err)?;
         Ok(ChartResult {
             schema,
             batches,

@@ -300,6 +300,12 @@ fn new_context(config: &EngineConfig) -> Result<SessionContext, DataFusionError>
     let mut session = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("cypdash", "public");
+    // `CAST(x AS VARCHAR)` in the query files means Utf8, the type their
+    // headers declare (strings read from Parquet still arrive as Utf8View).
+    session
+        .options_mut()
+        .sql_parser
+        .map_string_types_to_utf8view = false;
     if let Some(n) = config.target_partitions {
         session = session.with_target_partitions(n.max(1));
     }

@@ -542,12 +542,9 @@ fn shape_of_a_small_run() {
         .column_by_name("value")
         .unwrap()
         .as_primitive::<Int32Type>();
-    for i in 0..item.num_rows() {
+    for (i, q) in item_q.iter().enumerate() {
         let v = (!item_value.is_null(i)).then(|| item_value.value(i));
-        values
-            .entry(item_q[i])
-            .or_default()
-            .insert(item_code.value(i), v);
+        values.entry(*q).or_default().insert(item_code.value(i), v);
     }
 
     let mut t1 = Vec::new();

@@ -15,6 +15,7 @@
 //! structs and lists in Arrow's display form.
 
 mod catalog_checks;
+mod demo_invariants;
 mod runner;
 
 use std::path::{Path, PathBuf};

@@ -49,9 +49,19 @@ impl Coverage {
     }
 }
 
+/// z x sqrt(se^2 + tau2) without squaring se (no overflow for extreme
+/// inputs), and 0 for z = 0 whatever se is.
+fn half_width(z: f64, se: f64, tau2: f64) -> f64 {
+    if z == 0.0 {
+        0.0
+    } else {
+        z * se.hypot(tau2.sqrt())
+    }
+}
+
 /// Mean funnel: theta0 +- z sqrt(sigma^2 / n + tau2).
 pub fn mean_limits(target: f64, sigma: f64, n: f64, z: f64, tau2: f64) -> (f64, f64) {
-    let half = z * (sigma * sigma / n + tau2).sqrt();
+    let half = half_width(z, sigma / n.sqrt(), tau2);
     (target - half, target + half)
 }
 
@@ -118,11 +128,7 @@ pub fn effect_size_limits(theta0: f64, r: f64, n: f64, z: f64, tau2: f64) -> (f6
     // theta0 does not overflow to infinity (and z = 0 then gives 0, not NaN).
     let t = theta0 / (2.0 * n).sqrt();
     let var = 2.0 * (1.0 - r) / n + t * t;
-    let half = if z == 0.0 {
-        0.0
-    } else {
-        z * (var + tau2).sqrt()
-    };
+    let half = half_width(z, var.sqrt(), tau2);
     (theta0 - half, theta0 + half)
 }
 
