@@ -8,9 +8,11 @@
 # (DATA defaults to data/demo). It then writes into DIR (default
 # target/report-shots):
 #   cover.png              the top of the page (1280 x 1000)
-#   chart-<id>.png         one screenshot per chart block, the page scrolled to it
 #   dashboard.pdf          with --pdf: the page printed (A4 landscape, as the CSS asks)
-#   page-NN.png            with --pdf and pdftoppm (poppler-utils): the printed pages
+#   page-NN.png            with --pdf and pdftoppm (poppler-utils): the printed
+#                          pages, one or two per chart (headless --screenshot
+#                          ignores #fragments, so the pages are how to see
+#                          each chart)
 #
 # Chromium comes from Debian's `chromium` package; the script installs it
 # with apt-get when it is missing and it runs as root.
@@ -67,13 +69,6 @@ shoot() { # shoot URL PNG WIDTH HEIGHT
 
 shoot "$url" "$out/cover.png" 1280 1000
 echo "$out/cover.png"
-# The chart blocks: <section class="chart ..." id="chart-...">.
-grep -o '<section class="chart[^>]*id="chart-[a-z0-9-]*"' "$html" | sed 's/.*id="//; s/"$//' |
-while read -r id; do
-    shoot "$url#$id" "$out/$id.png" 1280 1000
-    echo "$out/$id.png"
-done
-
 if [[ $pdf -eq 1 ]]; then
     "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
