@@ -190,6 +190,14 @@ pub async fn run(
         seconds: vec![secs(t.elapsed())],
         rows: 0,
     });
+    // Where that time went: each shared block, in the order computed.
+    for (block, elapsed) in dashboard.block_timings() {
+        steps.push(Step {
+            step: format!("  block {block}"),
+            seconds: vec![secs(elapsed)],
+            rows: 0,
+        });
+    }
 
     let charts: Vec<String> = dashboard.catalog().charts().map(|c| c.id.clone()).collect();
     let given = GivenParams::new();

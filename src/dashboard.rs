@@ -98,6 +98,8 @@ pub struct Dashboard {
     /// Bound blocks as currently registered, by block name. The lock also
     /// serialises chart runs, which rebind shared tables.
     bound: Mutex<HashMap<String, Binding>>,
+    /// Wall time of each shared block computed so far, in order.
+    timings: std::sync::Mutex<Vec<(String, std::time::Duration)>>,
 }
 
 impl Dashboard {
@@ -108,6 +110,7 @@ impl Dashboard {
             shared_ready: OnceCell::new(),
             auto_period: OnceCell::new(),
             bound: Mutex::new(HashMap::new()),
+            timings: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -172,7 +175,26 @@ impl Dashboard {
         Ok(bound)
     }
 
+    /// The wall time of each shared block computed so far in this session
+    /// (a block rebound to other values appears again).
+    pub fn block_timings(&self) -> Vec<(String, std::time::Duration)> {
+        self.timings.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
     async fn materialise(
+        &self,
+        block: &QueryFile,
+        params: Option<&Resolved>,
+    ) -> Result<(), RunError> {
+        let started = std::time::Instant::now();
+        let result = self.materialise_inner(block, params).await;
+        if let Ok(mut t) = self.timings.lock() {
+            t.push((block.id.clone(), started.elapsed()));
+        }
+        result
+    }
+
+    async fn materialise_inner(
         &self,
         block: &QueryFile,
         params: Option<&Resolved>,

@@ -266,3 +266,44 @@ async fn memory_limit_is_enforced_and_names_consumers() {
         "the error names the top consumers: {err}"
     );
 }
+
+/// `validate` over `tests/fixtures/flawed`: every flaw class its README
+/// lists is found, with the README's count and its first example id, and
+/// nothing else is reported.
+#[tokio::test]
+async fn validate_finds_each_injected_flaw_with_its_count() {
+    use std::collections::BTreeMap;
+    let engine = open(&fixture("flawed")).await.unwrap();
+    let findings = crate::validate::quality_findings(&engine).await.unwrap();
+    let got: BTreeMap<(String, String), (u64, Vec<String>)> = findings
+        .into_iter()
+        .map(|f| ((f.problem, f.table), (f.count, f.examples)))
+        .collect();
+
+    // The README's table: | problem | table | count | ids |, ids starting
+    // with the smallest offending id.
+    let readme = std::fs::read_to_string(fixture("flawed").join("README.md")).unwrap();
+    let mut expected = BTreeMap::new();
+    for line in readme.lines().filter(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let [problem, table, count, ids] = cells[..] else {
+            panic!("README row with {} cells: {line}", cells.len());
+        };
+        let Ok(count) = count.parse::<u64>() else {
+            continue; // the header row
+        };
+        let first_id: String = ids.chars().take_while(char::is_ascii_digit).collect();
+        expected.insert((problem.to_string(), table.to_string()), (count, first_id));
+    }
+    assert!(expected.len() >= 20, "README table not read: {expected:?}");
+
+    for (key, (count, first_id)) in &expected {
+        let Some((got_count, examples)) = got.get(key) else {
+            panic!("{key:?}: not reported; reported: {:?}", got.keys());
+        };
+        assert_eq!(got_count, count, "{key:?}");
+        assert_eq!(examples.first(), Some(first_id), "{key:?}: {examples:?}");
+    }
+    let extra: Vec<_> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
+    assert!(extra.is_empty(), "reported but not injected: {extra:?}");
+}

@@ -16,41 +16,38 @@ with scorable as (
     where s.completed_date >= r.referral_date
 ),
 
-ranked as (
+-- One pass per (referral, measure, informant, scale): T1 is the first row
+-- by (completed_date, questionnaire_id), the last row by the same order is
+-- T2 when it is dated after T1. (The last row has the latest date and,
+-- among that date's rows, the highest id: the T2 tie rule. If it shares
+-- T1's date, no row is later, so there is no T2.) Ordered first_value /
+-- last_value aggregate by hash; window functions would sort every row.
+ends as (
     select
-        *,
-        row_number() over (
-            partition by referral_id, measure, informant, scale
-            order by completed_date, questionnaire_id
-        ) as first_rank
+        referral_id, measure, informant, scale,
+        max(referral_date) as referral_date,
+        max(closure_date) as closure_date,
+        first_value(questionnaire_id order by completed_date, questionnaire_id) as t1_questionnaire_id,
+        min(completed_date) as t1_date,
+        first_value(score order by completed_date, questionnaire_id) as t1,
+        last_value(questionnaire_id order by completed_date, questionnaire_id) as last_questionnaire_id,
+        max(completed_date) as last_date,
+        last_value(score order by completed_date, questionnaire_id) as last_score
     from scorable
+    group by referral_id, measure, informant, scale
 ),
 
 t1 as (
     select referral_id, measure, informant, scale, referral_date, closure_date,
-        questionnaire_id as t1_questionnaire_id, completed_date as t1_date, score as t1
-    from ranked
-    where first_rank = 1
-),
-
-later as (
-    select
-        s.referral_id, s.measure, s.informant, s.scale,
-        s.questionnaire_id, s.completed_date, s.score,
-        row_number() over (
-            partition by s.referral_id, s.measure, s.informant, s.scale
-            order by s.completed_date desc, s.questionnaire_id desc
-        ) as last_rank
-    from scorable s
-    join t1 using (referral_id, measure, informant, scale)
-    where s.completed_date > t1.t1_date
+        t1_questionnaire_id, t1_date, t1
+    from ends
 ),
 
 t2 as (
     select referral_id, measure, informant, scale,
-        questionnaire_id as t2_questionnaire_id, completed_date as t2_date, score as t2
-    from later
-    where last_rank = 1
+        last_questionnaire_id as t2_questionnaire_id, last_date as t2_date, last_score as t2
+    from ends
+    where last_date > t1_date
 ),
 
 -- Parameters per (measure, informant, scale); GBO goals share the `goal` row

@@ -289,8 +289,15 @@ fn expected(rows: &[Row], function: &str) -> BTreeMap<i64, Vec<Option<String>>> 
     let mut rcads: BTreeMap<i64, RcadsAnswers> = BTreeMap::new();
     let mut esq: BTreeMap<i64, EsqAnswers> = BTreeMap::new();
     for &(q, item, value) in rows {
-        let Some(item) = item else { continue };
-        sdq.entry(q).or_default().update(&pool[item], value);
+        // GROUP BY yields a row for every questionnaire in the table, even
+        // one whose rows all have a NULL item (its scores are all NULL).
+        let sdq_q = sdq.entry(q).or_default();
+        let Some(item) = item else {
+            rcads.entry(q).or_default();
+            esq.entry(q).or_default();
+            continue;
+        };
+        sdq_q.update(&pool[item], value);
         rcads.entry(q).or_default().update(&pool[item], value);
         esq.entry(q).or_default().update(&pool[item], value);
     }
