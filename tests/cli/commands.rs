@@ -394,3 +394,41 @@ fn the_demo_data_is_the_default() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("data/demo"));
     }
 }
+
+/// The benchmark's smoke test (issue #7: CI runs it at the smallest size
+/// only; figures are in docs/performance.md). Every step is reported with
+/// a time per repetition, every chart is run, and the scan floor reads data.
+#[test]
+fn bench_smoke_test_on_the_tiny_fixture() {
+    let out = tiny()
+        .args(["bench", "--reps", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    for step in [
+        "open",
+        "scan_floor",
+        "sdq_scoring",
+        "score_questionnaires",
+        "all_charts",
+    ] {
+        assert!(names.contains(&step), "{step} missing: {names:?}");
+    }
+    let charts = names.iter().filter(|n| n.starts_with("chart ")).count();
+    let catalog = cypdash::catalog::Catalog::embedded().unwrap();
+    assert_eq!(charts, catalog.charts().count());
+    assert!(names
+        .iter()
+        .any(|n| n.trim() == "block _shared/outcome_pair"));
+    let floor = steps.iter().find(|s| s["step"] == "scan_floor").unwrap();
+    assert_eq!(floor["seconds"].as_array().unwrap().len(), 2);
+    // One row per contract table.
+    assert_eq!(floor["rows"], 7);
+}
