@@ -2,7 +2,7 @@
 -- description = """
 -- The first Current View of each referral: the earliest on or after the
 -- referral date (ties: lowest questionnaire_id), with its rated items."""
--- kind = "view"
+-- kind = "table"
 -- stage = 2
 
 with ranked as (
