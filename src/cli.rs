@@ -390,7 +390,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
             let catalog = global.catalog()?;
             let charts: Vec<String> = catalog.charts().map(|c| c.id.clone()).collect();
             let html = args.out.join("dashboard.html");
-            let (dash, status) = export_command(
+            let dash = export_command(
                 global,
                 catalog,
                 charts,
@@ -405,7 +405,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
                 ..ReportOptions::default()
             };
             write_report(global, &dash, &options, &html, out).await?;
-            Ok(status)
+            Ok(0)
         }
         Command::Report(args) => {
             let catalog = global.catalog()?;
@@ -424,7 +424,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
         Command::Export(args) => {
             let catalog = global.catalog()?;
             let charts = select_charts(&catalog, &args.charts, args.section.as_deref())?;
-            let (_, status) = export_command(
+            export_command(
                 global,
                 catalog,
                 charts,
@@ -434,7 +434,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
                 out,
             )
             .await?;
-            Ok(status)
+            Ok(0)
         }
         Command::Bench { reps, format } => {
             let report = crate::bench::run(global.engine_config(), global.catalog()?, reps).await?;
@@ -680,7 +680,7 @@ async fn export_command(
     out_dir: PathBuf,
     params: &[String],
     out: &mut dyn Write,
-) -> Result<(Dashboard, ExitStatus)> {
+) -> Result<Dashboard> {
     let given = parse_param_args(params)?;
     let files: Vec<&QueryFile> = charts
         .iter()
@@ -733,7 +733,7 @@ async fn export_command(
     }
     let failed: Vec<_> = report.failed().collect();
     if failed.is_empty() {
-        return Ok((dash, 0));
+        return Ok(dash);
     }
     let details: Vec<String> = failed
         .iter()

@@ -208,14 +208,7 @@ impl Dashboard {
         if let Some(p) = params {
             df = df.with_param_values(p.param_values()).map_err(err)?;
         }
-        // The physical plan's schema is the batches' own (nullability can
-        // differ from the logical schema's).
-        let task = Arc::new(df.task_ctx());
-        let plan = df.create_physical_plan().await.map_err(err)?;
-        let schema = plan.schema();
-        let partitions = datafusion::physical_plan::collect_partitioned(plan, task)
-            .await
-            .map_err(err)?;
+        let (schema, partitions) = collect_partitioned(df).await.map_err(err)?;
         let table = MemTable::try_new(schema, partitions).map_err(err)?;
         ctx.deregister_table(block.name.as_str()).map_err(err)?;
         ctx.register_table(block.name.as_str(), Arc::new(table))
@@ -334,19 +327,27 @@ impl Dashboard {
             .map_err(err)?
             .with_param_values(resolved.param_values())
             .map_err(err)?;
-        // The physical plan's schema is the batches' own.
-        let task = Arc::new(df.task_ctx());
-        let plan = df.create_physical_plan().await.map_err(err)?;
-        let schema = plan.schema();
-        let batches = datafusion::physical_plan::collect(plan, task)
-            .await
-            .map_err(err)?;
+        let (schema, partitions) = collect_partitioned(df).await.map_err(err)?;
+        let batches = partitions.into_iter().flatten().collect();
         Ok(ChartResult {
             schema,
             batches,
             params: resolved,
         })
     }
+}
+
+/// Run a query, returning its batches per partition with the physical
+/// plan's schema: the batches' own (the logical schema can differ in
+/// nullability and string types, which `MemTable` rejects).
+async fn collect_partitioned(
+    df: datafusion::dataframe::DataFrame,
+) -> Result<(SchemaRef, Vec<Vec<RecordBatch>>), DataFusionError> {
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    let schema = plan.schema();
+    let partitions = datafusion::physical_plan::collect_partitioned(plan, task).await?;
+    Ok((schema, partitions))
 }
 
 /// The same day one year earlier (29 February maps to 28 February).
