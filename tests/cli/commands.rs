@@ -364,6 +364,13 @@ fn dashboard_runs_every_built_in_chart() {
     assert!(dir.path().join("key__partnerships.csv").is_file());
     assert!(dir.path().join("key__partnerships.pq").is_file());
     assert_eq!(out.status.success(), failed.is_empty(), "{stderr}");
+    if failed.is_empty() {
+        // The rendered dashboard beside the exports, renamed into place.
+        let html = std::fs::read_to_string(dir.path().join("dashboard.html")).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..40]);
+        assert!(!dir.path().join("dashboard.html.partial").exists());
+        assert!(stdout.contains("wrote the report"), "{stdout}");
+    }
     if !failed.is_empty() {
         eprintln!(
             "charts failing on the tiny fixture (not this test's concern): {failed:?}\n{stderr}"
@@ -431,4 +438,37 @@ fn bench_smoke_test_on_the_tiny_fixture() {
     assert_eq!(floor["seconds"].as_array().unwrap().len(), 2);
     // One row per contract table.
     assert_eq!(floor["rows"], 7);
+}
+
+/// `report` writes one HTML page with the highlighted partnership marked,
+/// and names an unknown partnership in its error.
+#[test]
+fn report_writes_the_page_and_rejects_an_unknown_partnership() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("sub/page.html");
+    let out = cypdash()
+        .args(["--quiet", "report", "--partnership", "1", "--out"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("Partnership 1"), "highlight not named");
+    assert!(!html.contains("<script src"), "external script");
+    assert!(!page.with_extension("html.partial").exists());
+
+    let out = cypdash()
+        .args(["report", "--partnership", "999", "--out"])
+        .arg(dir.path().join("bad.html"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("partnership 999 is not among"), "{stderr}");
+    assert!(!dir.path().join("bad.html").exists());
 }

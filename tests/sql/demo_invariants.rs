@@ -265,3 +265,43 @@ fn every_chart_on_the_demo_data_meets_the_invariants() {
         );
     });
 }
+
+/// Shared blocks are kept per binding: a chart run with other parameter
+/// values recomputes them, and going back gives the first result again,
+/// the same as a fresh session.
+#[test]
+fn shared_blocks_follow_each_charts_parameters() {
+    use cypdash::dashboard::GivenParams;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let open = || async {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+            let engine = Engine::open(EngineConfig::new(dir)).await.unwrap();
+            Dashboard::new(engine, Catalog::embedded().unwrap())
+        };
+        let text = |r: cypdash::dashboard::ChartResult| {
+            datafusion::arrow::util::pretty::pretty_format_batches(&r.batches)
+                .unwrap()
+                .to_string()
+        };
+        let mut short = GivenParams::new();
+        short.insert("period_start".into(), "2025-01-01".into());
+        short.insert("period_end".into(), "2025-03-31".into());
+        let chart = "key/partnerships";
+        let dash = open().await;
+        let default_first = text(dash.run(chart, &GivenParams::new()).await.unwrap());
+        let short_run = text(dash.run(chart, &short).await.unwrap());
+        let default_again = text(dash.run(chart, &GivenParams::new()).await.unwrap());
+        assert_ne!(
+            default_first, short_run,
+            "the period must change the referrals"
+        );
+        assert_eq!(default_first, default_again);
+        let fresh = open().await;
+        assert_eq!(short_run, text(fresh.run(chart, &short).await.unwrap()));
+    });
+}
