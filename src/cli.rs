@@ -694,6 +694,8 @@ async fn export_command(
         out: out_dir,
     };
     let dash = open_dashboard(global, catalog).await?;
+    // `dashboard` renders the report from the same results.
+    dash.keep_results();
     let bar = global.progress(
         request.charts.len() as u64,
         "{bar:30} {pos}/{len} charts {msg}",

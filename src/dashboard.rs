@@ -100,6 +100,9 @@ pub struct Dashboard {
     bound: Mutex<HashMap<String, Binding>>,
     /// Wall time of each shared block computed so far, in order.
     timings: std::sync::Mutex<Vec<(String, std::time::Duration)>>,
+    /// Chart results by chart and parameter values, when kept (see
+    /// [`Dashboard::keep_results`]).
+    results: std::sync::Mutex<Option<HashMap<(String, Binding), ChartResult>>>,
 }
 
 impl Dashboard {
@@ -111,6 +114,34 @@ impl Dashboard {
             auto_period: OnceCell::new(),
             bound: Mutex::new(HashMap::new()),
             timings: std::sync::Mutex::new(Vec::new()),
+            results: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Keep every chart result from now on, so that a chart run again with
+    /// the same parameter values (the report after the export, in
+    /// `cypdash dashboard`) is not recomputed. The data of a session does
+    /// not change; results are small (one row per unit and metric).
+    pub fn keep_results(&self) {
+        let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        results.get_or_insert_with(HashMap::new);
+    }
+
+    fn kept(&self, chart: &str, resolved: &Resolved) -> Option<ChartResult> {
+        let results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        results
+            .as_ref()?
+            .get(&(chart.to_string(), resolved.values.clone()))
+            .cloned()
+    }
+
+    fn keep(&self, chart: &str, result: &ChartResult) {
+        let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(results) = results.as_mut() {
+            results.insert(
+                (chart.to_string(), result.params.values.clone()),
+                result.clone(),
+            );
         }
     }
 
@@ -313,6 +344,9 @@ impl Dashboard {
     pub async fn run(&self, chart: &str, given: &GivenParams) -> Result<ChartResult, RunError> {
         let file = self.catalog.chart(chart)?.clone();
         let resolved = self.resolve(&file, given).await?;
+        if let Some(kept) = self.kept(&file.id, &resolved) {
+            return Ok(kept);
+        }
         self.prepare().await?;
         let _binding = self.bind(&resolved).await?;
         let err = |source| RunError::Query {
@@ -329,11 +363,13 @@ impl Dashboard {
             .map_err(err)?;
         let (schema, partitions) = collect_partitioned(df).await.map_err(err)?;
         let batches = partitions.into_iter().flatten().collect();
-        Ok(ChartResult {
+        let result = ChartResult {
             schema,
             batches,
             params: resolved,
-        })
+        };
+        self.keep(&file.id, &result);
+        Ok(result)
     }
 }
 

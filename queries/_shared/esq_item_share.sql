@@ -46,21 +46,32 @@ item as (
     where measure = 'ESQ'
 ),
 
+-- Count per unit, version and item first (a few thousand rows), then lay
+-- the counts on the full grid so that every unit shows every item.
+answer_count as (
+    select
+        unit_id, version, item,
+        count(*) as n,
+        sum(case when value = 2 then 1 else 0 end) as certainly,
+        sum(case when value = 1 then 1 else 0 end) as partly,
+        sum(case when value = 0 then 1 else 0 end) as not_true
+    from answer
+    group by unit_id, version, item
+),
+
 counted as (
     select
         u.partnership_id, u.service_id, u.unit_id, u.unit_name, v.version, v.version_order,
         i.item, i.label, i.sort_order,
-        count(a.value) as n,
-        coalesce(sum(case when a.value = 2 then 1 else 0 end), 0) as certainly,
-        coalesce(sum(case when a.value = 1 then 1 else 0 end), 0) as partly,
-        coalesce(sum(case when a.value = 0 then 1 else 0 end), 0) as not_true
+        coalesce(a.n, 0) as n,
+        coalesce(a.certainly, 0) as certainly,
+        coalesce(a.partly, 0) as partly,
+        coalesce(a.not_true, 0) as not_true
     from compared_unit u
     cross join version v
     cross join item i
-    left join answer a
+    left join answer_count a
         on a.unit_id = u.unit_id and a.version = v.version and a.item = i.item
-    group by u.partnership_id, u.service_id, u.unit_id, u.unit_name, v.version, v.version_order,
-        i.item, i.label, i.sort_order
 ),
 
 all_units as (

@@ -9,45 +9,85 @@
 -- kind = "table"
 -- stage = 3
 
-with scorable as (
-    select s.*, r.referral_date, r.closure_date
-    from outcome_score s
+-- Each measure is paired on its scored table (one row per questionnaire,
+-- every scale at once) rather than on the long outcome_score: t1_t2 keeps
+-- the first and last (date, id) per group by hash, with no sort.
+with sdq_case as (
+    select
+        s.referral_id, s.informant,
+        max(r.closure_date) as closure_date,
+        t1_t2(s.completed_date, s.questionnaire_id, s.emotional) as emotional,
+        t1_t2(s.completed_date, s.questionnaire_id, s.conduct) as conduct,
+        t1_t2(s.completed_date, s.questionnaire_id, s.hyperactivity) as hyperactivity,
+        t1_t2(s.completed_date, s.questionnaire_id, s.peer) as peer,
+        t1_t2(s.completed_date, s.questionnaire_id, s.prosocial) as prosocial,
+        t1_t2(s.completed_date, s.questionnaire_id, s.total_difficulties) as total_difficulties,
+        t1_t2(s.completed_date, s.questionnaire_id, s.externalising) as externalising,
+        t1_t2(s.completed_date, s.questionnaire_id, s.internalising) as internalising,
+        t1_t2(s.completed_date, s.questionnaire_id, s.impact) as impact
+    from sdq_score s
     join referral r using (referral_id)
     where s.completed_date >= r.referral_date
+    group by s.referral_id, s.informant
 ),
 
--- One pass per (referral, measure, informant, scale): T1 is the first row
--- by (completed_date, questionnaire_id), the last row by the same order is
--- T2 when it is dated after T1. (The last row has the latest date and,
--- among that date's rows, the highest id: the T2 tie rule. If it shares
--- T1's date, no row is later, so there is no T2.) Ordered first_value /
--- last_value aggregate by hash; window functions would sort every row.
-ends as (
+rcads_case as (
     select
-        referral_id, measure, informant, scale,
-        max(referral_date) as referral_date,
-        max(closure_date) as closure_date,
-        first_value(questionnaire_id order by completed_date, questionnaire_id) as t1_questionnaire_id,
-        min(completed_date) as t1_date,
-        first_value(score order by completed_date, questionnaire_id) as t1,
-        last_value(questionnaire_id order by completed_date, questionnaire_id) as last_questionnaire_id,
-        max(completed_date) as last_date,
-        last_value(score order by completed_date, questionnaire_id) as last_score
-    from scorable
-    group by referral_id, measure, informant, scale
+        s.referral_id, s.informant,
+        max(r.closure_date) as closure_date,
+        t1_t2(s.completed_date, s.questionnaire_id, s.separation_anxiety) as separation_anxiety,
+        t1_t2(s.completed_date, s.questionnaire_id, s.generalised_anxiety) as generalised_anxiety,
+        t1_t2(s.completed_date, s.questionnaire_id, s.panic) as panic,
+        t1_t2(s.completed_date, s.questionnaire_id, s.social_phobia) as social_phobia,
+        t1_t2(s.completed_date, s.questionnaire_id, s.ocd) as ocd,
+        t1_t2(s.completed_date, s.questionnaire_id, s.depression) as depression,
+        t1_t2(s.completed_date, s.questionnaire_id, s.total_anxiety) as total_anxiety,
+        t1_t2(s.completed_date, s.questionnaire_id, s.total) as total
+    from rcads_score s
+    join referral r using (referral_id)
+    where s.completed_date >= r.referral_date
+    group by s.referral_id, s.informant
 ),
 
-t1 as (
-    select referral_id, measure, informant, scale, referral_date, closure_date,
-        t1_questionnaire_id, t1_date, t1
-    from ends
+gbo_case as (
+    select
+        g.referral_id, g.informant, g.goal as scale,
+        max(r.closure_date) as closure_date,
+        t1_t2(g.completed_date, g.questionnaire_id, g.rating) as e
+    from goal_rating g
+    join referral r using (referral_id)
+    where g.completed_date >= r.referral_date
+    group by g.referral_id, g.informant, g.goal
 ),
 
-t2 as (
-    select referral_id, measure, informant, scale,
-        last_questionnaire_id as t2_questionnaire_id, last_date as t2_date, last_score as t2
-    from ends
-    where last_date > t1_date
+-- One row per scale (unpivot); a scale never scored has a NULL struct.
+-- (`closed` is renamed back outside the unnest: DataFusion 55's
+-- push_down_leaf_projections rule fails on a plain column beside unnest.)
+ends as (
+    select referral_id, measure, informant, scale, closed as closure_date, e
+    from (
+        select referral_id, 'SDQ' as measure, informant,
+            unnest(['emotional', 'conduct', 'hyperactivity', 'peer', 'prosocial',
+                    'total_difficulties', 'externalising', 'internalising', 'impact']) as scale,
+            closure_date as closed,
+            unnest([emotional, conduct, hyperactivity, peer, prosocial,
+                    total_difficulties, externalising, internalising, impact]) as e
+        from sdq_case
+    )
+    union all
+    select referral_id, measure, informant, scale, closed as closure_date, e
+    from (
+        select referral_id, 'RCADS' as measure, informant,
+            unnest(['separation_anxiety', 'generalised_anxiety', 'panic', 'social_phobia',
+                    'ocd', 'depression', 'total_anxiety', 'total']) as scale,
+            closure_date as closed,
+            unnest([separation_anxiety, generalised_anxiety, panic, social_phobia,
+                    ocd, depression, total_anxiety, total]) as e
+        from rcads_case
+    )
+    union all
+    select referral_id, 'GBO' as measure, informant, scale, closure_date, e
+    from gbo_case
 ),
 
 -- Parameters per (measure, informant, scale); GBO goals share the `goal` row
@@ -58,17 +98,29 @@ parameters as (
     from ref_reliable_change
 ),
 
+pair as (
+    select
+        referral_id, measure, informant, scale, closure_date,
+        e['t1_questionnaire_id'] as t1_questionnaire_id,
+        e['t1_date'] as t1_date,
+        e['t1'] as t1,
+        e['t2_questionnaire_id'] as t2_questionnaire_id,
+        e['t2_date'] as t2_date,
+        e['t2'] as t2
+    from ends
+    where e is not null
+),
+
 paired as (
     select
-        t1.referral_id, t1.measure, t1.informant, t1.scale,
-        t1.t1_questionnaire_id, t1.t1_date, t1.t1,
-        t2.t2_questionnaire_id, t2.t2_date, t2.t2,
-        t2.t2 is not null
-            and (t1.closure_date is null
-                 or (t1.t1_date <= t1.closure_date and t2.t2_date <= t1.closure_date))
+        referral_id, measure, informant, scale,
+        t1_questionnaire_id, t1_date, t1,
+        t2_questionnaire_id, t2_date, t2,
+        t2 is not null
+            and (closure_date is null
+                 or (t1_date <= closure_date and t2_date <= closure_date))
             as paired
-    from t1
-    left join t2 using (referral_id, measure, informant, scale)
+    from pair
 ),
 
 final as (

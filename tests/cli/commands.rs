@@ -1,6 +1,6 @@
 //! Each command's output in each of its formats, snapshot-tested.
 
-use crate::common::{cypdash, settings, tiny, tiny_test_charts};
+use crate::common::{cypdash, settings, timed_table_settings, tiny, tiny_test_charts};
 use insta_cmd::assert_cmd_snapshot;
 use std::path::Path;
 
@@ -275,7 +275,7 @@ fn generate_writes_data_that_runs() {
 #[test]
 fn export_prints_a_summary() {
     let dir = tempfile::tempdir().unwrap();
-    settings(&[(dir.path(), "OUT")]).bind(|| {
+    timed_table_settings(&[(dir.path(), "OUT")]).bind(|| {
         assert_cmd_snapshot!(
             "export_summary",
             tiny_test_charts()
@@ -302,11 +302,7 @@ fn export_prints_a_summary() {
 #[test]
 fn dashboard_reports_a_failing_chart_and_exports_the_others() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = settings(&[(dir.path(), "OUT")]);
-    // Column widths follow the real timings: collapse padding and rules.
-    s.add_filter(r"[─═]{2,}", "──");
-    s.add_filter(r" {2,}", " ");
-    s.bind(|| {
+    timed_table_settings(&[(dir.path(), "OUT")]).bind(|| {
         assert_cmd_snapshot!(
             "dashboard_with_a_failing_chart",
             tiny_test_charts()

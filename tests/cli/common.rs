@@ -71,6 +71,15 @@ pub fn settings(dirs: &[(&Path, &str)]) -> insta::Settings {
     s
 }
 
+/// Snapshot settings for output holding a table with a timing column:
+/// column widths follow the real timings, so padding and rules collapse.
+pub fn timed_table_settings(dirs: &[(&Path, &str)]) -> insta::Settings {
+    let mut s = settings(dirs);
+    s.add_filter(r"[─═]{2,}", "──");
+    s.add_filter(r" {2,}", " ");
+    s
+}
+
 /// Run a command to completion, returning (exit code, stdout, stderr).
 pub fn output(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("run cypdash");

@@ -305,3 +305,47 @@ fn shared_blocks_follow_each_charts_parameters() {
         assert_eq!(short_run, text(fresh.run(chart, &short).await.unwrap()));
     });
 }
+
+/// With results kept (`cypdash dashboard` renders its report from the
+/// export's results), a chart run again with the same values returns the
+/// same arrays, not a recomputation; other values, or a dashboard that
+/// keeps nothing, compute afresh.
+#[test]
+fn kept_results_are_reused_per_parameter_values() {
+    use cypdash::dashboard::{ChartResult, GivenParams};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+        let engine = Engine::open(EngineConfig::new(dir)).await.unwrap();
+        let dash = Dashboard::new(engine, Catalog::embedded().unwrap());
+        let chart = "key/partnerships";
+        // The same arrays (a computed column is never shared by two runs).
+        let same = |a: &ChartResult, b: &ChartResult| {
+            a.batches.len() == b.batches.len()
+                && a.batches.iter().zip(&b.batches).all(|(x, y)| {
+                    x.columns()
+                        .iter()
+                        .zip(y.columns())
+                        .all(|(c, d)| Arc::ptr_eq(c, d))
+                })
+        };
+        let default = GivenParams::new();
+        let mut short = GivenParams::new();
+        short.insert("period_end".into(), "2024-12-31".into()); // default: 2025-03-31
+
+        let unkept = dash.run(chart, &default).await.unwrap();
+        assert!(!same(&unkept, &dash.run(chart, &default).await.unwrap()));
+
+        dash.keep_results();
+        let first = dash.run(chart, &default).await.unwrap();
+        let other = dash.run(chart, &short).await.unwrap();
+        let again = dash.run(chart, &default).await.unwrap();
+        assert!(same(&first, &again), "the kept result is returned");
+        assert!(!same(&first, &other), "other values are computed");
+        assert_eq!(first.batches, unkept.batches);
+    });
+}

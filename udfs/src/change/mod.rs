@@ -7,11 +7,13 @@
 //! | `rci(t1, t2, sd1, reliability)` | scalar -> Float64 | `rci.rs` |
 //! | `pre_post_effect_size(t1, t2)` | aggregate -> {d, se, n, r} | `pre_post_effect_size.rs` |
 //! | `pre_post_hedges_g(t1, t2)` | aggregate -> {g, se, n, r} | `pre_post_hedges_g.rs` |
+//! | `t1_t2(completed_date, questionnaire_id, score)` | aggregate -> {t1_questionnaire_id, t1_date, t1, t2_questionnaire_id, t2_date, t2} | `t1_t2.rs` |
 
 pub mod pre_post_effect_size;
 pub mod pre_post_hedges_g;
 pub mod rci;
 pub mod reliable_change;
+pub mod t1_t2;
 
 use datafusion::logical_expr::{AggregateUDF, DocSection, ScalarUDF};
 use datafusion::prelude::SessionContext;
@@ -20,7 +22,7 @@ use datafusion::prelude::SessionContext;
 pub(crate) const DOC_SECTION: DocSection = DocSection {
     include: true,
     label: "Change functions",
-    description: Some("Reliable change and pre-post effect sizes."),
+    description: Some("T1/T2 pairing, reliable change and pre-post effect sizes."),
 };
 
 /// The scalar functions of this module.
@@ -36,6 +38,7 @@ pub fn aggregate_functions() -> Vec<AggregateUDF> {
     vec![
         AggregateUDF::from(pre_post_effect_size::PrePostEffectSize::new()),
         AggregateUDF::from(pre_post_hedges_g::PrePostHedgesG::new()),
+        AggregateUDF::from(t1_t2::T1T2::new()),
     ]
 }
 

@@ -1,0 +1,594 @@
+//! `t1_t2(completed_date, questionnaire_id, score)`: the T1 and T2 scores of
+//! a case (CYP IAPT pairing rule) in one pass, as a struct.
+//!
+//! T1 is the earliest scored questionnaire (ties on the date: the lowest
+//! questionnaire id); T2 is the latest one completed on a later date than
+//! T1 (ties: the highest id). Both are the minimum and the maximum of the
+//! key `(completed_date, questionnaire_id)`, so the aggregate keeps two
+//! keyed scores per group and never sorts: the T2 candidate is the maximum,
+//! and it is T2 only when its date is after T1's (when it shares T1's date,
+//! no questionnaire is later).
+
+use std::mem::size_of;
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, StructArray,
+};
+use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Field, FieldRef, Fields, Float64Type, Int64Type,
+};
+use datafusion::common::{internal_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::{format_state_name, AggregateOrderSensitivity};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
+};
+
+use super::DOC_SECTION;
+
+const NAME: &str = "t1_t2";
+const USAGE: &str = "t1_t2(completed_date, questionnaire_id, score)";
+
+// ---------------------------------------------------------------------------
+// Kernel
+// ---------------------------------------------------------------------------
+
+/// One scored questionnaire: its date (days since 1970-01-01), id and score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    /// Completion date, days since the Unix epoch (Arrow `Date32`).
+    pub date: i32,
+    /// Questionnaire id.
+    pub id: i64,
+    /// The score.
+    pub score: f64,
+}
+
+impl Scored {
+    /// Ordering key: date, then id, then score (the score only decides
+    /// between two rows of the same questionnaire, a data error, so that the
+    /// result never depends on row order).
+    #[inline]
+    fn before(&self, other: &Scored) -> bool {
+        (self.date, self.id) < (other.date, other.id)
+            || ((self.date, self.id) == (other.date, other.id) && self.score < other.score)
+    }
+}
+
+/// The running T1/T2 state of one case: the first and last scored
+/// questionnaires seen so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Ends {
+    /// `(first, last)` by [`Scored`]'s key; `None` before any row.
+    pub ends: Option<(Scored, Scored)>,
+}
+
+impl Ends {
+    /// Adds one scored questionnaire.
+    #[inline]
+    pub fn push(&mut self, s: Scored) {
+        self.push_ends(s, s);
+    }
+
+    /// Adds another case state's first and last.
+    #[inline]
+    fn push_ends(&mut self, first: Scored, last: Scored) {
+        match &mut self.ends {
+            None => self.ends = Some((first, last)),
+            Some((f, l)) => {
+                if first.before(f) {
+                    *f = first;
+                }
+                if l.before(&last) {
+                    *l = last;
+                }
+            }
+        }
+    }
+
+    /// Combines another state into this one.
+    pub fn merge(&mut self, other: &Ends) {
+        if let Some((f, l)) = other.ends {
+            self.push_ends(f, l);
+        }
+    }
+
+    /// T1, and T2 when a questionnaire is dated after T1.
+    pub fn t1_t2(&self) -> (Option<Scored>, Option<Scored>) {
+        match self.ends {
+            None => (None, None),
+            Some((first, last)) => (Some(first), (last.date > first.date).then_some(last)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Arrow plumbing
+// ---------------------------------------------------------------------------
+
+/// The result struct's fields.
+fn fields() -> Fields {
+    Fields::from(vec![
+        Field::new("t1_questionnaire_id", DataType::Int64, true),
+        Field::new("t1_date", DataType::Date32, true),
+        Field::new("t1", DataType::Float64, true),
+        Field::new("t2_questionnaire_id", DataType::Int64, true),
+        Field::new("t2_date", DataType::Date32, true),
+        Field::new("t2", DataType::Float64, true),
+    ])
+}
+
+/// Date, id and score columns of optional scored questionnaires.
+fn scored_columns(rows: &[Option<Scored>]) -> [ArrayRef; 3] {
+    [
+        Arc::new(Date32Array::from_iter(
+            rows.iter().map(|r| r.map(|s| s.date)),
+        )),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.map(|s| s.id)))),
+        Arc::new(Float64Array::from_iter(
+            rows.iter().map(|r| r.map(|s| s.score)),
+        )),
+    ]
+}
+
+/// Result rows: NULL struct when the case has no scored questionnaire; the
+/// T2 fields NULL when it has no T2.
+fn evaluate_array(states: &[Ends]) -> Result<ArrayRef> {
+    let (t1, t2): (Vec<_>, Vec<_>) = states.iter().map(Ends::t1_t2).unzip();
+    let [date1, id1, score1] = scored_columns(&t1);
+    let [date2, id2, score2] = scored_columns(&t2);
+    let valid = NullBuffer::from_iter(states.iter().map(|s| s.ends.is_some()));
+    Ok(Arc::new(StructArray::try_new(
+        fields(),
+        vec![id1, date1, score1, id2, date2, score2],
+        Some(valid),
+    )?))
+}
+
+/// The intermediate state: first and last (date, id, score), NULL for a
+/// group with no row.
+fn state_fields(name: &str) -> Vec<FieldRef> {
+    [
+        ("first_date", DataType::Date32),
+        ("first_id", DataType::Int64),
+        ("first_score", DataType::Float64),
+        ("last_date", DataType::Date32),
+        ("last_id", DataType::Int64),
+        ("last_score", DataType::Float64),
+    ]
+    .into_iter()
+    .map(|(f, t)| Arc::new(Field::new(format_state_name(name, f), t, true)))
+    .collect()
+}
+
+fn state_arrays(states: &[Ends]) -> Vec<ArrayRef> {
+    let (first, last): (Vec<_>, Vec<_>) = states
+        .iter()
+        .map(|s| (s.ends.map(|e| e.0), s.ends.map(|e| e.1)))
+        .unzip();
+    let mut columns = scored_columns(&first).to_vec();
+    columns.extend(scored_columns(&last));
+    columns
+}
+
+/// The typed input columns of one batch.
+struct Input<'a> {
+    date: &'a Date32Array,
+    id: &'a Int64Array,
+    score: &'a Float64Array,
+}
+
+impl<'a> Input<'a> {
+    fn new(values: &'a [ArrayRef]) -> Result<Self> {
+        let [date, id, score] = values else {
+            return internal_err!("{NAME}: expected 3 input arrays, got {}", values.len());
+        };
+        match (
+            date.as_primitive_opt::<Date32Type>(),
+            id.as_primitive_opt::<Int64Type>(),
+            score.as_primitive_opt::<Float64Type>(),
+        ) {
+            (Some(date), Some(id), Some(score)) => Ok(Self { date, id, score }),
+            _ => internal_err!(
+                "{NAME}: unexpected input types {}, {}, {}",
+                date.data_type(),
+                id.data_type(),
+                score.data_type()
+            ),
+        }
+    }
+
+    /// Calls `f(row, scored)` for every row with a date, an id and a
+    /// non-NaN score that passes `opt_filter`.
+    #[inline]
+    fn for_each(&self, opt_filter: Option<&BooleanArray>, mut f: impl FnMut(usize, Scored)) {
+        let (dates, ids, scores) = (self.date.values(), self.id.values(), self.score.values());
+        let check_nulls =
+            self.date.null_count() > 0 || self.id.null_count() > 0 || self.score.null_count() > 0;
+        for row in 0..dates.len() {
+            if check_nulls
+                && (self.date.is_null(row) || self.id.is_null(row) || self.score.is_null(row))
+            {
+                continue;
+            }
+            if let Some(filter) = opt_filter {
+                if !filter.is_valid(row) || !filter.value(row) {
+                    continue;
+                }
+            }
+            let score = scores[row];
+            if score.is_nan() {
+                continue;
+            }
+            f(
+                row,
+                Scored {
+                    date: dates[row],
+                    id: ids[row],
+                    score,
+                },
+            );
+        }
+    }
+}
+
+/// Calls `f(row, first, last)` for every non-NULL state row.
+fn for_each_state(states: &[ArrayRef], mut f: impl FnMut(usize, Scored, Scored)) -> Result<()> {
+    let [d1, i1, s1, d2, i2, s2] = states else {
+        return internal_err!("{NAME}: expected 6 state arrays, got {}", states.len());
+    };
+    let (first, last) = (
+        [d1.clone(), i1.clone(), s1.clone()],
+        [d2.clone(), i2.clone(), s2.clone()],
+    );
+    let (first, last) = (Input::new(&first)?, Input::new(&last)?);
+    for row in 0..first.date.len() {
+        if first.date.is_null(row) || last.date.is_null(row) {
+            continue;
+        }
+        let at = |c: &Input, row| Scored {
+            date: c.date.value(row),
+            id: c.id.value(row),
+            score: c.score.value(row),
+        };
+        f(row, at(&first, row), at(&last, row));
+    }
+    Ok(())
+}
+
+/// Accumulator without GROUP BY.
+#[derive(Debug, Default)]
+struct T1T2Accumulator {
+    ends: Ends,
+}
+
+impl Accumulator for T1T2Accumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let ends = &mut self.ends;
+        Input::new(values)?.for_each(None, |_, s| ends.push(s));
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&evaluate_array(std::slice::from_ref(&self.ends))?, 0)
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>()
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        state_arrays(std::slice::from_ref(&self.ends))
+            .iter()
+            .map(|a| ScalarValue::try_from_array(a, 0))
+            .collect()
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let ends = &mut self.ends;
+        for_each_state(states, |_, f, l| ends.push_ends(f, l))
+    }
+}
+
+/// Accumulator for many cases: one [`Ends`] per group.
+#[derive(Debug, Default)]
+struct T1T2GroupsAccumulator {
+    ends: Vec<Ends>,
+}
+
+impl T1T2GroupsAccumulator {
+    fn resize(&mut self, total_num_groups: usize) {
+        if self.ends.len() < total_num_groups {
+            self.ends.resize(total_num_groups, Ends::default());
+        }
+    }
+}
+
+impl GroupsAccumulator for T1T2GroupsAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.resize(total_num_groups);
+        let ends = &mut self.ends;
+        Input::new(values)?.for_each(opt_filter, |row, s| ends[group_indices[row]].push(s));
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        evaluate_array(&emit_to.take_needed(&mut self.ends))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        Ok(state_arrays(&emit_to.take_needed(&mut self.ends)))
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.resize(total_num_groups);
+        let ends = &mut self.ends;
+        for_each_state(values, |row, f, l| ends[group_indices[row]].push_ends(f, l))
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let rows = values.first().map_or(0, |v| v.len());
+        let mut states = vec![Ends::default(); rows];
+        Input::new(values)?.for_each(opt_filter, |row, s| states[row].push(s));
+        Ok(state_arrays(&states))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.ends.capacity() * size_of::<Ends>()
+    }
+}
+
+/// The `t1_t2` aggregate function.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct T1T2 {
+    signature: Signature,
+}
+
+impl Default for T1T2 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl T1T2 {
+    /// A new instance.
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl AggregateUDFImpl for T1T2 {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [date, id, score] = arg_types else {
+            return plan_err!(
+                "{NAME} expects {USAGE}, got {} argument(s)",
+                arg_types.len()
+            );
+        };
+        let date = match date {
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) | DataType::Null => {
+                DataType::Date32
+            }
+            other => return plan_err!("{NAME}: completed_date must be a date, got {other}"),
+        };
+        let id = match id {
+            t if t.is_integer() || t.is_null() => DataType::Int64,
+            other => return plan_err!("{NAME}: questionnaire_id must be an integer, got {other}"),
+        };
+        let score = match score {
+            t if t.is_numeric() || t.is_null() => DataType::Float64,
+            other => return plan_err!("{NAME}: score must be a number, got {other}"),
+        };
+        Ok(vec![date, id, score])
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(fields()))
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::<T1T2Accumulator>::default())
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(state_fields(args.name))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::<T1T2GroupsAccumulator>::default())
+    }
+
+    fn order_sensitivity(&self) -> AggregateOrderSensitivity {
+        AggregateOrderSensitivity::Insensitive
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(doc())
+    }
+}
+
+fn doc() -> &'static Documentation {
+    static DOC: OnceLock<Documentation> = OnceLock::new();
+    DOC.get_or_init(|| {
+        Documentation::builder(
+            DOC_SECTION,
+            "T1 and T2 of a case in one pass (CYP IAPT pairing rule), as a struct \
+             {t1_questionnaire_id, t1_date, t1, t2_questionnaire_id, t2_date, t2}. T1 is \
+             the earliest scored questionnaire (same date: the lowest id); T2 the latest \
+             one completed on a date after T1's (same date: the highest id). Rows with a \
+             NULL date, id or score are skipped: group the scores of one referral, \
+             measure, informant and scale. The struct is NULL when no row has a score; \
+             the T2 fields are NULL when no questionnaire is dated after T1.",
+            USAGE,
+        )
+        .with_sql_example(
+            r#"```sql
+> SELECT e['t1_questionnaire_id'] AS q1, e['t1'] AS t1, e['t2_questionnaire_id'] AS q2, e['t2'] AS t2 FROM (SELECT t1_t2(d, q, s) AS e FROM (VALUES (DATE '2024-03-01', 7, 18), (DATE '2024-01-10', 5, 20), (DATE '2024-01-10', 4, NULL), (DATE '2024-03-01', 6, 15)) AS x(d, q, s));
++----+------+----+------+
+| q1 | t1   | q2 | t2   |
++----+------+----+------+
+| 5  | 20.0 | 7  | 18.0 |
++----+------+----+------+
+```"#,
+        )
+        .with_argument("completed_date", "Date the questionnaire was completed.")
+        .with_argument("questionnaire_id", "The questionnaire (breaks ties on a date).")
+        .with_argument("score", "The scale's score; NULL when not scorable.")
+        .with_related_udf("reliable_change")
+        .build()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(date: i32, id: i64, score: f64) -> Scored {
+        Scored { date, id, score }
+    }
+
+    fn pair(rows: &[Scored]) -> (Option<Scored>, Option<Scored>) {
+        let mut e = Ends::default();
+        for &r in rows {
+            e.push(r);
+        }
+        e.t1_t2()
+    }
+
+    // Expected values below follow the pairing rule in domain.md ("T1 ...
+    // the earliest scorable questionnaire (ties: lowest questionnaire_id).
+    // T2 = the latest scorable one with a completed_date later than T1's
+    // (ties: highest id)"), worked by hand.
+
+    #[test]
+    fn earliest_and_latest() {
+        let (t1, t2) = pair(&[s(20, 3, 9.0), s(10, 2, 15.0), s(30, 1, 7.0)]);
+        assert_eq!(t1, Some(s(10, 2, 15.0)));
+        assert_eq!(t2, Some(s(30, 1, 7.0)));
+    }
+
+    #[test]
+    fn ties_on_a_date() {
+        // T1: lowest id on the first date; T2: highest id on the last date.
+        let rows = [
+            s(10, 8, 1.0),
+            s(10, 4, 2.0),
+            s(40, 5, 3.0),
+            s(40, 9, 4.0),
+            s(40, 6, 5.0),
+        ];
+        let (t1, t2) = pair(&rows);
+        assert_eq!(t1.map(|s| s.id), Some(4));
+        assert_eq!(t2.map(|s| s.id), Some(9));
+    }
+
+    #[test]
+    fn no_t2_when_every_questionnaire_shares_the_first_date() {
+        let (t1, t2) = pair(&[s(10, 2, 1.0), s(10, 1, 2.0)]);
+        assert_eq!(t1.map(|s| s.id), Some(1));
+        assert_eq!(t2, None);
+        assert_eq!(pair(&[]), (None, None));
+    }
+
+    #[test]
+    fn merging_equals_one_pass_in_any_split() {
+        let rows = [
+            s(12, 3, 1.0),
+            s(10, 9, 2.0),
+            s(15, 1, 3.0),
+            s(10, 2, 4.0),
+            s(15, 7, 5.0),
+        ];
+        let whole = pair(&rows);
+        for cut in 0..=rows.len() {
+            let (mut a, mut b) = (Ends::default(), Ends::default());
+            rows[..cut].iter().for_each(|&r| a.push(r));
+            rows[cut..].iter().for_each(|&r| b.push(r));
+            b.merge(&a);
+            assert_eq!(b.t1_t2(), whole, "split at {cut}");
+        }
+    }
+
+    #[test]
+    fn result_does_not_depend_on_row_order() {
+        // The same questionnaire twice (a data error) still gives one answer.
+        let rows = [s(10, 1, 5.0), s(10, 1, 3.0), s(20, 2, 1.0), s(20, 2, 8.0)];
+        let forward = pair(&rows);
+        let mut reversed = rows;
+        reversed.reverse();
+        assert_eq!(pair(&reversed), forward);
+        assert_eq!(forward.0, Some(s(10, 1, 3.0)));
+        assert_eq!(forward.1, Some(s(20, 2, 8.0)));
+    }
+
+    #[test]
+    fn groups_accumulator_state_round_trip_and_nulls() {
+        let date: ArrayRef = Arc::new(Date32Array::from(vec![Some(10), Some(20), None, Some(5)]));
+        let id: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(2), Some(3), Some(4)]));
+        let score: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(1.0),
+            Some(2.0),
+            Some(3.0),
+            Some(f64::NAN),
+        ]));
+        let values = [date, id, score];
+        let mut acc = T1T2GroupsAccumulator::default();
+        acc.update_batch(&values, &[0, 0, 0, 1], None, 3).unwrap();
+        let state = acc.state(EmitTo::All).unwrap();
+        let mut merged = T1T2GroupsAccumulator::default();
+        merged.merge_batch(&state, &[0, 1, 2], 3).unwrap();
+        // Skipped partial aggregation gives the same states row by row.
+        let converted = acc.convert_to_state(&values, None).unwrap();
+        assert_eq!(
+            converted[0].null_count(),
+            2,
+            "NULL date and NaN score skipped"
+        );
+        let out = merged.evaluate(EmitTo::All).unwrap();
+        let out = out.as_struct();
+        assert_eq!(out.null_count(), 2, "groups without a score are NULL");
+        let t1 = out
+            .column_by_name("t1")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        let t2 = out
+            .column_by_name("t2")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        assert_eq!((t1.value(0), t2.value(0)), (1.0, 2.0));
+    }
+}
