@@ -4,8 +4,9 @@
 -- complexity factor: how many in-scope referrals with a first Current View
 -- rate it as present (a descriptor at or above severity_threshold, a
 -- complexity factor = 1 yes), out of n = in-scope referrals with a first
--- Current View. Not-known ratings count as not present. Small numbers are
--- suppressed as in category_share."""
+-- Current View. Not-known ratings count as not present, and so does a
+-- rating of 0 (none) whatever the threshold. Small numbers are suppressed as
+-- in category_share."""
 -- kind = "bound_view"
 -- stage = 7
 --
@@ -19,7 +20,7 @@
 -- name = "severity_threshold"
 -- type = "int"
 -- default = "2"
--- description = "Lowest descriptor rating that counts (0 none, 1 mild, 2 moderate, 3 severe)"
+-- description = "Lowest descriptor rating that counts (1 mild, 2 moderate, 3 severe; 0 counts as 1)"
 
 with item as (
     select item, label, item_group, sort_order
@@ -29,7 +30,7 @@ with item as (
 
 assessed as (
     -- In-scope referrals with a first Current View.
-    select distinct r.unit_id, r.referral_id
+    select r.unit_id, r.referral_id
     from in_scope_referral r
     join first_current_view cv using (referral_id)
 ),
@@ -37,9 +38,10 @@ assessed as (
 present as (
     select a.unit_id, cv.item
     from assessed a
-    join first_current_view cv using (referral_id)
+    join current_view_rating cv using (referral_id)
     join item i on i.item = cv.item
-    where (i.item_group = 'problem_descriptor' and cv.value between $severity_threshold and 3)
+    where (i.item_group = 'problem_descriptor'
+           and cv.value between greatest($severity_threshold, 1) and 3)
        or (i.item_group = 'complexity_factor' and cv.value = 1)
 ),
 

@@ -9,47 +9,10 @@
 -- kind = "table"
 -- stage = 3
 
--- Each measure is paired on its scored table (one row per questionnaire,
--- every scale at once) rather than on the long outcome_score: t1_t2 keeps
--- the first and last (date, id) per group by hash, with no sort.
-with sdq_case as (
-    select
-        s.referral_id, s.informant,
-        max(r.closure_date) as closure_date,
-        t1_t2(s.completed_date, s.questionnaire_id, s.emotional) as emotional,
-        t1_t2(s.completed_date, s.questionnaire_id, s.conduct) as conduct,
-        t1_t2(s.completed_date, s.questionnaire_id, s.hyperactivity) as hyperactivity,
-        t1_t2(s.completed_date, s.questionnaire_id, s.peer) as peer,
-        t1_t2(s.completed_date, s.questionnaire_id, s.prosocial) as prosocial,
-        t1_t2(s.completed_date, s.questionnaire_id, s.total_difficulties) as total_difficulties,
-        t1_t2(s.completed_date, s.questionnaire_id, s.externalising) as externalising,
-        t1_t2(s.completed_date, s.questionnaire_id, s.internalising) as internalising,
-        t1_t2(s.completed_date, s.questionnaire_id, s.impact) as impact
-    from sdq_score s
-    join referral r using (referral_id)
-    where s.completed_date >= r.referral_date
-    group by s.referral_id, s.informant
-),
-
-rcads_case as (
-    select
-        s.referral_id, s.informant,
-        max(r.closure_date) as closure_date,
-        t1_t2(s.completed_date, s.questionnaire_id, s.separation_anxiety) as separation_anxiety,
-        t1_t2(s.completed_date, s.questionnaire_id, s.generalised_anxiety) as generalised_anxiety,
-        t1_t2(s.completed_date, s.questionnaire_id, s.panic) as panic,
-        t1_t2(s.completed_date, s.questionnaire_id, s.social_phobia) as social_phobia,
-        t1_t2(s.completed_date, s.questionnaire_id, s.ocd) as ocd,
-        t1_t2(s.completed_date, s.questionnaire_id, s.depression) as depression,
-        t1_t2(s.completed_date, s.questionnaire_id, s.total_anxiety) as total_anxiety,
-        t1_t2(s.completed_date, s.questionnaire_id, s.total) as total
-    from rcads_score s
-    join referral r using (referral_id)
-    where s.completed_date >= r.referral_date
-    group by s.referral_id, s.informant
-),
-
-gbo_case as (
+-- SDQ and RCADS were paired per case in sdq_t1_t2 and rcads_t1_t2 (a struct
+-- per scale); goals are paired here, per goal. A scale never scored has a
+-- NULL struct.
+with gbo_case as (
     select
         g.referral_id, g.informant, g.goal as scale,
         max(r.closure_date) as closure_date,
@@ -60,34 +23,79 @@ gbo_case as (
     group by g.referral_id, g.informant, g.goal
 ),
 
--- One row per scale (unpivot); a scale never scored has a NULL struct.
--- (`closed` is renamed back outside the unnest: DataFusion 55's
--- push_down_leaf_projections rule fails on a plain column beside unnest.)
+-- One row per scale: each select reads one struct column of an in-memory
+-- table (no copy), far cheaper than building and unnesting lists.
 ends as (
-    select referral_id, measure, informant, scale, closed as closure_date, e
-    from (
-        select referral_id, 'SDQ' as measure, informant,
-            unnest(['emotional', 'conduct', 'hyperactivity', 'peer', 'prosocial',
-                    'total_difficulties', 'externalising', 'internalising', 'impact']) as scale,
-            closure_date as closed,
-            unnest([emotional, conduct, hyperactivity, peer, prosocial,
-                    total_difficulties, externalising, internalising, impact]) as e
-        from sdq_case
-    )
+    select referral_id, 'SDQ' as measure, informant, 'emotional' as scale,
+        closure_date, emotional as e
+    from sdq_t1_t2 where emotional is not null
     union all
-    select referral_id, measure, informant, scale, closed as closure_date, e
-    from (
-        select referral_id, 'RCADS' as measure, informant,
-            unnest(['separation_anxiety', 'generalised_anxiety', 'panic', 'social_phobia',
-                    'ocd', 'depression', 'total_anxiety', 'total']) as scale,
-            closure_date as closed,
-            unnest([separation_anxiety, generalised_anxiety, panic, social_phobia,
-                    ocd, depression, total_anxiety, total]) as e
-        from rcads_case
-    )
+    select referral_id, 'SDQ' as measure, informant, 'conduct' as scale,
+        closure_date, conduct as e
+    from sdq_t1_t2 where conduct is not null
+    union all
+    select referral_id, 'SDQ' as measure, informant, 'hyperactivity' as scale,
+        closure_date, hyperactivity as e
+    from sdq_t1_t2 where hyperactivity is not null
+    union all
+    select referral_id, 'SDQ' as measure, informant, 'peer' as scale,
+        closure_date, peer as e
+    from sdq_t1_t2 where peer is not null
+    union all
+    select referral_id, 'SDQ' as measure, informant, 'prosocial' as scale,
+        closure_date, prosocial as e
+    from sdq_t1_t2 where prosocial is not null
+    union all
+    select referral_id, 'SDQ' as measure, informant, 'total_difficulties' as scale,
+        closure_date, total_difficulties as e
+    from sdq_t1_t2 where total_difficulties is not null
+    union all
+    select referral_id, 'SDQ' as measure, informant, 'externalising' as scale,
+        closure_date, externalising as e
+    from sdq_t1_t2 where externalising is not null
+    union all
+    select referral_id, 'SDQ' as measure, informant, 'internalising' as scale,
+        closure_date, internalising as e
+    from sdq_t1_t2 where internalising is not null
+    union all
+    select referral_id, 'SDQ' as measure, informant, 'impact' as scale,
+        closure_date, impact as e
+    from sdq_t1_t2 where impact is not null
+    union all
+    select referral_id, 'RCADS' as measure, informant, 'separation_anxiety' as scale,
+        closure_date, separation_anxiety as e
+    from rcads_t1_t2 where separation_anxiety is not null
+    union all
+    select referral_id, 'RCADS' as measure, informant, 'generalised_anxiety' as scale,
+        closure_date, generalised_anxiety as e
+    from rcads_t1_t2 where generalised_anxiety is not null
+    union all
+    select referral_id, 'RCADS' as measure, informant, 'panic' as scale,
+        closure_date, panic as e
+    from rcads_t1_t2 where panic is not null
+    union all
+    select referral_id, 'RCADS' as measure, informant, 'social_phobia' as scale,
+        closure_date, social_phobia as e
+    from rcads_t1_t2 where social_phobia is not null
+    union all
+    select referral_id, 'RCADS' as measure, informant, 'ocd' as scale,
+        closure_date, ocd as e
+    from rcads_t1_t2 where ocd is not null
+    union all
+    select referral_id, 'RCADS' as measure, informant, 'depression' as scale,
+        closure_date, depression as e
+    from rcads_t1_t2 where depression is not null
+    union all
+    select referral_id, 'RCADS' as measure, informant, 'total_anxiety' as scale,
+        closure_date, total_anxiety as e
+    from rcads_t1_t2 where total_anxiety is not null
+    union all
+    select referral_id, 'RCADS' as measure, informant, 'total' as scale,
+        closure_date, total as e
+    from rcads_t1_t2 where total is not null
     union all
     select referral_id, 'GBO' as measure, informant, scale, closure_date, e
-    from gbo_case
+    from gbo_case where e is not null
 ),
 
 -- Parameters per (measure, informant, scale); GBO goals share the `goal` row
@@ -108,7 +116,6 @@ pair as (
         e['t2_date'] as t2_date,
         e['t2'] as t2
     from ends
-    where e is not null
 ),
 
 paired as (

@@ -1,0 +1,31 @@
+-- title = "RCADS T1 and T2 per case"
+-- description = """
+-- One row per referral and informant with RCADS questionnaires on or
+-- after the referral date: for each scale, a struct with its T1 and T2
+-- (t1_t2: earliest scored questionnaire, ties lowest id; latest one dated
+-- after it, ties highest id) and the referral's closure date. Every scale is
+-- paired in one pass over rcads_score (one row per questionnaire), by hash,
+-- with no sort; outcome_pair turns the structs into one row per scale."""
+-- kind = "table"
+-- stage = 2
+
+with final as (
+    select
+        s.referral_id,
+        s.informant,
+        max(r.closure_date) as closure_date,
+        t1_t2(s.completed_date, s.questionnaire_id, s.separation_anxiety) as separation_anxiety,
+        t1_t2(s.completed_date, s.questionnaire_id, s.generalised_anxiety) as generalised_anxiety,
+        t1_t2(s.completed_date, s.questionnaire_id, s.panic) as panic,
+        t1_t2(s.completed_date, s.questionnaire_id, s.social_phobia) as social_phobia,
+        t1_t2(s.completed_date, s.questionnaire_id, s.ocd) as ocd,
+        t1_t2(s.completed_date, s.questionnaire_id, s.depression) as depression,
+        t1_t2(s.completed_date, s.questionnaire_id, s.total_anxiety) as total_anxiety,
+        t1_t2(s.completed_date, s.questionnaire_id, s.total) as total
+    from rcads_score s
+    join referral r using (referral_id)
+    where s.completed_date >= r.referral_date
+    group by s.referral_id, s.informant
+)
+
+select * from final
