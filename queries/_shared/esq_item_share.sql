@@ -26,13 +26,10 @@
 -- description = "Suppression threshold on n"
 
 with answer as (
-    select r.unit_id, q.version, i.item, i.value
-    from questionnaire q
+    select r.unit_id, a.version, a.item, a.value
+    from esq_answer a
     join in_scope_referral r using (referral_id)
-    join questionnaire_item i using (questionnaire_id)
-    where q.measure = 'ESQ'
-      and q.completed_date between $period_start and $period_end
-      and i.value between 0 and 2
+    where a.completed_date between $period_start and $period_end
 ),
 
 version as (

@@ -170,16 +170,13 @@ rollup as (
 ),
 
 esq as (
-    select r.unit_id, 'esq_satisfaction_' || q.informant as metric,
-        case when i.value = 2 then 1 else 0 end as x
-    from questionnaire q
+    select r.unit_id, 'esq_satisfaction_' || a.informant as metric,
+        case when a.value = 2 then 1 else 0 end as x
+    from esq_answer a
     join in_scope_referral r using (referral_id)
-    join questionnaire_item i using (questionnaire_id)
-    where q.measure = 'ESQ'
-      and q.informant in ('parent', 'self')
-      and q.completed_date between $period_start and $period_end
-      and i.item = 'esq_12'
-      and i.value between 0 and 2
+    where a.informant in ('parent', 'self')
+      and a.completed_date between $period_start and $period_end
+      and a.item = 'esq_12'
 ),
 
 final as (

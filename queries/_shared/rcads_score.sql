@@ -12,15 +12,12 @@ with rcads_questionnaire as (
     where measure = 'RCADS'
 ),
 
-rcads_item as (
-    select i.questionnaire_id, i.item, i.value
-    from questionnaire_item i
-    where i.questionnaire_id in (select questionnaire_id from rcads_questionnaire)
-),
-
+-- As in sdq_score: score the items rcads_scores reads (rcads_1 ..
+-- rcads_47) by questionnaire, then keep the RCADS questionnaires.
 scored as (
     select questionnaire_id, rcads_scores(item, value) as s
-    from rcads_item
+    from questionnaire_item
+    where item like 'rcads\_%'
     group by questionnaire_id
 ),
 

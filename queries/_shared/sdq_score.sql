@@ -17,15 +17,20 @@ with sdq_questionnaire as (
     where measure = 'SDQ'
 ),
 
-sdq_item as (
-    select i.questionnaire_id, i.item, i.value
-    from questionnaire_item i
-    where i.questionnaire_id in (select questionnaire_id from sdq_questionnaire)
-),
-
+-- Score by questionnaire first, then keep the SDQ questionnaires: only the
+-- codes sdq_scores reads are passed (it ignores any other), and a filter
+-- on the item code is cheaper than probing every item row against the SDQ
+-- questionnaire ids. A non-SDQ questionnaire scored here is dropped by the
+-- join below.
 scored as (
     select questionnaire_id, sdq_scores(item, value) as s
-    from sdq_item
+    from questionnaire_item
+    where item in (
+        'consid', 'restles', 'somatic', 'shares', 'tantrum', 'loner', 'obeys', 'worries',
+        'caring', 'fidgety', 'friend', 'fights', 'unhappy', 'popular', 'distrac', 'clingy',
+        'kind', 'lies', 'bullied', 'helpout', 'reflect', 'steals', 'oldbest', 'afraid',
+        'attends', 'distres', 'imphome', 'impfrie', 'impclas', 'impleis', 'ebddiff'
+    )
     group by questionnaire_id
 ),
 
