@@ -171,9 +171,16 @@ pub struct ColumnSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SharedKind {
+    /// Computed once per session and kept in memory.
     Table,
+    /// A plain view, planned into each query that reads it.
     View,
+    /// Materialised per binding of its `$parameters`.
     BoundView,
+    /// An intermediate table: computed once, read only by `table` blocks
+    /// of later stages, and dropped when the session's tables are built
+    /// (it holds memory no chart needs).
+    Step,
 }
 
 /// A query file's header.
@@ -255,6 +262,49 @@ fn suggest(s: &[String]) -> String {
     } else {
         format!("; did you mean {}?", s.join(" or "))
     }
+}
+
+/// A step block may be read only by `table` blocks of a later stage: it is
+/// gone by the time views, bound blocks and charts run.
+fn check_steps(files: &[QueryFile]) -> Result<(), CatalogError> {
+    for step in files
+        .iter()
+        .filter(|f| f.is_shared() && f.header.kind == Some(SharedKind::Step))
+    {
+        for reader in files
+            .iter()
+            .filter(|f| f.id != step.id && reads_table(&f.sql, &step.name))
+        {
+            let later_table = reader.is_shared()
+                && reader.header.kind == Some(SharedKind::Table)
+                && reader.header.stage > step.header.stage;
+            if !later_table {
+                return Err(CatalogError::Header {
+                    file: format!("{}.sql", reader.id),
+                    message: format!(
+                        "reads `{}`, a step block (dropped once the session tables are \
+                         built): only a `table` block of a later stage may read it",
+                        step.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the SQL of a query file (comments left out) names `table` as a
+/// whole word.
+fn reads_table(sql: &str, table: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    sql.lines()
+        .map(|line| line.split("--").next().unwrap_or(""))
+        .any(|code| {
+            code.match_indices(table).any(|(i, _)| {
+                !code[..i].chars().next_back().is_some_and(word)
+                    && !code[i + table.len()..].chars().next().is_some_and(word)
+            })
+        })
 }
 
 /// Split a file into its TOML header (the leading `--` lines, prefix
@@ -382,6 +432,7 @@ impl Catalog {
                 .then_with(|| a.header.stage.cmp(&b.header.stage))
                 .then_with(|| a.id.cmp(&b.id))
         });
+        check_steps(&files)?;
         Ok(Self { files })
     }
 
@@ -472,6 +523,46 @@ mod tests {
         assert_eq!(parse_date("24-01-01"), None);
         for d in [-700_000, -1, 0, 19_000, 20_000, 2_000_000] {
             assert_eq!(parse_date(&format_date(d)), Some(d));
+        }
+    }
+
+    fn block(rel: &str, kind: &str, stage: u32, sql: &str) -> (String, String, Option<PathBuf>) {
+        let text = format!(
+            "-- title = \"t\"\n-- description = \"d\"\n-- kind = \"{kind}\"\n-- stage = {stage}\n{sql}\n"
+        );
+        (rel.to_string(), text, None)
+    }
+
+    #[test]
+    fn a_step_block_is_read_only_by_later_tables() {
+        let step = block("_shared/s.sql", "step", 2, "select 1 as x");
+        let ok = Catalog::from_texts([
+            step.clone(),
+            block("_shared/t.sql", "table", 3, "select x from s"),
+            // A mention in a comment or inside another name is no read.
+            block("_shared/v.sql", "view", 4, "select 1 as s_x -- not from s"),
+        ]);
+        assert!(ok.is_ok(), "{ok:?}");
+        for (reader, expected) in [
+            (
+                block("_shared/v.sql", "view", 4, "select x from s"),
+                "_shared/v.sql",
+            ),
+            (
+                block("_shared/t.sql", "table", 2, "select x from s"),
+                "_shared/t.sql",
+            ),
+            (
+                block("_shared/b.sql", "bound_view", 5, "select * from s"),
+                "_shared/b.sql",
+            ),
+        ] {
+            let err = Catalog::from_texts([step.clone(), reader]).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with(&format!("{expected}: bad header: reads `s`, a step block")),
+                "{text}"
+            );
         }
     }
 

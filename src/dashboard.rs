@@ -160,12 +160,27 @@ impl Dashboard {
     pub async fn prepare(&self) -> Result<(), RunError> {
         self.shared_ready
             .get_or_try_init(|| async {
+                let mut steps = Vec::new();
                 for block in self.catalog.shared() {
                     match block.header.kind.unwrap_or(SharedKind::View) {
                         SharedKind::Table => self.materialise(block, None).await?,
+                        SharedKind::Step => {
+                            self.materialise(block, None).await?;
+                            steps.push(block);
+                        }
                         SharedKind::View => self.register_view(block).await?,
                         SharedKind::BoundView => {}
                     }
+                }
+                // The catalogue checked that only the tables above read them.
+                for step in steps {
+                    self.engine
+                        .ctx()
+                        .deregister_table(step.name.as_str())
+                        .map_err(|source| RunError::Shared {
+                            id: step.id.clone(),
+                            source,
+                        })?;
                 }
                 self.bind(&Resolved { values: Vec::new() }).await.map(drop)
             })

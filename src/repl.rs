@@ -606,9 +606,14 @@ impl Repl {
         }
         for b in &shared {
             if !registered.contains(&b.name) {
+                let when = if b.header.kind == Some(crate::catalog::SharedKind::Step) {
+                    "read by later tables only, then dropped"
+                } else {
+                    "computed on first use"
+                };
                 rows.push(vec![
                     b.name.clone(),
-                    format!("shared {} (computed on first use)", shared_kind(b)),
+                    format!("shared {} ({when})", shared_kind(b)),
                 ]);
             }
         }
@@ -659,6 +664,7 @@ fn shared_kind(b: &QueryFile) -> &'static str {
     match b.header.kind {
         Some(crate::catalog::SharedKind::Table) => "table",
         Some(crate::catalog::SharedKind::BoundView) => "bound view",
+        Some(crate::catalog::SharedKind::Step) => "step",
         _ => "view",
     }
 }

@@ -5,8 +5,9 @@
 -- (t1_t2: earliest scored questionnaire, ties lowest id; latest one dated
 -- after it, ties highest id) and the referral's closure date. Every scale is
 -- paired in one pass over sdq_score (one row per questionnaire), by hash,
--- with no sort; outcome_pair turns the structs into one row per scale."""
--- kind = "table"
+-- with no sort; outcome_pair turns the structs into one row per scale. A
+-- step: dropped once outcome_pair is built (it holds memory no chart needs)."""
+-- kind = "step"
 -- stage = 2
 
 with final as (

@@ -349,3 +349,26 @@ fn kept_results_are_reused_per_parameter_values() {
         assert_eq!(first.batches, unkept.batches);
     });
 }
+
+/// Step blocks (`sdq_t1_t2`, `rcads_t1_t2`) are gone once the session is
+/// prepared; the table built from them stays.
+#[test]
+fn step_blocks_are_dropped_after_the_session_tables_are_built() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+        let engine = Engine::open(EngineConfig::new(dir)).await.unwrap();
+        let dash = Dashboard::new(engine, Catalog::embedded().unwrap());
+        dash.prepare().await.unwrap();
+        let ctx = dash.engine().ctx();
+        for step in ["sdq_t1_t2", "rcads_t1_t2"] {
+            assert!(!ctx.table_exist(step).unwrap(), "{step} still registered");
+        }
+        let n = count(ctx, "SELECT count(*) FROM outcome_pair").await;
+        assert!(n > 0);
+    });
+}

@@ -13,9 +13,10 @@ use std::mem::size_of;
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, StructArray,
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, FixedSizeBinaryArray, Float64Array,
+    Int64Array, StructArray,
 };
-use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::buffer::{Buffer, NullBuffer};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Field, FieldRef, Fields, Float64Type, Int64Type,
 };
@@ -120,16 +121,17 @@ fn fields() -> Fields {
     ])
 }
 
-/// Date, id and score columns of optional scored questionnaires.
+/// Date, id and score columns of optional scored questionnaires (one
+/// validity mask for the three).
 fn scored_columns(rows: &[Option<Scored>]) -> [ArrayRef; 3] {
+    let nulls = Some(NullBuffer::from_iter(rows.iter().map(Option::is_some)));
+    let dates: Vec<i32> = rows.iter().map(|r| r.map_or(0, |s| s.date)).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.map_or(0, |s| s.id)).collect();
+    let scores: Vec<f64> = rows.iter().map(|r| r.map_or(0.0, |s| s.score)).collect();
     [
-        Arc::new(Date32Array::from_iter(
-            rows.iter().map(|r| r.map(|s| s.date)),
-        )),
-        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.map(|s| s.id)))),
-        Arc::new(Float64Array::from_iter(
-            rows.iter().map(|r| r.map(|s| s.score)),
-        )),
+        Arc::new(Date32Array::new(dates.into(), nulls.clone())),
+        Arc::new(Int64Array::new(ids.into(), nulls.clone())),
+        Arc::new(Float64Array::new(scores.into(), nulls)),
     ]
 }
 
@@ -147,30 +149,59 @@ fn evaluate_array(states: &[Ends]) -> Result<ArrayRef> {
     )?))
 }
 
-/// The intermediate state: first and last (date, id, score), NULL for a
-/// group with no row.
-fn state_fields(name: &str) -> Vec<FieldRef> {
-    [
-        ("first_date", DataType::Date32),
-        ("first_id", DataType::Int64),
-        ("first_score", DataType::Float64),
-        ("last_date", DataType::Date32),
-        ("last_id", DataType::Int64),
-        ("last_score", DataType::Float64),
-    ]
-    .into_iter()
-    .map(|(f, t)| Arc::new(Field::new(format_state_name(name, f), t, true)))
-    .collect()
+/// Bytes of one [`Scored`] in the state: date (4), id (8), score (8).
+const SCORED_BYTES: usize = 20;
+/// The state of one group: its first and last [`Scored`], NULL when empty.
+const STATE_BYTES: i32 = 2 * SCORED_BYTES as i32;
+
+fn encode(s: &Scored, out: &mut Vec<u8>) {
+    out.extend_from_slice(&s.date.to_le_bytes());
+    out.extend_from_slice(&s.id.to_le_bytes());
+    out.extend_from_slice(&s.score.to_le_bytes());
 }
 
-fn state_arrays(states: &[Ends]) -> Vec<ArrayRef> {
-    let (first, last): (Vec<_>, Vec<_>) = states
-        .iter()
-        .map(|s| (s.ends.map(|e| e.0), s.ends.map(|e| e.1)))
-        .unzip();
-    let mut columns = scored_columns(&first).to_vec();
-    columns.extend(scored_columns(&last));
-    columns
+/// Reads a [`Scored`] from `SCORED_BYTES` bytes (the caller has checked the
+/// state width).
+fn decode(b: &[u8]) -> Scored {
+    fn le<const N: usize>(b: &[u8]) -> [u8; N] {
+        let mut a = [0; N];
+        a.copy_from_slice(&b[..N]);
+        a
+    }
+    Scored {
+        date: i32::from_le_bytes(le(b)),
+        id: i64::from_le_bytes(le(&b[4..])),
+        score: f64::from_le_bytes(le(&b[12..])),
+    }
+}
+
+/// The intermediate state: one `FixedSizeBinary` value per group holding
+/// its first and last (date, id, score); NULL for a group with no row.
+fn state_fields(name: &str) -> Vec<FieldRef> {
+    vec![Arc::new(Field::new(
+        format_state_name(name, "ends"),
+        DataType::FixedSizeBinary(STATE_BYTES),
+        true,
+    ))]
+}
+
+fn state_arrays(states: &[Ends]) -> Result<Vec<ArrayRef>> {
+    let mut bytes = Vec::with_capacity(states.len() * 2 * SCORED_BYTES);
+    for s in states {
+        match &s.ends {
+            Some((first, last)) => {
+                encode(first, &mut bytes);
+                encode(last, &mut bytes);
+            }
+            None => bytes.extend_from_slice(&[0; 2 * SCORED_BYTES]),
+        }
+    }
+    let nulls = NullBuffer::from_iter(states.iter().map(|s| s.ends.is_some()));
+    Ok(vec![Arc::new(FixedSizeBinaryArray::try_new(
+        STATE_BYTES,
+        Buffer::from_vec(bytes),
+        Some(nulls),
+    )?)])
 }
 
 /// The typed input columns of one batch.
@@ -236,24 +267,23 @@ impl<'a> Input<'a> {
 
 /// Calls `f(row, first, last)` for every non-NULL state row.
 fn for_each_state(states: &[ArrayRef], mut f: impl FnMut(usize, Scored, Scored)) -> Result<()> {
-    let [d1, i1, s1, d2, i2, s2] = states else {
-        return internal_err!("{NAME}: expected 6 state arrays, got {}", states.len());
+    let [state] = states else {
+        return internal_err!("{NAME}: expected 1 state array, got {}", states.len());
     };
-    let (first, last) = (
-        [d1.clone(), i1.clone(), s1.clone()],
-        [d2.clone(), i2.clone(), s2.clone()],
-    );
-    let (first, last) = (Input::new(&first)?, Input::new(&last)?);
-    for row in 0..first.date.len() {
-        if first.date.is_null(row) || last.date.is_null(row) {
-            continue;
+    let Some(state) = state.as_fixed_size_binary_opt() else {
+        return internal_err!("{NAME}: unexpected state type {}", state.data_type());
+    };
+    if state.value_length() != STATE_BYTES {
+        return internal_err!(
+            "{NAME}: state is {} bytes wide, expected {STATE_BYTES}",
+            state.value_length()
+        );
+    }
+    for row in 0..state.len() {
+        if state.is_valid(row) {
+            let b = state.value(row);
+            f(row, decode(b), decode(&b[SCORED_BYTES..]));
         }
-        let at = |c: &Input, row| Scored {
-            date: c.date.value(row),
-            id: c.id.value(row),
-            score: c.score.value(row),
-        };
-        f(row, at(&first, row), at(&last, row));
     }
     Ok(())
 }
@@ -280,7 +310,7 @@ impl Accumulator for T1T2Accumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        state_arrays(std::slice::from_ref(&self.ends))
+        state_arrays(std::slice::from_ref(&self.ends))?
             .iter()
             .map(|a| ScalarValue::try_from_array(a, 0))
             .collect()
@@ -325,7 +355,7 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(state_arrays(&emit_to.take_needed(&mut self.ends)))
+        state_arrays(&emit_to.take_needed(&mut self.ends))
     }
 
     fn merge_batch(
@@ -347,7 +377,7 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
         let rows = values.first().map_or(0, |v| v.len());
         let mut states = vec![Ends::default(); rows];
         Input::new(values)?.for_each(opt_filter, |row, s| states[row].push(s));
-        Ok(state_arrays(&states))
+        state_arrays(&states)
     }
 
     fn size(&self) -> usize {
