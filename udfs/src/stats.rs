@@ -593,9 +593,11 @@ pub fn chi_square_quantile(prob: f64, df: f64, upper: bool) -> f64 {
 /// Exact Poisson limits for an observed/expected ratio (Garwood; the form
 /// FunnelPlotR uses): with tail area `tail` on each side and E = `expected`,
 /// lower = chi2_tail(2E) / (2E), upper = chi2_{1 - tail}(2(E + 1)) / (2E).
-/// `(NaN, NaN)` unless E > 0 and 0 < tail < 0.5.
+/// `(NaN, NaN)` unless E > 0 and 0 < tail <= 0.5 (a tail of 0.5, coverage
+/// 0, is reached by any coverage below about 1e-14 %: both limits are then
+/// the medians).
 pub fn poisson_ratio_limits(expected: f64, tail: f64) -> (f64, f64) {
-    if !(expected > 0.0 && expected.is_finite() && tail > 0.0 && tail < 0.5) {
+    if !(expected > 0.0 && expected.is_finite() && tail > 0.0 && tail <= 0.5) {
         return (f64::NAN, f64::NAN);
     }
     let lower = gamma_quantile(expected, tail, false) / expected;

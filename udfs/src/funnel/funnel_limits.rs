@@ -536,6 +536,20 @@ mod tests {
     }
 
     #[test]
+    fn ratio_limits_at_vanishing_coverage_are_the_medians() {
+        // Found by the no-panic property test: a coverage of 1e-300 % rounds
+        // the tail area to exactly 0.5, which the exact limits rejected
+        // (NaN). Both limits are then the gamma medians, just around 1.
+        let c = Coverage::from_percent(1e-300).unwrap();
+        let (lo, hi) = ratio_limits(1e15, 1e15, c, 0.0);
+        assert!(lo.is_finite() && hi.is_finite() && lo <= hi, "({lo}, {hi})");
+        let (lo, hi) = ratio_limits(1.0, 20.0, c, 0.0);
+        // Medians of Gamma(20) and Gamma(21) over E = 20, by Choi's (1994)
+        // k - 1/3 + 8/(405 k): (19.66766, 20.66761) / 20.
+        close((lo, hi), (0.98342, 1.03337), 1e-4);
+    }
+
+    #[test]
     fn ratio_funnelplotr_vectors() {
         // statistics.md: FunnelPlotR exact Poisson, target 1, E = 15, 20, 30.
         let cases = [
