@@ -93,11 +93,7 @@ fn every_chart_has_an_slt_file() {
 
 #[test]
 fn every_chart_declares_the_columns_it_returns() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::runtime();
     rt.block_on(async {
         let crate::runner::Session::Dashboard(dash) = crate::runner::dashboard_context() else {
             unreachable!()

@@ -21,14 +21,19 @@ use datafusion::prelude::SessionContext;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Run every chart on the demo data; register each result in a fresh
-/// context as `<section>__<chart>`.
-async fn chart_results() -> (SessionContext, Vec<(String, Vec<String>)>) {
+/// A dashboard over the committed demo data with the built-in queries.
+async fn open_demo() -> Dashboard {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
     let engine = Engine::open(EngineConfig::new(dir))
         .await
         .expect("open data/demo");
-    let dash = Dashboard::new(engine, Catalog::embedded().expect("catalogue"));
+    Dashboard::new(engine, Catalog::embedded().expect("catalogue"))
+}
+
+/// Run every chart on the demo data; register each result in a fresh
+/// context as `<section>__<chart>`.
+async fn chart_results() -> (SessionContext, Vec<(String, Vec<String>)>) {
+    let dash = open_demo().await;
     let ctx = SessionContext::new();
     let mut charts = Vec::new();
     let ids: Vec<String> = dash.catalog().charts().map(|c| c.id.clone()).collect();
@@ -80,11 +85,7 @@ async fn count(ctx: &SessionContext, sql: &str) -> i64 {
 
 #[test]
 fn every_chart_on_the_demo_data_meets_the_invariants() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::runtime();
     rt.block_on(async {
         let (ctx, charts) = chart_results().await;
         let mut problems = Vec::new();
@@ -272,17 +273,8 @@ fn every_chart_on_the_demo_data_meets_the_invariants() {
 #[test]
 fn shared_blocks_follow_each_charts_parameters() {
     use cypdash::dashboard::GivenParams;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::runtime();
     rt.block_on(async {
-        let open = || async {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-            let engine = Engine::open(EngineConfig::new(dir)).await.unwrap();
-            Dashboard::new(engine, Catalog::embedded().unwrap())
-        };
         let text = |r: cypdash::dashboard::ChartResult| {
             datafusion::arrow::util::pretty::pretty_format_batches(&r.batches)
                 .unwrap()
@@ -292,7 +284,7 @@ fn shared_blocks_follow_each_charts_parameters() {
         short.insert("period_start".into(), "2025-01-01".into());
         short.insert("period_end".into(), "2025-03-31".into());
         let chart = "key/partnerships";
-        let dash = open().await;
+        let dash = open_demo().await;
         let default_first = text(dash.run(chart, &GivenParams::new()).await.unwrap());
         let short_run = text(dash.run(chart, &short).await.unwrap());
         let default_again = text(dash.run(chart, &GivenParams::new()).await.unwrap());
@@ -301,7 +293,7 @@ fn shared_blocks_follow_each_charts_parameters() {
             "the period must change the referrals"
         );
         assert_eq!(default_first, default_again);
-        let fresh = open().await;
+        let fresh = open_demo().await;
         assert_eq!(short_run, text(fresh.run(chart, &short).await.unwrap()));
     });
 }
@@ -313,15 +305,9 @@ fn shared_blocks_follow_each_charts_parameters() {
 #[test]
 fn kept_results_are_reused_per_parameter_values() {
     use cypdash::dashboard::{ChartResult, GivenParams};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::runtime();
     rt.block_on(async {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-        let engine = Engine::open(EngineConfig::new(dir)).await.unwrap();
-        let dash = Dashboard::new(engine, Catalog::embedded().unwrap());
+        let dash = open_demo().await;
         let chart = "key/partnerships";
         // The same arrays (a computed column is never shared by two runs).
         let same = |a: &ChartResult, b: &ChartResult| {
@@ -354,15 +340,9 @@ fn kept_results_are_reused_per_parameter_values() {
 /// prepared; the table built from them stays.
 #[test]
 fn step_blocks_are_dropped_after_the_session_tables_are_built() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = crate::runtime();
     rt.block_on(async {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-        let engine = Engine::open(EngineConfig::new(dir)).await.unwrap();
-        let dash = Dashboard::new(engine, Catalog::embedded().unwrap());
+        let dash = open_demo().await;
         dash.prepare().await.unwrap();
         let ctx = dash.engine().ctx();
         for step in ["sdq_t1_t2", "rcads_t1_t2"] {

@@ -37,6 +37,15 @@ fn slt_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The runtime the tests run queries on: two workers, as on the CI machine.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn run_dir(sub: &str, make: runner::MakeCtx) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/slt")
@@ -44,11 +53,7 @@ fn run_dir(sub: &str, make: runner::MakeCtx) {
     let files = slt_files(&dir);
     assert!(!files.is_empty(), "no .slt files under {}", dir.display());
     let complete = std::env::var_os("CYPDASH_SLT_COMPLETE").is_some();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut failures = Vec::new();
     for file in &files {
         if let Err(e) = rt.block_on(runner::run_file(file, make, complete)) {
