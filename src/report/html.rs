@@ -134,8 +134,15 @@ svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
   .chart + .chart { break-before: page; }
   .chart { break-inside: avoid; margin: 0; border-top: none; }
   .key { break-before: page; }
-  .section-title { margin-top: 0; }
+  /* Printed, every chart page shows its section in the progress tabs; a
+     section title of its own would be left alone on a page, since the
+     first chart does not fit beneath it. */
+  .section-title { display: none; }
   figure svg { max-height: 150mm; }
+  /* The discussion box sits beside the chart on the same page: printed
+     smaller, so that its longest text fits the page's height. */
+  .discussion { font-size: 9.5px; line-height: 1.35; padding: 3px 9px 5px; }
+  .discussion h4 { font-size: 10.5px; margin: 5px 0 1px; }
   details.data, .params { display: none; }
   .table-wrap { max-height: none; overflow: visible; }
   a { color: inherit; text-decoration: none; }
