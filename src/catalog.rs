@@ -293,18 +293,10 @@ fn check_steps(files: &[QueryFile]) -> Result<(), CatalogError> {
     Ok(())
 }
 
-/// Whether the SQL of a query file (comments left out) names `table` as a
-/// whole word.
+/// Whether a SQL text names `table` (a whole identifier, outside comments
+/// and string literals).
 fn reads_table(sql: &str, table: &str) -> bool {
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    sql.lines()
-        .map(|line| line.split("--").next().unwrap_or(""))
-        .any(|code| {
-            code.match_indices(table).any(|(i, _)| {
-                !code[..i].chars().next_back().is_some_and(word)
-                    && !code[i + table.len()..].chars().next().is_some_and(word)
-            })
-        })
+    identifiers(sql).any(|(param, word)| !param && word == table)
 }
 
 /// Split a file into its TOML header (the leading `--` lines, prefix
@@ -327,38 +319,47 @@ pub fn parse_header(file: &str, text: &str) -> Result<Header, CatalogError> {
 
 /// The `$name` parameters a SQL text uses (comments and strings skipped).
 pub fn used_params(sql: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+    identifiers(sql)
+        .filter(|(param, word)| *param && !word.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|(_, word)| word.to_string())
+        .collect()
+}
+
+/// The words of a SQL text (runs of ASCII letters, digits and `_`) outside
+/// `--` comments and `'...'` string literals, each with whether a `$`
+/// precedes it (a parameter).
+fn identifiers(sql: &str) -> impl Iterator<Item = (bool, &str)> {
     let b = sql.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            match b[i] {
+                b'-' if b.get(i + 1) == Some(&b'-') => {
+                    while i < b.len() && b[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'\'' => {
+                    i += 1;
+                    while i < b.len() && b[i] != b'\'' {
+                        i += 1;
+                    }
                     i += 1;
                 }
-            }
-            b'\'' => {
-                i += 1;
-                while i < b.len() && b[i] != b'\'' {
-                    i += 1;
+                c if word(c) => {
+                    let param = i > 0 && b[i - 1] == b'$';
+                    let start = i;
+                    while i < b.len() && word(b[i]) {
+                        i += 1;
+                    }
+                    return Some((param, &sql[start..i]));
                 }
-                i += 1;
+                _ => i += 1,
             }
-            b'$' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                    j += 1;
-                }
-                if j > start && !b[start].is_ascii_digit() {
-                    out.insert(sql[start..j].to_string());
-                }
-                i = j;
-            }
-            _ => i += 1,
         }
-    }
-    out
+        None
+    })
 }
 
 /// All query files.

@@ -145,6 +145,19 @@ fn shared_blocks_are_computed_on_first_use() {
             .await
             .unwrap();
         assert!(ctx.table_exist("in_scope_referral").unwrap());
+        // Step blocks are gone once prepared, and `\d` says why.
+        let mut listing = Vec::new();
+        repl.handle_line("\\d", &mut listing).await.unwrap();
+        let listing = String::from_utf8(listing).unwrap();
+        let line = listing
+            .lines()
+            .find(|l| l.contains("sdq_t1_t2"))
+            .expect("sdq_t1_t2 listed");
+        assert!(
+            line.contains("shared step (read by later tables only, then dropped)"),
+            "{line}"
+        );
+        assert!(!ctx.table_exist("sdq_t1_t2").unwrap());
     });
 }
 
