@@ -21,6 +21,12 @@
 -- type = "int"
 -- default = "2"
 -- description = "Lowest descriptor rating that counts (1 mild, 2 moderate, 3 severe; 0 counts as 1)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period: a first Current View completed after it is not counted"
 
 with item as (
     select item, label, item_group, sort_order
@@ -29,10 +35,12 @@ with item as (
 ),
 
 assessed as (
-    -- In-scope referrals with a first Current View.
+    -- In-scope referrals with a first Current View by period_end (one
+    -- completed later was not there at period_end).
     select r.unit_id, r.referral_id
     from in_scope_referral r
     join first_current_view cv using (referral_id)
+    where cv.completed_date <= $period_end
 ),
 
 present as (

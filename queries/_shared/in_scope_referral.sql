@@ -3,7 +3,8 @@
 -- Referrals open at some point in the period (referral_date <= period_end
 -- and closure_date NULL or >= period_start) in a service of a compared unit,
 -- with the unit they count under, the age at referral, and flags for
--- closed-in-period and open-at-end."""
+-- closed-in-period and open-at-end. The closure date and reason are those
+-- known at period_end: NULL when the referral closed after it."""
 -- kind = "bound_view"
 -- stage = 5
 --
@@ -38,10 +39,12 @@ final as (
         us.unit_id,
         us.unit_name,
         r.referral_date,
-        r.closure_date,
-        r.closure_reason,
+        -- A closure after period_end had not happened at period_end: the
+        -- referral is open then, and its closure is not shown.
+        case when r.closure_date <= $period_end then r.closure_date end as closure_date,
+        case when r.closure_date <= $period_end then r.closure_reason end as closure_reason,
         r.referral_source,
-        r.closure_date between $period_start and $period_end as closed_in_period,
+        coalesce(r.closure_date between $period_start and $period_end, false) as closed_in_period,
         r.closure_date is null or r.closure_date > $period_end as open_at_end,
         -- Whole years from birth to referral.
         case

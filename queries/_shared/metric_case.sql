@@ -7,14 +7,16 @@
 -- is defined here once.
 --
 -- completion (data_quality/completion): referrals closed in the period with
---   at least 2 attended contacts; t1_<m> = has a T1 on measure m (SDQ,
---   RCADS, GBO; any informant or scale), paired_<m> = has a paired T1/T2;
---   t1_any / paired_any over the three measures.
+--   at least 2 attended contacts on or before period_end; t1_<m> = has a T1
+--   on measure m (SDQ, RCADS, GBO; any informant or scale) dated on or
+--   before period_end, paired_<m> = has a pair as of period_end
+--   (paired_outcome); t1_any / paired_any over the three measures.
 -- idle (data_quality/idle_cases): referrals open at period_end; x = 1 when
 --   period_end minus the last attended contact on or before period_end (or
 --   the referral date when there is none) is more than idle_days.
 -- goal_rated, goal_paired (data_quality/goals_use): referrals closed in the
---   period; x = 1 with any goal rated / a goal with a first and a later rating.
+--   period; x = 1 with any goal rated by period_end / a goal paired as of
+--   period_end (a first and a later rating).
 -- reliable_improvement, reliable_deterioration (outcomes/reliable_improvement):
 --   cases with at least one paired total that has reliable-change
 --   parameters (paired_outcome); improvement = at least one reliably
@@ -47,11 +49,15 @@
 -- default = "90"
 -- description = "A case is idle when more than this many days passed since its last attended contact"
 
+-- Nothing dated after period_end is read: contacts are taken up to it,
+-- T1 counts when dated by it, and pairs are those of paired_outcome (T2 the
+-- latest questionnaire by period_end).
 with attended as (
     select c.referral_id, c.contact_date
     from contact c
     join ref_attendance a on a.code = c.attendance
     where a.attended
+      and c.contact_date <= $period_end
 ),
 
 attended_count as (
@@ -67,10 +73,22 @@ closed_case as (
     where r.closed_in_period
 ),
 
-measure_status as (
-    select referral_id, measure, bool_or(paired) as paired
+t1_measure as (
+    -- The measures with a T1 by period_end (any informant or scale).
+    select distinct referral_id, measure
     from outcome_pair
-    group by referral_id, measure
+    where t1_date <= $period_end
+),
+
+paired_measure as (
+    select distinct referral_id, measure
+    from paired_outcome
+),
+
+measure_status as (
+    select t.referral_id, t.measure, p.referral_id is not null as paired
+    from t1_measure t
+    left join paired_measure p using (referral_id, measure)
 ),
 
 completion_case as (
@@ -109,17 +127,15 @@ idle as (
             else 0
         end as x
     from in_scope_referral r
-    left join attended a
-        on a.referral_id = r.referral_id and a.contact_date <= $period_end
+    left join attended a on a.referral_id = r.referral_id
     where r.open_at_end
     group by r.unit_id, r.referral_id, r.referral_date
 ),
 
 goal_status as (
-    select referral_id, bool_or(paired) as paired
-    from outcome_pair
+    select referral_id, paired
+    from measure_status
     where measure = 'GBO'
-    group by referral_id
 ),
 
 goals_use as (

@@ -3,8 +3,8 @@
 -- One row per referral and informant with SDQ questionnaires on or
 -- after the referral date: for each scale, a struct with its T1 and T2
 -- (t1_t2: earliest scored questionnaire, ties lowest id; latest one dated
--- after it, ties highest id) and the referral's closure date. Every scale is
--- paired in one pass over sdq_score (one row per questionnaire), by hash,
+-- after it, ties highest id), over all the data. Every scale is paired in
+-- one pass over sdq_score (one row per questionnaire), by hash,
 -- with no sort; outcome_pair turns the structs into one row per scale. A
 -- step: dropped once outcome_pair is built (it holds memory no chart needs)."""
 -- kind = "step"
@@ -14,7 +14,6 @@ with final as (
     select
         s.referral_id,
         s.informant,
-        max(r.closure_date) as closure_date,
         t1_t2(s.completed_date, s.questionnaire_id, s.emotional) as emotional,
         t1_t2(s.completed_date, s.questionnaire_id, s.conduct) as conduct,
         t1_t2(s.completed_date, s.questionnaire_id, s.hyperactivity) as hyperactivity,

@@ -163,11 +163,13 @@ case_value as (
     from in_scope_referral r
     join outcome_pair p using (referral_id)
     where p.measure = 'SDQ' and p.informant = 'parent' and p.scale = 'total_difficulties'
+      and p.t1_date <= $period_end
     union all
     select r.unit_id, 'mean_t1_rcads_total_self', p.t1
     from in_scope_referral r
     join outcome_pair p using (referral_id)
     where p.measure = 'RCADS' and p.informant = 'self' and p.scale = 'total'
+      and p.t1_date <= $period_end
 ),
 
 es_case as (

@@ -137,6 +137,7 @@ with t1 as (
     where p.measure = 'RCADS'
       and p.informant = $informant
       and p.scale = 'total'
+      and p.t1_date <= $period_end  -- a T1 after the period is not known yet
 ),
 
 overall as (

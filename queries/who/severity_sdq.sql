@@ -138,6 +138,7 @@ with t1 as (
     where p.measure = 'SDQ'
       and p.informant = $informant
       and p.scale = 'total_difficulties'
+      and p.t1_date <= $period_end  -- a T1 after the period is not known yet
 ),
 
 overall as (
