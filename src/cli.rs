@@ -389,22 +389,18 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
         Command::Dashboard(args) => {
             let catalog = global.catalog()?;
             let charts: Vec<String> = catalog.charts().map(|c| c.id.clone()).collect();
-            let html = args.out.join("dashboard.html");
-            let dash = export_command(
-                global,
-                catalog,
-                charts,
-                args.format,
-                args.out,
-                &args.params,
-                out,
-            )
-            .await?;
-            let options = ReportOptions {
+            let page = ReportOptions {
                 params: parse_param_args(&args.params)?,
                 ..ReportOptions::default()
             };
-            write_report(global, &dash, &options, &html, out).await?;
+            let job = ExportJob {
+                charts,
+                format: args.format,
+                out_dir: args.out,
+                params: &args.params,
+                page: Some(page),
+            };
+            export_command(global, catalog, job, out).await?;
             Ok(0)
         }
         Command::Report(args) => {
@@ -424,16 +420,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
         Command::Export(args) => {
             let catalog = global.catalog()?;
             let charts = select_charts(&catalog, &args.charts, args.section.as_deref())?;
-            export_command(
-                global,
-                catalog,
+            let job = ExportJob {
                 charts,
-                args.format,
-                args.out,
-                &args.params,
-                out,
-            )
-            .await?;
+                format: args.format,
+                out_dir: args.out,
+                params: &args.params,
+                page: None,
+            };
+            export_command(global, catalog, job, out).await?;
             Ok(0)
         }
         Command::Bench { reps, format } => {
@@ -672,35 +666,49 @@ async fn write_report(
     Ok(())
 }
 
-async fn export_command(
-    global: &GlobalArgs,
-    catalog: Catalog,
+/// What `export` and `dashboard` write.
+#[derive(Debug)]
+struct ExportJob<'a> {
     charts: Vec<String>,
     format: ExportFormat,
     out_dir: PathBuf,
-    params: &[String],
+    params: &'a [String],
+    /// `dashboard`: the rendered dashboard, written beside the exports.
+    page: Option<ReportOptions>,
+}
+
+/// Export the charts into `job.out_dir`, replacing it whole (see
+/// [`export::directory`]). The rendered dashboard, if asked for, goes into
+/// the same directory in the same swap, drawn from the same results when
+/// every chart ran.
+async fn export_command(
+    global: &GlobalArgs,
+    catalog: Catalog,
+    job: ExportJob<'_>,
     out: &mut dyn Write,
-) -> Result<Dashboard> {
-    let given = parse_param_args(params)?;
-    let files: Vec<&QueryFile> = charts
+) -> Result<()> {
+    let given = parse_param_args(job.params)?;
+    let files: Vec<&QueryFile> = job
+        .charts
         .iter()
         .map(|id| catalog.chart(id))
         .collect::<Result<_, _>>()?;
     let per_chart = export::params_per_chart(&files, &given)?;
     let request = ExportRequest {
-        charts,
+        charts: job.charts,
         params: per_chart,
-        format,
-        out: out_dir,
+        format: job.format,
+        out: job.out_dir,
     };
     let dash = open_dashboard(global, catalog).await?;
     // `dashboard` renders the report from the same results.
     dash.keep_results();
+    let staging = export::Staging::begin(&request.out)?;
     let bar = global.progress(
         request.charts.len() as u64,
         "{bar:30} {pos}/{len} charts {msg}",
     );
-    let report = export::export(&dash, &request, &mut |i, id| {
+    let report = export::write_export(&dash, &request, &staging, &mut |i, id| {
         if let Some(bar) = &bar {
             bar.set_position(i as u64);
             bar.set_message(id.to_string());
@@ -710,6 +718,24 @@ async fn export_command(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let failed: Vec<_> = report.failed().collect();
+    let page_elapsed = match &job.page {
+        Some(options) if failed.is_empty() => {
+            let started = std::time::Instant::now();
+            let html = report::render(&dash, options).await?;
+            let path = staging.path().join(export::REPORT);
+            export::write_atomic(&path, |w| {
+                w.write_all(html.as_bytes())
+                    .map_err(|source| export::ExportError::Io {
+                        path: path.clone(),
+                        source,
+                    })
+            })?;
+            Some(started.elapsed())
+        }
+        _ => None,
+    };
+    staging.commit()?;
     if !global.quiet {
         let rows: Vec<Vec<String>> = report
             .charts
@@ -732,10 +758,17 @@ async fn export_command(
             report.out.display(),
             format_elapsed(report.elapsed)
         )?;
+        if let Some(elapsed) = page_elapsed {
+            writeln!(
+                out,
+                "wrote the report {} in {}",
+                report.out.join(export::REPORT).display(),
+                format_elapsed(elapsed)
+            )?;
+        }
     }
-    let failed: Vec<_> = report.failed().collect();
     if failed.is_empty() {
-        return Ok(dash);
+        return Ok(());
     }
     let details: Vec<String> = failed
         .iter()

@@ -2,9 +2,12 @@
 //! snippet per chart and a `manifest.json` per export.
 //!
 //! - File names are stable: `<section>__<chart>.parquet`, `.csv`, `.pq`.
-//! - Every file is written to a temporary name in the same directory and
-//!   renamed into place, so a reader (Power BI refreshing, a sync client)
-//!   never sees a half-written file.
+//! - An export is all-or-nothing per directory: it is written whole into a
+//!   staging directory beside the output and swapped in at the end, so a
+//!   reader (Power BI refreshing, a sync client) never sees a half-written
+//!   file or files of two runs, even after a kill; the next export removes
+//!   what a killed one left, and a directory that is not an earlier export
+//!   is never replaced (see [`directory`]).
 //! - Columns are flattened to five types that every BI tool reads the same
 //!   way: Int64, Float64, Boolean, Date32 and Utf8 (see [`export_type`]).
 //!   Nested columns (lists, structs, maps) are rejected with an error that
@@ -64,8 +67,9 @@ impl ExportFormat {
     }
 }
 
-/// The name of the manifest written beside the exported files.
-pub const MANIFEST: &str = "manifest.json";
+pub mod directory;
+
+pub use directory::{DirectoryError, Staging, MANIFEST, REPORT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -113,6 +117,8 @@ pub enum ExportError {
         to: DataType,
         source: datafusion::arrow::error::ArrowError,
     },
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
     #[error(transparent)]
     Run(#[from] RunError),
 }
@@ -233,7 +239,8 @@ pub fn base_name(chart: &QueryFile) -> String {
 }
 
 /// Write a file through a temporary name in the same directory, renamed
-/// into place once complete (and removed if writing fails).
+/// into place once complete (and removed if writing fails); temporary
+/// files of the same name left by killed processes are removed first.
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), ExportError>,
@@ -250,7 +257,8 @@ pub fn write_atomic(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "export".to_string());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    directory::remove_stale_temporaries(&dir, &name);
+    let tmp = dir.join(directory::temporary_name(&name));
     let result = (|| {
         let file = std::fs::File::create(&tmp).map_err(io)?;
         let mut w = std::io::BufWriter::new(file);
@@ -701,26 +709,43 @@ impl ExportReport {
 }
 
 /// Progress of an export: called before each chart with its index and id,
-/// and once more with the total when done.
-pub type Progress<'a> = &'a mut dyn FnMut(usize, &str);
+/// and once more with the total when done. `Send`, so that an export can
+/// run as a task of its own (the REPL cancels it on Ctrl-C; the staging
+/// directory then goes with it).
+pub type Progress<'a> = &'a mut (dyn FnMut(usize, &str) + Send);
 
 /// Run the charts and write their files, the Power Query snippets and the
-/// manifest into `request.out` (created if missing). A chart that fails is
-/// recorded (in the report and the manifest) and the others go on; failing
-/// to write a file stops the export.
+/// manifest into `request.out`, replacing it whole (see [`directory`]). A
+/// chart that fails is recorded (in the report and the manifest), the
+/// others go on and the export is put in place; any other error (failing to
+/// write a file, a directory that is not an earlier export) leaves
+/// `request.out` as it was.
 pub async fn export(
     dash: &Dashboard,
     request: &ExportRequest,
     progress: Progress<'_>,
 ) -> Result<ExportReport, ExportError> {
     let started = Instant::now();
-    let out = &request.out;
-    std::fs::create_dir_all(out).map_err(|source| ExportError::Io {
-        path: out.clone(),
-        source,
-    })?;
-    let folder = std::fs::canonicalize(out).unwrap_or_else(|_| out.clone());
-    let mut folder = folder.display().to_string();
+    let staging = Staging::begin(&request.out)?;
+    let mut report = write_export(dash, request, &staging, progress).await?;
+    staging.commit()?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// [`export`] up to the commit: the files are written into `staging`, for
+/// a caller that adds its own (the rendered dashboard) before
+/// [`Staging::commit`] puts them all in place at once.
+pub async fn write_export(
+    dash: &Dashboard,
+    request: &ExportRequest,
+    staging: &Staging,
+    progress: Progress<'_>,
+) -> Result<ExportReport, ExportError> {
+    let started = Instant::now();
+    let out = staging.path();
+    // The Power Query snippets name where the files will be, not the staging.
+    let mut folder = staging.out().display().to_string();
     if !folder.ends_with(std::path::MAIN_SEPARATOR) {
         folder.push(std::path::MAIN_SEPARATOR);
     }
@@ -792,7 +817,7 @@ pub async fn export(
         })
     })?;
     Ok(ExportReport {
-        out: out.clone(),
+        out: request.out.clone(),
         charts: outcomes,
         manifest,
         elapsed: started.elapsed(),

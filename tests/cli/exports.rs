@@ -1,6 +1,7 @@
 //! Exports read back: Parquet types against the query headers, CSV with
 //! its BOM parsed by a standard reader to the same values, the manifest,
-//! the Power Query snippets, and no temporary files left behind.
+//! the Power Query snippets, and no temporary files left behind; an export
+//! replaces its directory whole, even when killed (issue 10).
 
 use crate::common::{output, root, settings, tiny, tiny_test_charts};
 use cypdash::catalog::{Catalog, QueryFile};
@@ -8,7 +9,9 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::Compression;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
 
 fn read_parquet(path: &Path) -> (Vec<RecordBatch>, Vec<Compression>) {
     let file = std::fs::File::open(path).unwrap();
@@ -300,4 +303,238 @@ fn manifest_snapshot() {
     s.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]");
     s.add_filter(r#""bytes": \d+"#, r#""bytes": [BYTES]"#);
     s.bind(|| insta::assert_snapshot!("manifest", text));
+}
+
+/// The tiny dashboard fixture: every built-in chart runs on it in about a
+/// second, and `min_n=3` changes the contents of most of them.
+const DASHBOARD_DATA: &str = "tests/fixtures/dashboard";
+
+/// `cypdash dashboard` over the dashboard fixture into `out`.
+fn dashboard_into(out: &Path, params: &[&str]) -> std::process::Command {
+    let mut cmd = crate::common::cypdash();
+    cmd.args(["--quiet", "--data", DASHBOARD_DATA, "dashboard", "--out"])
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for p in params {
+        cmd.args(["--param", p]);
+    }
+    cmd
+}
+
+/// Wait for a child, at most `limit`; it is killed and the test fails if it
+/// runs longer.
+fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("cypdash ran longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Run to completion (bounded), asserting success; returns how long it took.
+fn run_complete(cmd: &mut std::process::Command) -> Duration {
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(120));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    started.elapsed()
+}
+
+fn entries(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Every file's bytes.
+fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    entries(dir)
+        .into_iter()
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect()
+}
+
+/// Check that `dir` holds one whole export made by `dashboard`: exactly
+/// the files its manifest lists, their Power Query scripts, the manifest
+/// and `dashboard.html`, each data file read back with the listed row
+/// count. Returns the manifest.
+fn whole_export(dir: &Path) -> serde_json::Value {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    assert!(!files.is_empty());
+    let mut expected: BTreeSet<String> =
+        ["manifest.json", "dashboard.html"].map(String::from).into();
+    for f in files {
+        let name = f["file"].as_str().unwrap();
+        expected.insert(name.to_string());
+        expected.insert(f["power_query"].as_str().unwrap().to_string());
+        let rows = if name.ends_with(".csv") {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            csv::ReaderBuilder::new()
+                .from_reader(&bytes[3..])
+                .records()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+                .len()
+        } else {
+            read_parquet(&dir.join(name))
+                .0
+                .iter()
+                .map(|b| b.num_rows())
+                .sum()
+        };
+        assert_eq!(f["rows"], rows, "{name}: rows against the manifest");
+    }
+    assert_eq!(entries(dir), expected, "the files against the manifest");
+    manifest
+}
+
+/// The `min_n` every chart that takes it ran with.
+fn min_n(manifest: &serde_json::Value) -> BTreeSet<i64> {
+    manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["params"]["min_n"].as_i64())
+        .collect()
+}
+
+/// Issue 10: an export is all-or-nothing per directory. A `dashboard` run
+/// replacing an earlier one made with other parameters is killed (SIGKILL)
+/// at moments spread over its run; after each kill the directory is exactly
+/// the earlier export or wholly the new one (files, dashboard and manifest
+/// agreeing), and the next complete run leaves nothing else behind.
+#[test]
+fn a_killed_export_leaves_the_earlier_one_or_the_new_one_whole() {
+    // When to kill, in percent of a whole run's time: spread over the run,
+    // closer together towards its end (the dashboard, the swap), and two
+    // after it (a slower run may still be swapping).
+    const KILL_AT: [u32; 10] = [10, 30, 50, 70, 85, 92, 97, 100, 105, 120];
+    let scratch = tempfile::tempdir().unwrap();
+    let new_run = run_complete(&mut dashboard_into(scratch.path(), &["min_n=3"]));
+    let new_manifest = whole_export(scratch.path());
+    assert_eq!(min_n(&new_manifest), BTreeSet::from([3]));
+
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    run_complete(&mut dashboard_into(&out, &[]));
+    let (mut kept, mut replaced) = (0, 0);
+    for (i, percent) in KILL_AT.into_iter().enumerate() {
+        let earlier = contents(&out);
+        assert_eq!(min_n(&whole_export(&out)), BTreeSet::from([5]));
+        // Files of the earlier run are older than `started` by this much.
+        std::thread::sleep(Duration::from_millis(50));
+        let started = SystemTime::now() - Duration::from_millis(25);
+        let mut child = dashboard_into(&out, &["min_n=3"]).spawn().unwrap();
+        std::thread::sleep(new_run * percent / 100);
+        let _ = child.kill();
+        wait_bounded(&mut child, Duration::from_secs(30));
+
+        let manifest = whole_export(&out);
+        if contents(&out) == earlier {
+            kept += 1;
+        } else {
+            assert_eq!(min_n(&manifest), BTreeSet::from([3]), "kill {i}");
+            for name in entries(&out) {
+                let modified = std::fs::metadata(out.join(&name))
+                    .unwrap()
+                    .modified()
+                    .unwrap();
+                assert!(modified >= started, "kill {i}: {name} is the earlier run's");
+            }
+            replaced += 1;
+        }
+
+        // The next complete run removes what the killed one left.
+        run_complete(&mut dashboard_into(&out, &[]));
+        assert_eq!(entries(root.path()), BTreeSet::from(["out".to_string()]));
+        no_temporary_files(&out);
+    }
+    eprintln!(
+        "{} kills: the earlier export kept {kept} times, the new one in place {replaced} times",
+        KILL_AT.len()
+    );
+    assert!(kept > 0, "no kill landed before the swap");
+}
+
+/// Issue 10: an export never replaces a folder that is not an export.
+#[test]
+fn an_export_refuses_to_replace_a_folder_that_is_not_an_export() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("report.pbix"), "mine").unwrap();
+    let (code, _, stderr) = output(
+        tiny()
+            .args(["export", "--charts", "partnerships", "--out"])
+            .arg(dir.path()),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("is not a cypdash export (it holds `report.pbix`)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        entries(dir.path()),
+        BTreeSet::from(["report.pbix".to_string()])
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().parent().unwrap())
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.contains(".cypdash-")
+                    && name.contains(&*dir.path().file_name().unwrap().to_string_lossy())
+            })
+            .count(),
+        0,
+        "no staging directory left"
+    );
+}
+
+/// The REPL's `\export CHART FOLDER` replaces the folder whole too.
+#[test]
+fn the_repl_exports_a_folder_whole() {
+    let root = tempfile::tempdir().unwrap();
+    let folder = root.path().join("units");
+    let script = format!(
+        "\\export key/partnerships {0}\n\\export key/partnerships {0}\n",
+        folder.display()
+    );
+    let mut child = tiny()
+        .arg("repl")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(120));
+    assert!(status.success());
+    assert_eq!(
+        entries(&folder),
+        [
+            "key__partnerships.csv",
+            "key__partnerships.parquet",
+            "key__partnerships.pq",
+            "manifest.json"
+        ]
+        .map(String::from)
+        .into()
+    );
+    assert_eq!(entries(root.path()), BTreeSet::from(["units".to_string()]));
 }
