@@ -6,6 +6,15 @@
 //! cypdash UDFs and the reference tables, and applies the memory limit and
 //! spill directory. The CLI, the REPL, the tests and the benchmarks all go
 //! through it.
+//!
+//! Bad input never panics and never fails without saying where: each Parquet
+//! file's footer is checked before DataFusion reads it
+//! (`engine/parquet_check.rs`), and every scan of an input table names its
+//! table and file (and CSV line, or Parquet row group and column) in a read
+//! error (`engine/scan.rs`).
+
+mod parquet_check;
+mod scan;
 
 use crate::contract::{self, ContractType, TableSpec};
 use crate::reference;
@@ -14,6 +23,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{
     cast, col, CsvReadOptions, DataFrame, ParquetReadOptions, SessionConfig, SessionContext,
 };
@@ -251,12 +261,13 @@ impl Engine {
         if !config.data_dir.is_dir() {
             return Err(EngineError::DataDirMissing(config.data_dir.clone()));
         }
-        let ctx = new_context(config)?;
+        let sources = Arc::new(scan::ScanSources::default());
+        let ctx = new_context(config, &sources)?;
         cypdash_udfs::register_all(&ctx);
         let mut inputs = Vec::new();
         let mut problems = Vec::new();
         for spec in contract::TABLES {
-            match register_input(&ctx, &config.data_dir, spec).await {
+            match register_input(&ctx, &sources, &config.data_dir, spec).await {
                 Ok(Ok(table)) => inputs.push(table),
                 Ok(Err(mut found)) => problems.append(&mut found),
                 Err(e) => return Err(e.into()),
@@ -296,7 +307,10 @@ impl Engine {
     }
 }
 
-fn new_context(config: &EngineConfig) -> Result<SessionContext, DataFusionError> {
+fn new_context(
+    config: &EngineConfig,
+    sources: &Arc<scan::ScanSources>,
+) -> Result<SessionContext, DataFusionError> {
     let mut session = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("cypdash", "public");
@@ -325,10 +339,14 @@ fn new_context(config: &EngineConfig) -> Result<SessionContext, DataFusionError>
                 .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
         );
     }
-    Ok(SessionContext::new_with_config_rt(
-        session,
-        runtime.build_arc()?,
-    ))
+    // The scan wrapper goes last, so every other rule sees the bare scans.
+    let state = SessionStateBuilder::new()
+        .with_config(session)
+        .with_runtime_env(runtime.build_arc()?)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(scan::NameScanErrors::new(Arc::clone(sources))))
+        .build();
+    Ok(SessionContext::new_with_state(state))
 }
 
 /// Find where a table is stored in `dir`.
@@ -374,6 +392,7 @@ fn locate(dir: &Path, spec: &TableSpec) -> Result<TableSource, ContractProblem> 
 /// failures, the inner one the table's contract problems.
 async fn register_input(
     ctx: &SessionContext,
+    sources: &scan::ScanSources,
     dir: &Path,
     spec: &'static TableSpec,
 ) -> Result<Result<InputTable, Vec<ContractProblem>>, DataFusionError> {
@@ -389,21 +408,39 @@ async fn register_input(
             message,
         }]))
     };
-    let df = match &source {
+    let (df, scan_source) = match &source {
         TableSource::ParquetFile(p) | TableSource::ParquetDir { path: p, .. } => {
             if let TableSource::ParquetDir { files: 0, .. } = source {
                 return unreadable("the folder holds no .parquet files".to_string());
+            }
+            let files = parquet_files(&source);
+            // The Parquet reader panics on some corrupt footers: check each
+            // file's framing and metadata before it reads them.
+            let corrupt: Vec<_> = files
+                .iter()
+                .filter_map(|f| {
+                    parquet_check::check_file(f)
+                        .err()
+                        .map(|message| ContractProblem::Unreadable {
+                            table: spec.name,
+                            path: f.clone(),
+                            message,
+                        })
+                })
+                .collect();
+            if !corrupt.is_empty() {
+                return Ok(Err(corrupt));
             }
             match ctx
                 .read_parquet(path_str(p), ParquetReadOptions::default())
                 .await
             {
-                Ok(df) => df,
+                Ok(df) => (df, scan::ScanSource::parquet(spec.name, p, files)?),
                 Err(e) => return unreadable(e.strip_backtrace()),
             }
         }
         TableSource::Csv(p) => match read_csv(ctx, spec, p).await {
-            Ok(df) => df,
+            Ok((df, columns)) => (df, scan::ScanSource::csv(spec.name, p, columns)?),
             Err(message) => return unreadable(message),
         },
     };
@@ -446,6 +483,7 @@ async fn register_input(
     }
     let view = df.select(exprs)?.into_view();
     ctx.register_table(spec.name, view)?;
+    sources.add(scan_source);
     Ok(Ok(InputTable {
         name: spec.name,
         source,
@@ -457,32 +495,67 @@ fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// The Parquet files of a table, in path order: the file, or every
+/// `.parquet` file under the folder (DataFusion lists subfolders too).
+fn parquet_files(source: &TableSource) -> Vec<PathBuf> {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|x| x == "parquet") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    match source {
+        TableSource::ParquetFile(p) => files.push(p.clone()),
+        TableSource::ParquetDir { path, .. } => walk(path, &mut files),
+        TableSource::Csv(_) => {}
+    }
+    files.sort();
+    files
+}
+
 /// Read a CSV table with the contract's types for the required columns and
 /// Utf8 for any extra column (codes must stay strings: `'5'` not `5`).
+/// Returns the header's columns with their contract types too.
+///
+/// The file is read whole by one reader (`newlines_in_values`), never split
+/// into byte ranges: a quoted value may hold a line break, and only a reader
+/// that starts at the header counts lines from the top of the file (the
+/// line number in a read error).
 async fn read_csv(
     ctx: &SessionContext,
     spec: &TableSpec,
     path: &Path,
-) -> Result<DataFrame, String> {
+) -> Result<(DataFrame, Vec<(String, Option<ContractType>)>), String> {
     use datafusion::arrow::datatypes::{Field, Schema};
     let header = read_csv_header(path)?;
-    let fields = header
-        .iter()
+    let columns: Vec<(String, Option<ContractType>)> = header
+        .into_iter()
         .map(|name| {
-            let dt = spec
-                .column(name)
-                .map(|c| c.data_type.arrow())
-                .unwrap_or(DataType::Utf8);
-            Field::new(name, dt, true)
+            let t = spec.column(&name).map(|c| c.data_type);
+            (name, t)
         })
+        .collect();
+    let fields = columns
+        .iter()
+        .map(|(name, t)| Field::new(name, t.map_or(DataType::Utf8, |t| t.arrow()), true))
         .collect::<Vec<_>>();
     let schema = Schema::new(fields);
-    ctx.read_csv(
-        path_str(path),
-        CsvReadOptions::new().has_header(true).schema(&schema),
-    )
-    .await
-    .map_err(|e| e.strip_backtrace())
+    let df = ctx
+        .read_csv(
+            path_str(path),
+            CsvReadOptions::new()
+                .has_header(true)
+                .newlines_in_values(true)
+                .schema(&schema),
+        )
+        .await
+        .map_err(|e| e.strip_backtrace())?;
+    Ok((df, columns))
 }
 
 fn read_csv_header(path: &Path) -> Result<Vec<String>, String> {

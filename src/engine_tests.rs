@@ -268,16 +268,19 @@ async fn memory_limit_is_enforced_and_names_consumers() {
 }
 
 /// `validate` over `tests/fixtures/flawed`: every flaw class its README
-/// lists is found, with the README's count and its first example id, and
-/// nothing else is reported.
+/// lists is found, with the README's count and its first example id (none
+/// for a NULL id), and nothing else is reported. NULLs in required columns
+/// are errors, the rest warnings; NULL and orphan-key findings say what the
+/// charts do with the rows.
 #[tokio::test]
 async fn validate_finds_each_injected_flaw_with_its_count() {
+    use crate::validate::Severity;
     use std::collections::BTreeMap;
     let engine = open(&fixture("flawed")).await.unwrap();
     let findings = crate::validate::quality_findings(&engine).await.unwrap();
-    let got: BTreeMap<(String, String), (u64, Vec<String>)> = findings
+    let got: BTreeMap<(String, String), _> = findings
         .into_iter()
-        .map(|f| ((f.problem, f.table), (f.count, f.examples)))
+        .map(|f| ((f.problem.clone(), f.table.clone()), f))
         .collect();
 
     // The README's table: | problem | table | count | ids |, ids starting
@@ -295,15 +298,401 @@ async fn validate_finds_each_injected_flaw_with_its_count() {
         let first_id: String = ids.chars().take_while(char::is_ascii_digit).collect();
         expected.insert((problem.to_string(), table.to_string()), (count, first_id));
     }
-    assert!(expected.len() >= 20, "README table not read: {expected:?}");
+    assert!(expected.len() >= 30, "README table not read: {expected:?}");
 
     for (key, (count, first_id)) in &expected {
-        let Some((got_count, examples)) = got.get(key) else {
+        let Some(f) = got.get(key) else {
             panic!("{key:?}: not reported; reported: {:?}", got.keys());
         };
-        assert_eq!(got_count, count, "{key:?}");
-        assert_eq!(examples.first(), Some(first_id), "{key:?}: {examples:?}");
+        assert_eq!(f.count, *count, "{key:?}");
+        let first = (!first_id.is_empty()).then_some(first_id);
+        assert_eq!(f.examples.first(), first, "{key:?}: {:?}", f.examples);
+        let is_null = key.0.starts_with("NULL ");
+        let severity = if is_null {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        assert_eq!(f.severity, severity, "{key:?}");
+        if is_null || key.0.contains(" without a") {
+            assert!(!f.effect.is_empty(), "{key:?} says nothing of the charts");
+        }
     }
     let extra: Vec<_> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
     assert!(extra.is_empty(), "reported but not injected: {extra:?}");
+}
+
+/// Every column the contract requires has a NULL check with a stated effect
+/// on the charts.
+#[test]
+fn every_required_column_has_a_null_check_with_its_effect() {
+    for table in contract::TABLES {
+        for column in table.columns.iter().filter(|c| !c.nullable) {
+            assert!(
+                !crate::validate::null_effect(table.name, column.name).is_empty(),
+                "{}.{}: no entry in validate::NULL_EFFECTS",
+                table.name,
+                column.name
+            );
+        }
+    }
+    for (table, column, _) in crate::validate::NULL_EFFECTS {
+        let nullable = contract::table(table)
+            .and_then(|t| t.column(column))
+            .map(|c| c.nullable);
+        assert_eq!(
+            nullable,
+            Some(false),
+            "{table}.{column} is not a required column"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Issue 10: corrupt Parquet files and bad CSV values fail with the table,
+// the file and the place, never with a panic.
+
+/// The committed corrupt Parquet fixtures, each derived from the valid
+/// `tests/fixtures/corrupt/person.parquet` (the tiny fixture's person table)
+/// by a recipe below: (file name, what is wrong).
+const CORRUPTIONS: &[(&str, &str)] = &[
+    ("truncated.parquet", "the first half of the file"),
+    (
+        "garbage_between.parquet",
+        "PAR1, 200 bytes of garbage, PAR1",
+    ),
+    (
+        "footer_length.parquet",
+        "the footer's metadata length is 10 times the file's size",
+    ),
+    (
+        "past_end.parquet",
+        "a valid footer after only 20 bytes of the data: its column chunks lie past the end",
+    ),
+    (
+        "garbage_pages.parquet",
+        "a valid footer; the pages of column person_id are garbage",
+    ),
+];
+
+/// Deterministic garbage (a linear congruential generator).
+fn garbage(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+/// The byte range of a column chunk of row group 0, from the file's metadata.
+fn chunk_range(valid: &[u8], column: usize) -> std::ops::Range<usize> {
+    use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), valid).unwrap();
+    let metadata = ParquetMetaDataReader::new()
+        .parse_and_finish(&std::fs::File::open(tmp.path()).unwrap())
+        .unwrap();
+    let (start, len) = metadata.row_group(0).column(column).byte_range();
+    start as usize..(start + len) as usize
+}
+
+/// Apply the recipe of fixture `name` to the valid file's bytes.
+fn corrupt(valid: &[u8], name: &str) -> Vec<u8> {
+    let n = valid.len();
+    let footer_len = u32::from_le_bytes(valid[n - 8..n - 4].try_into().unwrap()) as usize;
+    let footer_start = n - 8 - footer_len;
+    match name {
+        "truncated.parquet" => valid[..n / 2].to_vec(),
+        "garbage_between.parquet" => [&b"PAR1"[..], &garbage(200, 1), b"PAR1"].concat(),
+        "footer_length.parquet" => {
+            [&valid[..n - 8], &(n as u32 * 10).to_le_bytes()[..], b"PAR1"].concat()
+        }
+        "past_end.parquet" => [&valid[..24], &valid[footer_start..]].concat(),
+        "garbage_pages.parquet" => {
+            let mut v = valid.to_vec();
+            let r = chunk_range(valid, 0);
+            v[r.clone()].copy_from_slice(&garbage(r.len(), 2));
+            v
+        }
+        other => panic!("no recipe for {other}"),
+    }
+}
+
+#[test]
+fn corrupt_parquet_fixtures_follow_their_recipes() {
+    let dir = fixture("corrupt");
+    let valid = std::fs::read(dir.join("person.parquet")).unwrap();
+    for (name, _) in CORRUPTIONS {
+        let want = corrupt(&valid, name);
+        let path = dir.join(name);
+        if std::env::var_os("CYPDASH_REGENERATE_FIXTURES").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let got = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            got == want,
+            "{name} does not follow its recipe: rerun with CYPDASH_REGENERATE_FIXTURES=1"
+        );
+    }
+}
+
+/// The tiny fixture with its person table given as `corrupt/<name>`.
+fn tiny_with_person(name: &str) -> tempfile::TempDir {
+    let tmp = copy_fixture("tiny");
+    std::fs::remove_file(tmp.path().join("person.csv")).unwrap();
+    std::fs::copy(
+        fixture("corrupt").join(name),
+        tmp.path().join("person.parquet"),
+    )
+    .unwrap();
+    tmp
+}
+
+/// A corrupt footer is a contract error naming the table, the file and what
+/// is wrong (before issue 10, `garbage_between` and `footer_length` made the
+/// Parquet reader panic).
+#[tokio::test]
+async fn corrupt_parquet_footers_are_contract_errors_naming_the_file() {
+    let cases = [
+        (
+            "truncated.parquet",
+            "truncated or not a Parquet file: it does not end with the magic bytes PAR1",
+        ),
+        (
+            "garbage_between.parquet",
+            "corrupt footer: it gives the metadata length as 3563443957 bytes, but the file has only 196 bytes between its magic bytes",
+        ),
+        (
+            "footer_length.parquet",
+            "corrupt footer: it gives the metadata length as 13990 bytes, but the file has only 1387 bytes between its magic bytes",
+        ),
+        (
+            "past_end.parquet",
+            "row group 0, column `person_id`: the column chunk claims bytes 4..78, outside the data part of the file (bytes 4..24): the file is truncated or its metadata is corrupt",
+        ),
+    ];
+    for (name, expected) in cases {
+        let tmp = tiny_with_person(name);
+        let problems = contract_problems(open(tmp.path()).await);
+        let path = tmp.path().join("person.parquet");
+        assert_eq!(
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [format!(
+                "table `person`: cannot read {}: {expected}",
+                path.display()
+            )],
+            "{name}"
+        );
+    }
+}
+
+/// Garbage pages behind a valid footer are found when the pages are read:
+/// the query fails naming the table, the file, the row group and the column.
+#[tokio::test]
+async fn garbage_pages_fail_the_query_naming_file_row_group_and_column() {
+    let tmp = tiny_with_person("garbage_pages.parquet");
+    let engine = open(tmp.path()).await.unwrap();
+    let err = engine
+        .sql("SELECT * FROM person")
+        .await
+        .unwrap_err()
+        .strip_backtrace();
+    let prefix = format!(
+        "Execution error: table `person`: cannot read {}: row group 0, column `person_id`: ",
+        tmp.path().join("person.parquet").display()
+    );
+    assert!(err.starts_with(&prefix), "{err}");
+    // The other columns still read.
+    assert_eq!(count(&engine, "person WHERE gender IS NOT NULL").await, 2);
+}
+
+/// In a folder of Parquet files, the error names the file that fails.
+#[tokio::test]
+async fn a_corrupt_file_in_a_parquet_folder_is_named() {
+    let tmp = copy_fixture("tiny");
+    std::fs::remove_file(tmp.path().join("person.csv")).unwrap();
+    let folder = tmp.path().join("person");
+    std::fs::create_dir(&folder).unwrap();
+    let corrupt = fixture("corrupt");
+    std::fs::copy(
+        corrupt.join("person.parquet"),
+        folder.join("part-0.parquet"),
+    )
+    .unwrap();
+    std::fs::copy(
+        corrupt.join("garbage_pages.parquet"),
+        folder.join("part-1.parquet"),
+    )
+    .unwrap();
+    let engine = open(tmp.path()).await.unwrap();
+    let err = engine
+        .sql("SELECT * FROM person")
+        .await
+        .unwrap_err()
+        .strip_backtrace();
+    let prefix = format!(
+        "Execution error: table `person`: cannot read {}: row group 0, column `person_id`: ",
+        folder.join("part-1.parquet").display()
+    );
+    assert!(err.starts_with(&prefix), "{err}");
+
+    // A corrupt footer in the folder is a contract error naming the file.
+    std::fs::copy(
+        corrupt.join("truncated.parquet"),
+        folder.join("part-2.parquet"),
+    )
+    .unwrap();
+    let problems = contract_problems(open(tmp.path()).await);
+    assert!(
+        problems[0].to_string().starts_with(&format!(
+            "table `person`: cannot read {}: truncated",
+            folder.join("part-2.parquet").display()
+        )),
+        "{problems:?}"
+    );
+}
+
+/// No corruption of a Parquet file makes the engine panic: every truncation
+/// and every single-byte change, registered and then read whole, ends in a
+/// session or a contract error, and every query in a result or an error.
+#[tokio::test]
+async fn no_corruption_of_a_parquet_file_panics() {
+    let valid = std::fs::read(fixture("corrupt").join("person.parquet")).unwrap();
+    let mut variants: Vec<Vec<u8>> = (0..valid.len()).map(|n| valid[..n].to_vec()).collect();
+    for i in 0..valid.len() {
+        let mut v = valid.clone();
+        v[i] ^= 0x5a;
+        variants.push(v);
+    }
+    let tmp = tiny_with_person("person.parquet");
+    let path = tmp.path().join("person.parquet");
+    let (mut opened, mut failed_queries) = (0, 0);
+    for v in &variants {
+        std::fs::write(&path, v).unwrap();
+        // The check alone decides most variants; open only those it passes.
+        if parquet_check::check_file(&path).is_err() {
+            continue;
+        }
+        let Ok(engine) = open(tmp.path()).await else {
+            continue;
+        };
+        opened += 1;
+        if engine.sql("SELECT * FROM person").await.is_err() {
+            failed_queries += 1;
+        }
+    }
+    assert!(
+        opened > 0 && failed_queries > 0,
+        "{opened} {failed_queries}"
+    );
+}
+
+/// Append `text` to a file.
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// A bad CSV value fails the query naming the table, the file, the 1-based
+/// line of the file (a quoted line break counts), the column and the value.
+#[tokio::test]
+async fn csv_read_errors_name_table_file_line_and_column() {
+    let cases = [
+        (
+            "questionnaire_item",
+            // Lines 4-5 hold one record with a quoted line break.
+            "7000,other,,\"two\nlines\"\n7000,bad,x1,\n",
+            "SELECT sum(value) FROM questionnaire_item",
+            "line 6, column `value`: 'x1' is not a valid INT32 (a whole number)",
+        ),
+        (
+            "referral",
+            "1002,101,10,2024-13-01,A1,,\n",
+            "SELECT max(referral_date) FROM referral",
+            "line 4, column `referral_date`: '2024-13-01' is not a valid DATE (YYYY-MM-DD)",
+        ),
+        (
+            "contact",
+            "5002,1000,2024-02-01,5,yes\n",
+            "SELECT count(*) FROM contact WHERE direct",
+            "line 4, column `direct`: 'yes' is not a valid BOOLEAN (true or false)",
+        ),
+        (
+            "referral",
+            "1002,101,10\n",
+            "SELECT * FROM referral",
+            "line 4 has 3 fields, the header has 7",
+        ),
+    ];
+    for (table, rows, sql, expected) in cases {
+        let tmp = copy_fixture("tiny");
+        let path = tmp.path().join(format!("{table}.csv"));
+        append(&path, rows);
+        let engine = open(tmp.path()).await.unwrap();
+        let err = engine.sql(sql).await.unwrap_err().strip_backtrace();
+        assert_eq!(
+            err,
+            format!(
+                "Execution error: table `{table}`: cannot read {}: {expected}",
+                path.display()
+            )
+        );
+    }
+}
+
+/// Far into a file (past the first batch of 8192 rows), the line is still
+/// the line of the file.
+#[tokio::test]
+async fn csv_line_numbers_count_from_the_top_of_the_file() {
+    let tmp = copy_fixture("tiny");
+    let path = tmp.path().join("referral.csv");
+    let mut text =
+        String::from("referral_id,person_id,service_id,referral_date,referral_source,closure_date,closure_reason\n");
+    for i in 0..10_000 {
+        let date = if i == 9_233 {
+            "2024-02-30"
+        } else {
+            "2024-02-01"
+        };
+        text.push_str(&format!("{},100,10,{date},A1,,\n", 10_000 + i));
+    }
+    std::fs::write(&path, text).unwrap();
+    let engine = open(tmp.path()).await.unwrap();
+    let err = engine
+        .sql("SELECT count(*) FROM referral WHERE referral_date > DATE '2024-01-01'")
+        .await
+        .unwrap_err()
+        .strip_backtrace();
+    // Row 9233 (0-based) of the data is line 9235 of the file.
+    assert_eq!(
+        err,
+        format!(
+            "Execution error: table `referral`: cannot read {}: line 9235, column `referral_date`: '2024-02-30' is not a valid DATE (YYYY-MM-DD)",
+            path.display()
+        )
+    );
+}
+
+/// `docs/data-contract.md` states each effect `validate` reports, word for
+/// word.
+#[test]
+fn the_data_contract_states_every_effect() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/data-contract.md"),
+    )
+    .unwrap();
+    for check in crate::validate::checks() {
+        assert!(
+            doc.contains(check.effect),
+            "docs/data-contract.md does not say of `{}` ({}): {}",
+            check.problem,
+            check.table,
+            check.effect
+        );
+    }
 }

@@ -1,17 +1,25 @@
-//! `cypdash validate`: the contract check plus data-quality checks.
+//! `cypdash validate`: the contract check plus data checks.
 //!
-//! Contract problems (missing table or column, wrong type, unreadable file)
-//! are errors: no chart can run. Quality problems are warnings: the charts
-//! run, and each documented rule decides how the flawed rows count (an
-//! out-of-range item is scored as missing, a questionnaire dated before its
-//! referral is never a T1, ...). Each check is one SQL query yielding the
-//! ids of the offending rows.
+//! Errors (exit status 1) are breaches of the contract itself: a missing
+//! table or column, a wrong type, an unreadable file (no chart can run),
+//! and a NULL in a column the contract requires (`nullable: false` in
+//! `contract.rs`; the charts run, but the contract's producer broke its
+//! promise and rows silently drop out). Warnings are data the contract
+//! allows but that is implausible or inconsistent between tables (orphan
+//! keys, unknown codes, dates out of order): the charts run, and each
+//! documented rule decides how the flawed rows count (an out-of-range item
+//! is scored as missing, a questionnaire dated before its referral is never
+//! a T1, ...). Each check is one SQL query yielding the ids of the
+//! offending rows; NULL and orphan-key findings also say what the charts do
+//! with those rows.
 
+use crate::contract;
 use crate::engine::{ContractProblem, Engine};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::error::DataFusionError;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,60 +38,178 @@ pub struct Finding {
     pub count: u64,
     /// Up to three example ids (or the problem's detail for contract errors).
     pub examples: Vec<String>,
+    /// What the charts do with these rows (empty when not stated).
+    pub effect: String,
 }
 
-/// One quality check: the SQL yields one row per offending record, in a
+/// One data check: the SQL yields one row per offending record, in a
 /// column `id` (Int64) identifying it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Check {
-    pub problem: &'static str,
+    pub problem: Cow<'static, str>,
     pub table: &'static str,
-    pub sql: &'static str,
+    pub sql: Cow<'static, str>,
+    pub severity: Severity,
+    /// What the charts do with the offending rows ("" when not stated).
+    pub effect: &'static str,
 }
 
-/// Every data-quality check, in the order they are reported.
+/// A warning check with no stated effect.
+const fn warn(problem: &'static str, table: &'static str, sql: &'static str) -> Check {
+    warn_with_effect(problem, table, sql, "")
+}
+
+/// A warning check that says what the charts do with the rows.
+const fn warn_with_effect(
+    problem: &'static str,
+    table: &'static str,
+    sql: &'static str,
+    effect: &'static str,
+) -> Check {
+    Check {
+        problem: Cow::Borrowed(problem),
+        table,
+        sql: Cow::Borrowed(sql),
+        severity: Severity::Warning,
+        effect,
+    }
+}
+
+/// What the charts do with rows whose parent is missing (or whose key to
+/// it is NULL); each statement follows the query files (`in_scope_referral`
+/// joins referrals to the compared units' services and left-joins people;
+/// every other table reaches a chart through its referral).
+const EFFECT_SERVICE_LEFT_OUT: &str =
+    "not counted by any chart, nor are their referrals with their contacts and questionnaires";
+const EFFECT_NO_PERSON: &str = "counted, with age, gender and ethnicity unknown";
+const EFFECT_REFERRAL_LEFT_OUT: &str =
+    "not counted by any chart, nor are their contacts and questionnaires";
+const EFFECT_CONTACT_LEFT_OUT: &str = "not counted by any chart";
+const EFFECT_QUESTIONNAIRE_LEFT_OUT: &str = "not counted by any chart, nor are their items";
+const EFFECT_ITEM_LEFT_OUT: &str = "not counted by any chart";
+
+/// The data-quality checks (warnings), in the order they are reported
+/// (after the NULL checks, see [`checks`]).
+#[rustfmt::skip]
 pub const CHECKS: &[Check] = &[
     // Duplicate ids.
-    Check { problem: "duplicate id", table: "partnership", sql: "SELECT partnership_id AS id FROM partnership GROUP BY partnership_id HAVING count(*) > 1" },
-    Check { problem: "duplicate id", table: "service", sql: "SELECT service_id AS id FROM service GROUP BY service_id HAVING count(*) > 1" },
-    Check { problem: "duplicate id", table: "person", sql: "SELECT person_id AS id FROM person GROUP BY person_id HAVING count(*) > 1" },
-    Check { problem: "duplicate id", table: "referral", sql: "SELECT referral_id AS id FROM referral GROUP BY referral_id HAVING count(*) > 1" },
-    Check { problem: "duplicate id", table: "contact", sql: "SELECT contact_id AS id FROM contact GROUP BY contact_id HAVING count(*) > 1" },
-    Check { problem: "duplicate id", table: "questionnaire", sql: "SELECT questionnaire_id AS id FROM questionnaire GROUP BY questionnaire_id HAVING count(*) > 1" },
-    Check { problem: "duplicate item in a questionnaire", table: "questionnaire_item", sql: "SELECT questionnaire_id AS id FROM questionnaire_item GROUP BY questionnaire_id, item HAVING count(*) > 1" },
+    warn("duplicate id", "partnership", "SELECT partnership_id AS id FROM partnership WHERE partnership_id IS NOT NULL GROUP BY partnership_id HAVING count(*) > 1"),
+    warn("duplicate id", "service", "SELECT service_id AS id FROM service WHERE service_id IS NOT NULL GROUP BY service_id HAVING count(*) > 1"),
+    warn("duplicate id", "person", "SELECT person_id AS id FROM person WHERE person_id IS NOT NULL GROUP BY person_id HAVING count(*) > 1"),
+    warn("duplicate id", "referral", "SELECT referral_id AS id FROM referral WHERE referral_id IS NOT NULL GROUP BY referral_id HAVING count(*) > 1"),
+    warn("duplicate id", "contact", "SELECT contact_id AS id FROM contact WHERE contact_id IS NOT NULL GROUP BY contact_id HAVING count(*) > 1"),
+    warn("duplicate id", "questionnaire", "SELECT questionnaire_id AS id FROM questionnaire WHERE questionnaire_id IS NOT NULL GROUP BY questionnaire_id HAVING count(*) > 1"),
+    warn("duplicate item in a questionnaire", "questionnaire_item", "SELECT questionnaire_id AS id FROM questionnaire_item GROUP BY questionnaire_id, item HAVING count(*) > 1"),
     // Orphan foreign keys.
-    Check { problem: "service without a partnership", table: "service", sql: "SELECT s.service_id AS id FROM service s LEFT ANTI JOIN partnership p ON s.partnership_id = p.partnership_id" },
-    Check { problem: "referral without a person", table: "referral", sql: "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN person p ON r.person_id = p.person_id" },
-    Check { problem: "referral without a service", table: "referral", sql: "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN service s ON r.service_id = s.service_id" },
-    Check { problem: "contact without a referral", table: "contact", sql: "SELECT c.contact_id AS id FROM contact c LEFT ANTI JOIN referral r ON c.referral_id = r.referral_id" },
-    Check { problem: "questionnaire without a referral", table: "questionnaire", sql: "SELECT q.questionnaire_id AS id FROM questionnaire q LEFT ANTI JOIN referral r ON q.referral_id = r.referral_id" },
-    Check { problem: "questionnaire with an unknown contact", table: "questionnaire", sql: "SELECT q.questionnaire_id AS id FROM questionnaire q LEFT ANTI JOIN contact c ON q.contact_id = c.contact_id WHERE q.contact_id IS NOT NULL" },
-    Check { problem: "item without a questionnaire", table: "questionnaire_item", sql: "SELECT DISTINCT i.questionnaire_id AS id FROM questionnaire_item i LEFT ANTI JOIN questionnaire q ON i.questionnaire_id = q.questionnaire_id" },
+    // A NULL key is reported by its NULL check, not here.
+    warn_with_effect("service without a partnership", "service", "SELECT s.service_id AS id FROM service s LEFT ANTI JOIN partnership p ON s.partnership_id = p.partnership_id WHERE s.partnership_id IS NOT NULL", EFFECT_SERVICE_LEFT_OUT),
+    warn_with_effect("referral without a person", "referral", "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN person p ON r.person_id = p.person_id WHERE r.person_id IS NOT NULL", EFFECT_NO_PERSON),
+    warn_with_effect("referral without a service", "referral", "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN service s ON r.service_id = s.service_id WHERE r.service_id IS NOT NULL", EFFECT_REFERRAL_LEFT_OUT),
+    warn_with_effect("contact without a referral", "contact", "SELECT c.contact_id AS id FROM contact c LEFT ANTI JOIN referral r ON c.referral_id = r.referral_id WHERE c.referral_id IS NOT NULL", EFFECT_CONTACT_LEFT_OUT),
+    warn_with_effect("questionnaire without a referral", "questionnaire", "SELECT q.questionnaire_id AS id FROM questionnaire q LEFT ANTI JOIN referral r ON q.referral_id = r.referral_id WHERE q.referral_id IS NOT NULL", EFFECT_QUESTIONNAIRE_LEFT_OUT),
+    warn_with_effect("questionnaire with an unknown contact", "questionnaire", "SELECT q.questionnaire_id AS id FROM questionnaire q LEFT ANTI JOIN contact c ON q.contact_id = c.contact_id WHERE q.contact_id IS NOT NULL", "counted as usual: no chart reads contact_id"),
+    warn_with_effect("item without a questionnaire", "questionnaire_item", "SELECT DISTINCT i.questionnaire_id AS id FROM questionnaire_item i LEFT ANTI JOIN questionnaire q ON i.questionnaire_id = q.questionnaire_id WHERE i.questionnaire_id IS NOT NULL", EFFECT_ITEM_LEFT_OUT),
     // Codes.
-    Check { problem: "unknown measure or informant", table: "questionnaire", sql: "SELECT questionnaire_id AS id FROM questionnaire WHERE measure NOT IN ('SDQ', 'RCADS', 'ESQ', 'GBO', 'CURRENT_VIEW') OR informant NOT IN ('parent', 'self', 'teacher', 'clinician')" },
-    Check { problem: "unknown item code", table: "questionnaire_item", sql: "SELECT DISTINCT i.questionnaire_id AS id FROM questionnaire_item i JOIN questionnaire q ON i.questionnaire_id = q.questionnaire_id LEFT ANTI JOIN ref_item_range r ON r.measure = q.measure AND r.item = i.item WHERE q.measure IN ('SDQ', 'RCADS', 'ESQ', 'GBO', 'CURRENT_VIEW')" },
-    Check { problem: "out-of-range item value", table: "questionnaire_item", sql: "SELECT DISTINCT i.questionnaire_id AS id FROM questionnaire_item i JOIN questionnaire q ON i.questionnaire_id = q.questionnaire_id JOIN ref_item_range r ON r.measure = q.measure AND r.item = i.item WHERE i.value IS NOT NULL AND (r.min_value IS NULL OR i.value < r.min_value OR i.value > r.max_value) AND (r.other_valid IS NULL OR i.value <> r.other_valid)" },
-    Check { problem: "unknown gender code", table: "person", sql: "SELECT p.person_id AS id FROM person p LEFT ANTI JOIN ref_gender g ON p.gender = g.code WHERE p.gender IS NOT NULL" },
-    Check { problem: "unknown ethnicity code", table: "person", sql: "SELECT p.person_id AS id FROM person p LEFT ANTI JOIN ref_ethnicity g ON p.ethnicity = g.code WHERE p.ethnicity IS NOT NULL" },
-    Check { problem: "unknown referral source code", table: "referral", sql: "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN ref_referral_source s ON r.referral_source = s.code WHERE r.referral_source IS NOT NULL" },
-    Check { problem: "unknown closure reason code", table: "referral", sql: "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN ref_closure_reason s ON r.closure_reason = s.code WHERE r.closure_reason IS NOT NULL" },
-    Check { problem: "unknown attendance code", table: "contact", sql: "SELECT c.contact_id AS id FROM contact c LEFT ANTI JOIN ref_attendance a ON c.attendance = a.code" },
+    warn("unknown measure or informant", "questionnaire", "SELECT questionnaire_id AS id FROM questionnaire WHERE measure NOT IN ('SDQ', 'RCADS', 'ESQ', 'GBO', 'CURRENT_VIEW') OR informant NOT IN ('parent', 'self', 'teacher', 'clinician')"),
+    warn("unknown item code", "questionnaire_item", "SELECT DISTINCT i.questionnaire_id AS id FROM questionnaire_item i JOIN questionnaire q ON i.questionnaire_id = q.questionnaire_id LEFT ANTI JOIN ref_item_range r ON r.measure = q.measure AND r.item = i.item WHERE q.measure IN ('SDQ', 'RCADS', 'ESQ', 'GBO', 'CURRENT_VIEW') AND i.item IS NOT NULL"),
+    warn("out-of-range item value", "questionnaire_item", "SELECT DISTINCT i.questionnaire_id AS id FROM questionnaire_item i JOIN questionnaire q ON i.questionnaire_id = q.questionnaire_id JOIN ref_item_range r ON r.measure = q.measure AND r.item = i.item WHERE i.value IS NOT NULL AND (r.min_value IS NULL OR i.value < r.min_value OR i.value > r.max_value) AND (r.other_valid IS NULL OR i.value <> r.other_valid)"),
+    warn("unknown gender code", "person", "SELECT p.person_id AS id FROM person p LEFT ANTI JOIN ref_gender g ON p.gender = g.code WHERE p.gender IS NOT NULL"),
+    warn("unknown ethnicity code", "person", "SELECT p.person_id AS id FROM person p LEFT ANTI JOIN ref_ethnicity g ON p.ethnicity = g.code WHERE p.ethnicity IS NOT NULL"),
+    warn("unknown referral source code", "referral", "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN ref_referral_source s ON r.referral_source = s.code WHERE r.referral_source IS NOT NULL"),
+    warn("unknown closure reason code", "referral", "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN ref_closure_reason s ON r.closure_reason = s.code WHERE r.closure_reason IS NOT NULL"),
+    warn("unknown attendance code", "contact", "SELECT c.contact_id AS id FROM contact c LEFT ANTI JOIN ref_attendance a ON c.attendance = a.code WHERE c.attendance IS NOT NULL"),
     // Dates.
-    Check { problem: "closure before referral", table: "referral", sql: "SELECT referral_id AS id FROM referral WHERE closure_date < referral_date" },
-    Check { problem: "questionnaire before referral", table: "questionnaire", sql: "SELECT q.questionnaire_id AS id FROM questionnaire q JOIN referral r ON q.referral_id = r.referral_id WHERE q.completed_date < r.referral_date" },
-    Check { problem: "questionnaire after closure", table: "questionnaire", sql: "SELECT q.questionnaire_id AS id FROM questionnaire q JOIN referral r ON q.referral_id = r.referral_id WHERE q.completed_date > r.closure_date" },
-    Check { problem: "contact before referral", table: "contact", sql: "SELECT c.contact_id AS id FROM contact c JOIN referral r ON c.referral_id = r.referral_id WHERE c.contact_date < r.referral_date" },
-    Check { problem: "contact after closure", table: "contact", sql: "SELECT c.contact_id AS id FROM contact c JOIN referral r ON c.referral_id = r.referral_id WHERE c.contact_date > r.closure_date" },
-    Check { problem: "birth after referral", table: "referral", sql: "SELECT r.referral_id AS id FROM referral r JOIN person p ON r.person_id = p.person_id WHERE p.birth_date > r.referral_date" },
-    Check { problem: "future date", table: "referral", sql: "SELECT referral_id AS id FROM referral WHERE referral_date > current_date() OR closure_date > current_date()" },
-    Check { problem: "future date", table: "contact", sql: "SELECT contact_id AS id FROM contact WHERE contact_date > current_date()" },
-    Check { problem: "future date", table: "questionnaire", sql: "SELECT questionnaire_id AS id FROM questionnaire WHERE completed_date > current_date()" },
-    Check { problem: "future date", table: "person", sql: "SELECT person_id AS id FROM person WHERE birth_date > current_date()" },
+    warn("closure before referral", "referral", "SELECT referral_id AS id FROM referral WHERE closure_date < referral_date"),
+    warn("questionnaire before referral", "questionnaire", "SELECT q.questionnaire_id AS id FROM questionnaire q JOIN referral r ON q.referral_id = r.referral_id WHERE q.completed_date < r.referral_date"),
+    warn("questionnaire after closure", "questionnaire", "SELECT q.questionnaire_id AS id FROM questionnaire q JOIN referral r ON q.referral_id = r.referral_id WHERE q.completed_date > r.closure_date"),
+    warn("contact before referral", "contact", "SELECT c.contact_id AS id FROM contact c JOIN referral r ON c.referral_id = r.referral_id WHERE c.contact_date < r.referral_date"),
+    warn("contact after closure", "contact", "SELECT c.contact_id AS id FROM contact c JOIN referral r ON c.referral_id = r.referral_id WHERE c.contact_date > r.closure_date"),
+    warn("birth after referral", "referral", "SELECT r.referral_id AS id FROM referral r JOIN person p ON r.person_id = p.person_id WHERE p.birth_date > r.referral_date"),
+    warn("future date", "referral", "SELECT referral_id AS id FROM referral WHERE referral_date > current_date() OR closure_date > current_date()"),
+    warn("future date", "contact", "SELECT contact_id AS id FROM contact WHERE contact_date > current_date()"),
+    warn("future date", "questionnaire", "SELECT questionnaire_id AS id FROM questionnaire WHERE completed_date > current_date()"),
+    warn("future date", "person", "SELECT person_id AS id FROM person WHERE birth_date > current_date()"),
     // Cases.
-    Check { problem: "open case with no contacts", table: "referral", sql: "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN contact c ON c.referral_id = r.referral_id WHERE r.closure_date IS NULL" },
+    warn("open case with no contacts", "referral", "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN contact c ON c.referral_id = r.referral_id WHERE r.closure_date IS NULL"),
 ];
 
-/// Turn contract problems into error findings (the quality checks need a
+/// What the charts do with a row holding a NULL in a required column, for
+/// each column the contract requires (`nullable: false`); a test checks that
+/// every such column has its entry. A NULL key behaves like a key to a
+/// missing parent (see the orphan checks). Each statement was checked by
+/// running every chart over `tests/fixtures/dashboard` with the column
+/// NULL in every other row, against the same rows removed (for "not
+/// counted by any chart") or left as they were (for "counted as usual");
+/// `tests/cli/errors.rs` keeps some of these comparisons as tests.
+#[rustfmt::skip]
+pub const NULL_EFFECTS: &[(&str, &str, &str)] = &[
+    ("partnership", "partnership_id", "shown with no id and no services or cases; its services and their referrals are not counted by any chart"),
+    ("partnership", "partnership_name", "counted, with no name on the charts"),
+    ("partnership", "collaborative", "counted when every collaborative is compared, but in no collaborative's figures (benchmark, or a chart restricted to one collaborative)"),
+    ("service", "service_id", "counted as a team with no referrals (none can point to it)"),
+    ("service", "partnership_id", EFFECT_SERVICE_LEFT_OUT),
+    ("service", "service_name", "counted, with no name on the team charts"),
+    ("person", "person_id", "no referral can point to them: their referrals count with age, gender and ethnicity unknown"),
+    ("referral", "referral_id", "counted as a referral with no contacts or questionnaires (none can point to it)"),
+    ("referral", "person_id", EFFECT_NO_PERSON),
+    ("referral", "service_id", EFFECT_REFERRAL_LEFT_OUT),
+    ("referral", "referral_date", EFFECT_REFERRAL_LEFT_OUT),
+    ("contact", "contact_id", "counted as usual: no chart reads contact_id"),
+    ("contact", "referral_id", EFFECT_CONTACT_LEFT_OUT),
+    ("contact", "contact_date", EFFECT_CONTACT_LEFT_OUT),
+    ("contact", "attendance", EFFECT_CONTACT_LEFT_OUT),
+    ("contact", "direct", "counted as usual: no chart reads direct"),
+    ("questionnaire", "questionnaire_id", EFFECT_QUESTIONNAIRE_LEFT_OUT),
+    ("questionnaire", "referral_id", EFFECT_QUESTIONNAIRE_LEFT_OUT),
+    ("questionnaire", "measure", EFFECT_QUESTIONNAIRE_LEFT_OUT),
+    ("questionnaire", "informant", "counted as of an unknown informant: in no informant's figures, but in those over all informants (completion)"),
+    ("questionnaire", "completed_date", EFFECT_QUESTIONNAIRE_LEFT_OUT),
+    ("questionnaire_item", "questionnaire_id", EFFECT_ITEM_LEFT_OUT),
+    ("questionnaire_item", "item", EFFECT_ITEM_LEFT_OUT),
+];
+
+/// Every check, in the order they are reported: a NULL check (an error)
+/// for each column the contract requires, then [`CHECKS`].
+pub fn checks() -> Vec<Check> {
+    let nulls = contract::TABLES.iter().flat_map(|table| {
+        // Rows are identified by the table's first column, its id (for
+        // questionnaire_item, its questionnaire).
+        let id = table.columns[0].name;
+        table
+            .columns
+            .iter()
+            .filter(|c| !c.nullable)
+            .map(move |c| Check {
+                problem: Cow::Owned(format!("NULL {}", c.name)),
+                table: table.name,
+                sql: Cow::Owned(format!(
+                    "SELECT {distinct}{id} AS id FROM {t} WHERE {c} IS NULL",
+                    // Item findings count questionnaires, except a NULL
+                    // questionnaire_id, which counts item rows.
+                    distinct = if table.name == "questionnaire_item" && c.name != id {
+                        "DISTINCT "
+                    } else {
+                        ""
+                    },
+                    t = table.name,
+                    c = c.name
+                )),
+                severity: Severity::Error,
+                effect: null_effect(table.name, c.name),
+            })
+    });
+    nulls.chain(CHECKS.iter().cloned()).collect()
+}
+
+/// The stated effect of a NULL in a required column ("" if none is stated).
+pub fn null_effect(table: &str, column: &str) -> &'static str {
+    NULL_EFFECTS
+        .iter()
+        .find(|(t, c, _)| *t == table && *c == column)
+        .map_or("", |(_, _, e)| e)
+}
+
+/// Turn contract problems into error findings (the data checks need a
 /// session, so they run only once the contract holds).
 pub fn contract_findings(problems: &[ContractProblem]) -> Vec<Finding> {
     problems
@@ -94,22 +220,26 @@ pub fn contract_findings(problems: &[ContractProblem]) -> Vec<Finding> {
             table: p.table().to_string(),
             count: 1,
             examples: vec![p.to_string()],
+            effect: String::new(),
         })
         .collect()
 }
 
-/// Run every quality check over a session whose tables meet the contract.
+/// Run every data check ([`checks`]: NULLs in required columns, which are
+/// errors, and the quality warnings) over a session whose tables meet the
+/// contract's columns and types.
 pub async fn quality_findings(engine: &Engine) -> Result<Vec<Finding>, DataFusionError> {
     let mut findings = Vec::new();
-    for check in CHECKS {
-        let (count, examples) = run_check(engine, check).await?;
+    for check in checks() {
+        let (count, examples) = run_check(engine, &check).await?;
         if count > 0 {
             findings.push(Finding {
-                severity: Severity::Warning,
+                severity: check.severity,
                 problem: check.problem.to_string(),
                 table: check.table.to_string(),
                 count,
                 examples,
+                effect: check.effect.to_string(),
             });
         }
     }
@@ -149,7 +279,8 @@ pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.severity == Severity::Error)
 }
 
-/// The findings as one record batch (severity, problem, table, count, examples).
+/// The findings as one record batch (severity, problem, table, count,
+/// examples, effect).
 pub fn findings_batch(
     findings: &[Finding],
 ) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
@@ -162,6 +293,7 @@ pub fn findings_batch(
         Field::new("table", DataType::Utf8, false),
         Field::new("count", DataType::UInt64, false),
         Field::new("examples", DataType::Utf8, false),
+        Field::new("effect", DataType::Utf8, false),
     ]));
     let text = |f: fn(&Finding) -> String| {
         Arc::new(StringArray::from(
@@ -181,6 +313,7 @@ pub fn findings_batch(
                 findings.iter().map(|f| f.count).collect::<Vec<_>>(),
             )),
             text(|f| f.examples.join(", ")),
+            text(|f| f.effect.clone()),
         ],
     )
 }
