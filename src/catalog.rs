@@ -638,3 +638,7 @@ mod tests {
         }
     }
 }
+    (
+        "national",
+        "How do we do by NHS England's national measures?",
+    ),

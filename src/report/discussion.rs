@@ -282,6 +282,52 @@ pub fn for_chart(id: &str) -> Discussion {
             ],
             indicator: Some(QI_OUTCOMES),
         },
+        "national/outcome_measures" => Discussion {
+            shows: "NHS England's own outcome measures for children and young people, worked out from our records the way the national code does: of the referrals closed in the period after two attended contacts (MHS110), how many had an assessment and a paired score, and of those paired, how many improved, stayed the same or got worse by more than the national thresholds, separately for young people's and parents' own ratings. The All row stands in for England.",
+            data_issues: &[
+                "These figures count only the subscales NHS England uses (SDQ and RCADS subscales and goals, not totals), score RCADS against age and gender norms, and count a change of exactly the threshold: they will not match our own reliable improvement chart, and should not.",
+                "NHS England's figures come from what providers submit to MHSDS: if our submission drops contacts or questionnaires that we hold here, the published figures will be lower than these.",
+            ],
+            practice: &[
+                "Where our share paired is low, is it the first assessment that is missing, or the second one before the young person stops coming?",
+                "A young person counts as improved only if nothing they rated got reliably worse. For those counted as deteriorated, did anyone notice at the time, and was the plan reviewed?",
+                "A rise in the SDQ prosocial score counts as getting worse nationally. Should we talk about that with the teams before they read the published figures?",
+                "Parents' ratings and young people's own can tell different stories: when they differ, do we discuss both with the family?",
+                "Clinician ratings count for nothing here. If we use CGAS or HoNOSCA, are they recorded where the national return can find them?",
+                "Which one change to how we collect and review measures would raise both pairing and the value of the help, and who will watch this table next month?",
+            ],
+            indicator: Some(QI_OUTCOMES),
+        },
+        "national/improvement_funnel" => Discussion {
+            shows: "Of the referrals with a paired score (national method), the share with measurable improvement per partnership, for young people's own ratings and for parents' ratings, on funnel plots: a partnership outside the lines improves more, or less, often than chance alone would explain.",
+            data_issues: &[
+                "Partnerships that pair only a few referrals sit where the funnel is wide; a low share may rest on a handful of young people.",
+                "The share depends on which measures a partnership uses: goals, the SDQ and the RCADS do not move by the same amounts.",
+            ],
+            practice: &[
+                "If we sit below the lines, do the young people we see start with different difficulties, or do we offer less, or end the help sooner?",
+                "If we sit above them, what do we do that others could learn from, and have we told them?",
+                "Do young people and parents see the same improvement? What would we do where they do not agree?",
+                "How do we review the cases that did not improve: in supervision, with the family, or not at all?",
+                "What change would we try first, and when will we look at this funnel again to see whether it made a difference?",
+            ],
+            indicator: Some(QI_OUTCOMES),
+        },
+        "national/published" => Discussion {
+            shows: "Every national measure (MHS110 to MHS115f) in the shape NHS England publishes it: the figure for all our data, treated like England's, and for each partnership and team, treated like a provider's, after the national rule for small numbers (below 5 shown as *, counts rounded to 5, whole percentages). The data table adds age band, gender, ethnic group and referral source.",
+            data_issues: &[
+                "Rounding to 5 moves small counts a lot: a team with 7 referrals reads 5, one with 8 reads 10, so compare percentages, not counts.",
+                "Rules that need data we do not hold (rejected referrals, inpatient spells, team type, local authority) are not applied here.",
+            ],
+            practice: &[
+                "Before the national figures come out, which of ours would surprise our commissioners, and what would we say about them?",
+                "Which groups by age, gender or ethnicity have fewer paired scores, and do our measures suit them?",
+                "Where a team's figures are all *, is it too small to judge, or are measures not being used at all?",
+                "Who checks that what we submit to MHSDS gives the same counts as these?",
+                "What would we want the published figures to show a year from now, and what is the first step towards it?",
+            ],
+            indicator: Some(QI_OUTCOMES),
+        },
         "data_quality/idle_cases" => Discussion {
             shows: "Of the referrals still open at the end of the period, the share with no attended contact for longer than the idle threshold (90 days unless set otherwise), on a funnel plot.",
             data_issues: &[

@@ -29,6 +29,10 @@ const HEADLINES: &[(&str, &[&str])] = &[
         "experience/esq_satisfaction",
         &["esq_satisfaction_parent", "esq_satisfaction_self"],
     ),
+    (
+        "national/improvement_funnel",
+        &["improvement_self", "improvement_parent"],
+    ),
 ];
 
 /// The limit lines of one funnel.

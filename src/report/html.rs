@@ -8,15 +8,19 @@
 use super::discussion::{self, Discussion};
 use super::frame::{Row, Value};
 use super::svg::{el, Writer};
-use super::{bars, change, funnel, grid, ChartKind, Level, Ran, ReportOptions, Units};
+use super::{bars, change, funnel, grid, national, ChartKind, Level, Ran, ReportOptions, Units};
 use crate::catalog::SECTIONS;
 
-/// The four sections the progress indicator walks through (the key follows).
+/// The five sections the progress indicator walks through (the key follows).
 const PROGRESS: &[(&str, &str)] = &[
     ("who", "1. Who is my collaborative seeing?"),
     ("outcomes", "2. How well are we addressing their needs?"),
     ("experience", "3. What do service users think?"),
     ("data_quality", "4. How good is our data?"),
+    (
+        "national",
+        "5. How do we do by NHS England's national measures?",
+    ),
 ];
 
 const CSS: &str = r#"
@@ -432,6 +436,7 @@ fn highlighted_name(ran: &[Ran], units: &Units) -> Option<String> {
 fn thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
+        "national" => "5".to_string(),
     for (i, c) in s.chars().enumerate() {
         if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
@@ -482,7 +487,13 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
             );
         }
     }
-    let wide = matches!(chart.kind, ChartKind::Key | ChartKind::Table);
+    let wide = matches!(
+        chart.kind,
+        ChartKind::Key
+            | ChartKind::Table
+            | ChartKind::NationalMeasures
+            | ChartKind::NationalPublished
+    );
     w.open(el("div").a(
         "class",
         if wide {
@@ -595,6 +606,24 @@ fn discussion_box(w: &mut Writer, d: &Discussion) {
     if !d.data_issues.is_empty() {
         w.open(el("h4"));
         w.content("Could the data mislead us? ");
+        ChartKind::NationalMeasures => {
+            w.open(el("figure"));
+            w.raw(&national::measures_table(chart, units));
+            w.text(
+                el("figcaption"),
+                "Clinician-rated measures are left out: nationally they are CGAS and HoNOSCA, which cypdash does not hold, so their counts are 0 (the data table lists them). Percentages are unrounded; a value withheld by disclosure control reads withheld.",
+            );
+            w.close();
+        }
+        ChartKind::NationalPublished => {
+            w.open(el("figure"));
+            w.raw(&national::published_table(chart, units));
+            w.text(
+                el("figcaption"),
+                "The published column applies NHS England's disclosure rule whatever policy this report uses; the data table gives every breakdown (partnerships, teams, age band, gender, ethnic group, referral source).",
+            );
+            w.close();
+        }
         w.text(
             el("span").a("class", "share"),
             "(about a quarter of the discussion)",

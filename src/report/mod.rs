@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Modules: [`svg`] (markup writer, scales, paths), [`frame`] (results as
-//! values), `funnel`, `bars`, `change`, `grid` (the chart kinds),
+//! values), `funnel`, `bars`, `change`, `grid`, `national` (the chart kinds),
 //! [`discussion`] (the discussion texts) and `html` (the page).
 
 mod bars;
@@ -25,6 +25,7 @@ pub mod frame;
 mod funnel;
 mod grid;
 mod html;
+mod national;
 pub mod svg;
 
 use crate::catalog::{QueryFile, SECTIONS};
@@ -190,6 +191,10 @@ pub enum ChartKind {
     Benchmark,
     /// The key to partnership numbers.
     Key,
+    /// NHS England's outcome measures per unit and rater: a table.
+    NationalMeasures,
+    /// The national measures as published: All beside the highlighted unit.
+    NationalPublished,
     /// Anything else: the data table only.
     Table,
 }
@@ -210,6 +215,10 @@ impl ChartKind {
             ChartKind::Categories
         } else if has("item") && has("pct") {
             ChartKind::Items
+        } else if has("closed_2_contacts") && has("rater") {
+            ChartKind::NationalMeasures
+        } else if has("measure_id") && has("published") {
+            ChartKind::NationalPublished
         } else if file.section == "key" {
             ChartKind::Key
         } else {
@@ -226,6 +235,8 @@ impl ChartKind {
             ChartKind::Change => "change",
             ChartKind::Benchmark => "benchmark",
             ChartKind::Key => "key",
+            ChartKind::NationalMeasures => "national-measures",
+            ChartKind::NationalPublished => "national-published",
             ChartKind::Table => "table",
         }
     }
@@ -266,6 +277,9 @@ pub(crate) struct Ran {
     /// The funnel limit lines, per headline metric (funnels only).
     pub curves: Vec<funnel::Curve>,
 }
+    "national/outcome_measures",
+    "national/improvement_funnel",
+    "national/published",
 
 impl Ran {
     /// A resolved parameter as text (dates as ISO text).
@@ -536,6 +550,9 @@ pub fn metric_label(metric: &str) -> String {
     }
 }
 
+        "improvement_self" => "Self-rated: measurable improvement (MHS113b)",
+        "improvement_parent" => "Parent-rated: measurable improvement (MHS114b)",
+        "improvement_clinician" => "Clinician-rated: measurable improvement (MHS115b)",
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -596,6 +613,18 @@ mod tests {
         };
         options
             .params
+        assert_eq!(
+            ChartKind::of(catalog.chart("national/outcome_measures").unwrap()),
+            ChartKind::NationalMeasures
+        );
+        assert_eq!(
+            ChartKind::of(catalog.chart("national/improvement_funnel").unwrap()),
+            ChartKind::Funnel
+        );
+        assert_eq!(
+            ChartKind::of(catalog.chart("national/published").unwrap()),
+            ChartKind::NationalPublished
+        );
             .insert("informant".to_string(), "self".to_string());
         options
             .params

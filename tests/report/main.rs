@@ -73,7 +73,14 @@ fn every_chart_of_the_catalogue_is_rendered_in_dashboard_order() {
         );
     }
     // Sections in the paper dashboard's order, the key last.
-    let order = ["who", "outcomes", "experience", "data_quality", "key"];
+    let order = [
+        "who",
+        "outcomes",
+        "experience",
+        "data_quality",
+        "national",
+        "key",
+    ];
     let ranks: Vec<usize> = rendered
         .iter()
         .map(|id| {

@@ -4,8 +4,10 @@
 //! - `tests/slt/udfs/*.slt`: a bare DataFusion `SessionContext` with only the
 //!   cypdash UDFs registered (what a third-party DataFusion app would see).
 //! - `tests/slt/queries/<section>/<chart>.slt`: the full engine over
-//!   `tests/fixtures/dashboard`; `chart <section/name> [k=v ...]` runs a chart
-//!   file with parameters, anything else is SQL over the same session.
+//!   `tests/fixtures/dashboard` (`national/` over `tests/fixtures/national`);
+//!   `chart <section/name> [k=v ...]` runs a chart file with parameters and
+//!   keeps its result as the table `last_chart`, anything else is SQL over
+//!   the same session.
 //!
 //! Expected output is regenerated with `CYPDASH_SLT_COMPLETE=1 cargo test
 //! --test sql`; review the diff before committing it.
@@ -57,6 +59,7 @@ fn run_dir(sub: &str, make: runner::MakeCtx) {
     let mut failures = Vec::new();
     for file in &files {
         if let Err(e) = rt.block_on(runner::run_file(file, make, complete)) {
+        let make = runner::context_for(file, make);
             failures.push(format!("{}:\n{e}", file.display()));
         }
     }

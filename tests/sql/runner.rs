@@ -1,4 +1,8 @@
 //! A `sqllogictest` database backed by a DataFusion session.
+//!
+//! `chart <section/name> [k=v ...]` runs a chart file and prints its result;
+//! the result is also registered as the table `last_chart` for the queries
+//! that follow.
 
 use async_trait::async_trait;
 use cypdash::catalog::Catalog;
@@ -32,9 +36,35 @@ pub fn udf_context() -> Session {
 
 /// The dashboard over `tests/fixtures/dashboard` with the embedded queries.
 pub fn dashboard_context() -> Session {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
+    fixture_context("dashboard")
+}
+
+/// The dashboard over `tests/fixtures/national` (the national measures'
+/// worked examples and edge cases).
+pub fn national_context() -> Session {
+    fixture_context("national")
+}
+
+/// The session an slt file under `tests/slt/queries/` runs against: the
+/// `national/` charts' files run over their own fixture, the others over
+/// `tests/fixtures/dashboard`.
+pub fn context_for(path: &Path, default: MakeCtx) -> MakeCtx {
+    let section = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str());
+    match section {
+        Some("national") => national_context,
+        _ => default,
+    }
+}
+
+fn fixture_context(name: &str) -> Session {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let engine = futures_lite_block_on(Engine::open(EngineConfig::new(dir)))
-        .expect("open the dashboard fixture");
+        .unwrap_or_else(|e| panic!("open the {name} fixture: {e}"));
     Session::Dashboard(Box::new(Dashboard::new(
         engine,
         Catalog::embedded().expect("catalogue"),
@@ -110,6 +140,15 @@ impl sqllogictest::AsyncDB for Db {
         };
         let types = schema
             .fields()
+                    // Kept as `last_chart`, so that a later query can pick
+                    // rows out of a long result.
+                    let ctx = dash.engine().ctx();
+                    let table = datafusion::datasource::MemTable::try_new(
+                        result.schema.clone(),
+                        vec![result.batches.clone()],
+                    )?;
+                    ctx.deregister_table("last_chart")?;
+                    ctx.register_table("last_chart", std::sync::Arc::new(table))?;
             .iter()
             .map(|f| column_type(f.data_type()))
             .collect::<Vec<_>>();

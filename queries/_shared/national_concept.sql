@@ -1,0 +1,107 @@
+-- title = "National first and last assessment per referral and concept"
+-- description = """
+-- NHS England's CYP outcome measures (national.md sections 4 and 5): for
+-- each referral and concept with an assessment on or after contact 1
+-- (national_assessment), the first (earliest by date, then
+-- questionnaire_id) and the last: the final one, provided it is not the
+-- first and is dated on or after contact 2 (it may share the first's
+-- date). Paired = has a last. change = last score - first score (T-scores
+-- for RCADS where norms apply). From ref_reliable_change_threshold, by
+-- concept: threshold and direction (lower_is_better). outcome, for a pair
+-- with a threshold: no_change when |change| < threshold, else improvement
+-- or deterioration by the direction (inclusive: a change of exactly the
+-- threshold is reliable); NULL when unpaired, without a threshold, or
+-- without a direction. Kept for the session so a referral's figures can
+-- be traced in the REPL."""
+-- kind = "table"
+-- stage = 4
+
+-- First and last by (date, questionnaire_id) with hash aggregates only (no
+-- sort): the first and last dates, then the lowest id on the first date and
+-- the highest on the last, then their scores.
+with dates as (
+    select referral_id, concept, rater, count(*) as assessments,
+        min(completed_date) as first_date, max(completed_date) as last_date
+    from national_assessment
+    group by referral_id, concept, rater
+),
+
+ends as (
+    select
+        d.referral_id, d.concept, d.rater, d.assessments, d.first_date, d.last_date,
+        min(case when a.completed_date = d.first_date then a.questionnaire_id end)
+            as first_questionnaire_id,
+        max(case when a.completed_date = d.last_date then a.questionnaire_id end)
+            as last_questionnaire_id
+    from dates d
+    join national_assessment a using (referral_id, concept)
+    group by d.referral_id, d.concept, d.rater, d.assessments, d.first_date, d.last_date
+),
+
+-- A questionnaire scores a concept once (twice only if an item was given
+-- twice, a data error: the lower score is taken).
+scored as (
+    select
+        e.*,
+        min(case when a.questionnaire_id = e.first_questionnaire_id then a.score end)
+            as first_score,
+        min(case when a.questionnaire_id = e.last_questionnaire_id then a.score end)
+            as last_score
+    from ends e
+    join national_assessment a
+        on a.referral_id = e.referral_id
+        and a.concept = e.concept
+        and a.questionnaire_id in (e.first_questionnaire_id, e.last_questionnaire_id)
+    group by e.referral_id, e.concept, e.rater, e.assessments, e.first_date, e.last_date,
+        e.first_questionnaire_id, e.last_questionnaire_id
+),
+
+paired as (
+    select
+        s.referral_id,
+        s.concept,
+        s.rater,
+        s.assessments,
+        s.first_questionnaire_id,
+        s.first_date,
+        s.first_score,
+        coalesce(
+            s.last_questionnaire_id <> s.first_questionnaire_id
+                and s.last_date >= r.contact_2,
+            false) as paired,
+        s.last_questionnaire_id,
+        s.last_date,
+        s.last_score
+    from scored s
+    join national_referral r using (referral_id)
+),
+
+final as (
+    select
+        p.referral_id,
+        p.concept,
+        p.rater,
+        p.assessments,
+        p.first_questionnaire_id,
+        p.first_date,
+        p.first_score,
+        p.paired,
+        case when p.paired then p.last_questionnaire_id end as last_questionnaire_id,
+        case when p.paired then p.last_date end as last_date,
+        case when p.paired then p.last_score end as last_score,
+        case when p.paired then p.last_score - p.first_score end as change,
+        t.threshold,
+        t.lower_is_better,
+        case
+            when not p.paired or t.threshold is null then null
+            when abs(p.last_score - p.first_score) < t.threshold then 'no_change'
+            when (t.lower_is_better and p.last_score < p.first_score)
+                or (not t.lower_is_better and p.last_score > p.first_score) then 'improvement'
+            when (t.lower_is_better and p.last_score > p.first_score)
+                or (not t.lower_is_better and p.last_score < p.first_score) then 'deterioration'
+        end as outcome
+    from paired p
+    left join ref_reliable_change_threshold t on t.preferred_term = p.concept
+)
+
+select * from final

@@ -1,0 +1,83 @@
+-- title = "National population of the period, per rater"
+-- description = """
+-- NHS England's CYP outcome measures: the referrals of national_referral
+-- closed in the period (national.md section 1; nationally one month, here
+-- any period) in a service of a partnership in scope (collaborative,
+-- partnership), with their breakdown categories and, per rater (self,
+-- parent, clinician, any), the flags of national_outcome. Four rows per
+-- referral; improvement, no_change and deterioration are NULL for `any`."""
+-- kind = "bound_view"
+-- stage = 6
+--
+-- [[params]]
+-- name = "period_start"
+-- type = "date"
+-- default = "auto"
+-- description = "First day of the reporting period (default: 12 months before period_end)"
+--
+-- [[params]]
+-- name = "period_end"
+-- type = "date"
+-- default = "auto"
+-- description = "Last day of the reporting period (default: the latest date in the data)"
+--
+-- [[params]]
+-- name = "collaborative"
+-- type = "text"
+-- default = "all"
+-- description = "Only the partnerships of this collaborative (`all`: every partnership)"
+--
+-- [[params]]
+-- name = "partnership"
+-- type = "int"
+-- default = "0"
+-- description = "Only this partnership (0: every partnership)"
+
+with in_period as (
+    select r.*
+    from national_referral r
+    join partnership p using (partnership_id)
+    where r.closure_date between $period_start and $period_end
+      and ($collaborative = 'all' or p.collaborative = $collaborative)
+      and ($partnership = 0 or r.partnership_id = $partnership)
+),
+
+flagged as (
+    select
+        i.referral_id, i.partnership_id, i.service_id, i.age_band, i.gender,
+        i.upper_ethnicity, i.referral_source,
+        i.contact_2 is not null as closed_2_contacts,
+        o.self_assessment, o.self_paired, o.self_improvement, o.self_no_change,
+        o.self_deterioration, o.parent_assessment, o.parent_paired, o.parent_improvement,
+        o.parent_no_change, o.parent_deterioration, o.clinician_assessment,
+        o.clinician_paired, o.clinician_improvement, o.clinician_no_change,
+        o.clinician_deterioration, o.any_assessment, o.any_paired
+    from in_period i
+    join national_outcome o using (referral_id)
+),
+
+final as (
+    select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
+        referral_source, closed_2_contacts, 'self' as rater, self_assessment as assessment,
+        self_paired as paired, self_improvement as improvement,
+        self_no_change as no_change, self_deterioration as deterioration
+    from flagged
+    union all
+    select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
+        referral_source, closed_2_contacts, 'parent', parent_assessment, parent_paired,
+        parent_improvement, parent_no_change, parent_deterioration
+    from flagged
+    union all
+    select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
+        referral_source, closed_2_contacts, 'clinician', clinician_assessment,
+        clinician_paired, clinician_improvement, clinician_no_change,
+        clinician_deterioration
+    from flagged
+    union all
+    select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
+        referral_source, closed_2_contacts, 'any', any_assessment, any_paired,
+        cast(null as boolean), cast(null as boolean), cast(null as boolean)
+    from flagged
+)
+
+select * from final
