@@ -480,6 +480,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("outcomes", "How well are we addressing their needs?"),
     ("experience", "What do service users think?"),
     ("data_quality", "How good is our data?"),
+    (
+        "national",
+        "How do we do by NHS England's national measures?",
+    ),
     ("key", "Key to partnership numbers"),
 ];
 
@@ -638,7 +642,3 @@ mod tests {
         }
     }
 }
-    (
-        "national",
-        "How do we do by NHS England's national measures?",
-    ),

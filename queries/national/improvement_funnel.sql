@@ -5,8 +5,9 @@
 -- NHS England's method (MHS113b, 114b, 115b: a paired score reliably
 -- improved on the national threshold and none reliably deteriorated), per
 -- compared unit and rater, as a proportion funnel. Metrics:
--- improvement_self, improvement_parent, improvement_clinician (always
--- empty: no cypdash measure is clinician-rated nationally)."""
+-- improvement_self and improvement_parent; no cypdash measure maps to a
+-- national clinician-rated concept, so there is no clinician funnel
+-- (national/outcome_measures shows its zeros)."""
 --
 -- [[params]]
 -- name = "period_start"
@@ -92,13 +93,13 @@
 -- name = "metric"
 -- type = "Utf8"
 -- role = "key"
--- description = "improvement_<rater> for self, parent and clinician"
+-- description = "improvement_self or improvement_parent"
 --
 -- [[columns]]
 -- name = "rater"
 -- type = "Utf8"
 -- role = "key"
--- description = "self, parent or clinician"
+-- description = "self or parent"
 --
 -- [[columns]]
 -- name = "value"
@@ -106,7 +107,7 @@
 -- role = "proportion"
 -- of = "n"
 -- count = "x"
--- description = "Share of the rater's paired referrals with measurable improvement"
+-- description = "Share of paired referrals with measurable improvement"
 -- unit = "proportion (0-1)"
 -- null_when = "withheld by the disclosure policy, or n = 0"
 --
@@ -123,7 +124,7 @@
 -- name = "n"
 -- type = "Int64"
 -- role = "denominator"
--- description = "Referrals closed in the period with 2 or more attended contacts and a paired score of the rater (MHS112b, 112d, 112f)"
+-- description = "Referrals with a paired score of the rater (MHS112b, 112d, 112f)"
 -- unit = "referrals"
 --
 -- [[columns]]
@@ -195,7 +196,7 @@ with per_unit as (
         improvement as x,
         paired as n
     from national_unit_measure
-    where rater <> 'any' and partnership_id is not null
+    where rater in ('self', 'parent') and partnership_id is not null
 ),
 
 overall as (

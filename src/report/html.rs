@@ -62,6 +62,8 @@ figure { margin: 0; }
 figure svg { display: block; width: 100%; height: auto; }
 figure + figure { margin-top: 10px; }
 figcaption, .suppressed-list, .note-text { font-size: 11.5px; color: #444; margin: 4px 0; }
+figcaption.panel-caption { font-size: 13px; font-weight: 700; color: #0b3d60;
+  break-after: avoid; }
 .discussion { font-size: 12.5px; background: #f7f8f3; border: 1px solid #cfd3c4;
   border-left: 6px solid #009E73; padding: 6px 12px 8px; }
 .discussion h4 { font-size: 13px; margin: 8px 0 2px; color: #0d4f3d; }
@@ -143,6 +145,7 @@ svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
      first chart does not fit beneath it. */
   .section-title { display: none; }
   figure svg { max-height: 150mm; }
+  .kind-funnel figure { break-inside: avoid; }
   /* The discussion box sits beside the chart on the same page: printed
      smaller, so that its longest text fits the page's height. */
   .discussion { font-size: 9.5px; line-height: 1.35; padding: 3px 9px 5px; }
@@ -415,6 +418,7 @@ fn section_short(section: &str) -> String {
         "outcomes" => "2".to_string(),
         "experience" => "3".to_string(),
         "data_quality" => "4".to_string(),
+        "national" => "5".to_string(),
         "key" => "Key".to_string(),
         other => other.to_string(),
     }
@@ -436,7 +440,6 @@ fn highlighted_name(ran: &[Ran], units: &Units) -> Option<String> {
 fn thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
-        "national" => "5".to_string(),
     for (i, c) in s.chars().enumerate() {
         if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
@@ -526,6 +529,13 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             }
             for (k, curve) in chart.curves.iter().enumerate() {
                 w.open(el("figure"));
+                // Several funnels of one chart: say which metric each shows.
+                if let (true, Some(metric)) = (chart.curves.len() > 1, curve.metric.as_deref()) {
+                    w.text(
+                        el("figcaption").a("class", "panel-caption"),
+                        &super::metric_label(metric),
+                    );
+                }
                 w.raw(&funnel::draw(chart, curve, units, &format!("{id}-svg{k}")));
                 if let Some(list) = funnel::suppressed_list(chart, curve.metric.as_deref(), units) {
                     w.raw(&list);
@@ -585,6 +595,24 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             ));
             w.close();
         }
+        ChartKind::NationalMeasures => {
+            w.open(el("figure"));
+            w.raw(&national::measures_table(chart, units));
+            w.text(
+                el("figcaption"),
+                "Clinician-rated measures are left out: nationally they are CGAS and HoNOSCA, which cypdash does not hold, so their counts are 0 (the data table lists them). Percentages are unrounded; a value withheld by disclosure control reads withheld.",
+            );
+            w.close();
+        }
+        ChartKind::NationalPublished => {
+            w.open(el("figure"));
+            w.raw(&national::published_table(chart, units));
+            w.text(
+                el("figcaption"),
+                "The published column applies NHS England's disclosure rule whatever policy this report uses; the data table gives every breakdown (partnerships, teams, age band, gender, ethnic group, referral source).",
+            );
+            w.close();
+        }
         ChartKind::Key => key_table(w, chart, units),
         ChartKind::Table => {
             w.text(
@@ -606,24 +634,6 @@ fn discussion_box(w: &mut Writer, d: &Discussion) {
     if !d.data_issues.is_empty() {
         w.open(el("h4"));
         w.content("Could the data mislead us? ");
-        ChartKind::NationalMeasures => {
-            w.open(el("figure"));
-            w.raw(&national::measures_table(chart, units));
-            w.text(
-                el("figcaption"),
-                "Clinician-rated measures are left out: nationally they are CGAS and HoNOSCA, which cypdash does not hold, so their counts are 0 (the data table lists them). Percentages are unrounded; a value withheld by disclosure control reads withheld.",
-            );
-            w.close();
-        }
-        ChartKind::NationalPublished => {
-            w.open(el("figure"));
-            w.raw(&national::published_table(chart, units));
-            w.text(
-                el("figcaption"),
-                "The published column applies NHS England's disclosure rule whatever policy this report uses; the data table gives every breakdown (partnerships, teams, age band, gender, ethnic group, referral source).",
-            );
-            w.close();
-        }
         w.text(
             el("span").a("class", "share"),
             "(about a quarter of the discussion)",

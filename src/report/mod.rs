@@ -264,6 +264,9 @@ const CHART_ORDER: &[&str] = &[
     "data_quality/idle_cases",
     "data_quality/goals_use",
     "data_quality/benchmark",
+    "national/outcome_measures",
+    "national/improvement_funnel",
+    "national/published",
     "key/partnerships",
 ];
 
@@ -277,9 +280,6 @@ pub(crate) struct Ran {
     /// The funnel limit lines, per headline metric (funnels only).
     pub curves: Vec<funnel::Curve>,
 }
-    "national/outcome_measures",
-    "national/improvement_funnel",
-    "national/published",
 
 impl Ran {
     /// A resolved parameter as text (dates as ISO text).
@@ -537,6 +537,8 @@ pub fn metric_label(metric: &str) -> String {
         "reliable_recovery" => "Reliable recovery",
         "esq_satisfaction_parent" => "Parents: the help is good",
         "esq_satisfaction_self" => "Children and young people: the help is good",
+        "improvement_self" => "Self-rated: measurable improvement (MHS113b)",
+        "improvement_parent" => "Parent-rated: measurable improvement (MHS114b)",
         _ => "",
     };
     if known.is_empty() {
@@ -550,9 +552,6 @@ pub fn metric_label(metric: &str) -> String {
     }
 }
 
-        "improvement_self" => "Self-rated: measurable improvement (MHS113b)",
-        "improvement_parent" => "Parent-rated: measurable improvement (MHS114b)",
-        "improvement_clinician" => "Clinician-rated: measurable improvement (MHS115b)",
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -600,6 +599,18 @@ mod tests {
             ChartKind::of(catalog.chart("data_quality/benchmark").unwrap()),
             ChartKind::Benchmark
         );
+        assert_eq!(
+            ChartKind::of(catalog.chart("national/outcome_measures").unwrap()),
+            ChartKind::NationalMeasures
+        );
+        assert_eq!(
+            ChartKind::of(catalog.chart("national/improvement_funnel").unwrap()),
+            ChartKind::Funnel
+        );
+        assert_eq!(
+            ChartKind::of(catalog.chart("national/published").unwrap()),
+            ChartKind::NationalPublished
+        );
     }
 
     #[test]
@@ -613,18 +624,6 @@ mod tests {
         };
         options
             .params
-        assert_eq!(
-            ChartKind::of(catalog.chart("national/outcome_measures").unwrap()),
-            ChartKind::NationalMeasures
-        );
-        assert_eq!(
-            ChartKind::of(catalog.chart("national/improvement_funnel").unwrap()),
-            ChartKind::Funnel
-        );
-        assert_eq!(
-            ChartKind::of(catalog.chart("national/published").unwrap()),
-            ChartKind::NationalPublished
-        );
             .insert("informant".to_string(), "self".to_string());
         options
             .params

@@ -103,7 +103,12 @@ pub(crate) fn measures_table(chart: &Ran, units: &Units) -> String {
                 .a_opt("class", units.is_highlight(unit).then_some("highlight"))
                 .a("data-unit", units.label(unit)),
         );
-        w.text(el("th").a("scope", "row"), &units.long_label(unit));
+        // The unit's number (as on the funnels and in the key) and name.
+        let name = match unit.str("unit_name") {
+            Some(n) if !units.is_all(unit) => format!("{} {n}", units.label(unit)),
+            _ => units.long_label(unit),
+        };
+        w.text(el("th").a("scope", "row"), &name);
         let any = row_of(unit, "any");
         for column in ["closed_referrals", "closed_2_contacts"] {
             cell(&mut w, any.as_ref(), |r| {

@@ -58,8 +58,8 @@ fn run_dir(sub: &str, make: runner::MakeCtx) {
     let rt = runtime();
     let mut failures = Vec::new();
     for file in &files {
-        if let Err(e) = rt.block_on(runner::run_file(file, make, complete)) {
         let make = runner::context_for(file, make);
+        if let Err(e) = rt.block_on(runner::run_file(file, make, complete)) {
             failures.push(format!("{}:\n{e}", file.display()));
         }
     }

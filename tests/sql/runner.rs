@@ -129,6 +129,15 @@ impl sqllogictest::AsyncDB for Db {
                         .run(name, &params)
                         .await
                         .map_err(|e| DbError(format!("{e}")))?;
+                    // Kept as `last_chart`, so that a later query can pick
+                    // rows out of a long result.
+                    let ctx = dash.engine().ctx();
+                    let table = datafusion::datasource::MemTable::try_new(
+                        result.schema.clone(),
+                        vec![result.batches.clone()],
+                    )?;
+                    ctx.deregister_table("last_chart")?;
+                    ctx.register_table("last_chart", std::sync::Arc::new(table))?;
                     (result.schema, result.batches)
                 } else {
                     dash.prepare().await.map_err(|e| DbError(e.to_string()))?;
@@ -140,15 +149,6 @@ impl sqllogictest::AsyncDB for Db {
         };
         let types = schema
             .fields()
-                    // Kept as `last_chart`, so that a later query can pick
-                    // rows out of a long result.
-                    let ctx = dash.engine().ctx();
-                    let table = datafusion::datasource::MemTable::try_new(
-                        result.schema.clone(),
-                        vec![result.batches.clone()],
-                    )?;
-                    ctx.deregister_table("last_chart")?;
-                    ctx.register_table("last_chart", std::sync::Arc::new(table))?;
             .iter()
             .map(|f| column_type(f.data_type()))
             .collect::<Vec<_>>();
