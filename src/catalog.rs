@@ -165,6 +165,147 @@ pub struct ColumnSpec {
     /// When the column is NULL.
     #[serde(default)]
     pub null_when: Option<String>,
+    /// What the column holds, for disclosure control (charts only; see
+    /// [`Role`] and `src/disclosure.rs`).
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// The denominator column (`numerator`, `proportion`, `mean`) or, for a
+    /// `centre`, the column of the total row it repeats.
+    #[serde(default)]
+    pub of: Option<String>,
+    /// `proportion`: the count column it is computed from; without one the
+    /// count it implies is `value / scale * denominator`. A row where that
+    /// count column is NULL holds a value that is not a proportion (a mean):
+    /// only the denominator rule applies to it.
+    #[serde(default)]
+    pub count: Option<String>,
+    /// `proportion`: 1 for a share 0-1 (the default), 100 for a percentage.
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// `derived`: the columns it is computed from; withheld when any is.
+    #[serde(default)]
+    pub from: Vec<String>,
+}
+
+impl ColumnSpec {
+    /// The column's disclosure role in words, e.g. `proportion of n (count x)`.
+    pub fn role_text(&self) -> String {
+        let Some(role) = self.role else {
+            return String::new();
+        };
+        let mut text = role.name().to_string();
+        if let Some(of) = &self.of {
+            text.push_str(if role == Role::Centre {
+                " (the All row's "
+            } else {
+                " of "
+            });
+            text.push_str(of);
+            if role == Role::Centre {
+                text.push(')');
+            }
+        }
+        if let Some(count) = &self.count {
+            text.push_str(&format!(" (count {count})"));
+        }
+        if !self.from.is_empty() {
+            text.push_str(&format!(" from {}", self.from.join(", ")));
+        }
+        text
+    }
+}
+
+/// The role of a chart's output column in disclosure control: which rule of
+/// the policy applies to it (`docs/definitions.md`, "Disclosure control").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Identifies or labels the row (ids, names, categories, sort order,
+    /// counts of teams): never withheld.
+    Key,
+    /// A count of people or cases standing alone.
+    Count,
+    /// A count of people or cases that other columns of the row are over.
+    Denominator,
+    /// A count of the cases of a denominator that meet a condition.
+    Numerator,
+    /// A share of a denominator (0-1, or 0-100 with `scale = 100`).
+    Proportion,
+    /// A mean or other statistic over a denominator's cases.
+    Mean,
+    /// Computed from other columns (funnel limits, position, standard
+    /// errors): withheld when any of them is.
+    Derived,
+    /// A funnel centre: the total row's value, repeated on every row of
+    /// its series; withheld everywhere when it is withheld there.
+    Centre,
+    /// `suppressed`: true when the policy withheld a value of the row.
+    Flag,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Key => "key",
+            Role::Count => "count",
+            Role::Denominator => "denominator",
+            Role::Numerator => "numerator",
+            Role::Proportion => "proportion",
+            Role::Mean => "mean",
+            Role::Derived => "derived",
+            Role::Centre => "centre",
+            Role::Flag => "flag",
+        }
+    }
+
+    /// Whether the column holds a count of people or cases.
+    pub fn is_count(self) -> bool {
+        matches!(self, Role::Count | Role::Denominator | Role::Numerator)
+    }
+}
+
+/// How a chart's rows relate, for secondary suppression (the `[sdc]` table
+/// of a chart header).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdcSpec {
+    /// The columns that identify a compared unit; the row where all are
+    /// NULL is the total (`All`) row.
+    #[serde(default)]
+    pub unit: Vec<String>,
+    /// The columns that tell a unit's rows apart (metric, category, item);
+    /// a series is the rows with the same values of them.
+    #[serde(default)]
+    pub series: Vec<String>,
+    /// Count columns (or proportions without a count column, by the count
+    /// they imply) whose values over the units of a series add up to the
+    /// total row's.
+    #[serde(default)]
+    pub across: Vec<String>,
+    /// Further additive groups within a row or a unit.
+    #[serde(default)]
+    pub sums: Vec<SumSpec>,
+}
+
+/// Cells that add up to a total.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SumSpec {
+    /// The cell columns (counts, or proportions by the count they imply).
+    pub cells: Vec<String>,
+    /// The column holding their total.
+    pub total: String,
+    /// `row`: the cells of one row add up to its total; `unit`: the cells
+    /// of one column over all rows of a unit add up to the unit's total
+    /// (the same value on each of its rows).
+    pub over: SumOver,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SumOver {
+    Row,
+    Unit,
 }
 
 /// What kind of shared building block a `_shared` file is.
@@ -199,6 +340,9 @@ pub struct Header {
     pub params: Vec<ParamSpec>,
     #[serde(default)]
     pub columns: Vec<ColumnSpec>,
+    /// Charts only: how rows and columns add up, for secondary suppression.
+    #[serde(default)]
+    pub sdc: Option<SdcSpec>,
 }
 
 /// One query file: a chart or a shared block.
@@ -288,6 +432,85 @@ fn check_steps(files: &[QueryFile]) -> Result<(), CatalogError> {
                     ),
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// Every chart column declares a role, and what a role refers to exists:
+/// disclosure control is applied by these declarations alone.
+fn check_roles(chart: &QueryFile) -> Result<(), CatalogError> {
+    let err = |message: String| CatalogError::Header {
+        file: format!("{}.sql", chart.id),
+        message,
+    };
+    let columns = &chart.header.columns;
+    let role_of = |name: &str| columns.iter().find(|c| c.name == name).and_then(|c| c.role);
+    let exists = |what: &str, name: &str| {
+        role_of(name).map(|_| ()).ok_or_else(|| {
+            err(format!(
+                "{what} names `{name}`, which is not a declared column"
+            ))
+        })
+    };
+    for c in columns {
+        let role = c
+            .role
+            .ok_or_else(|| err(format!("column `{}` declares no role", c.name)))?;
+        let what = format!("column `{}`", c.name);
+        if let Some(of) = &c.of {
+            exists(&what, of)?;
+        }
+        if let Some(count) = &c.count {
+            exists(&what, count)?;
+        }
+        for f in &c.from {
+            exists(&what, f)?;
+        }
+        let needs_of = matches!(
+            role,
+            Role::Numerator | Role::Proportion | Role::Mean | Role::Centre
+        );
+        if needs_of && c.of.is_none() {
+            return Err(err(format!(
+                "column `{}` ({}) needs `of`",
+                c.name,
+                role.name()
+            )));
+        }
+        if role == Role::Derived && c.from.is_empty() {
+            return Err(err(format!("column `{}` (derived) needs `from`", c.name)));
+        }
+        if role == Role::Proportion {
+            if let Some(d) = &c.of {
+                if !role_of(d).is_some_and(Role::is_count) {
+                    return Err(err(format!("column `{}`: `of` must be a count", c.name)));
+                }
+            }
+        }
+    }
+    let counted = columns
+        .iter()
+        .any(|c| c.role.is_some_and(|r| r != Role::Key));
+    if counted && chart.param("min_n").is_none() {
+        return Err(err(
+            "a chart with counts, shares or means declares the `min_n` parameter".to_string(),
+        ));
+    }
+    if let Some(sdc) = &chart.header.sdc {
+        for name in sdc.unit.iter().chain(&sdc.series) {
+            exists("[sdc]", name)?;
+        }
+        for name in &sdc.across {
+            exists("[sdc] across", name)?;
+        }
+        for sum in &sdc.sums {
+            for name in sum.cells.iter().chain(std::iter::once(&sum.total)) {
+                exists("[[sdc.sums]]", name)?;
+            }
+        }
+        if !sdc.across.is_empty() && sdc.unit.is_empty() {
+            return Err(err("[sdc] across needs `unit`".to_string()));
         }
     }
     Ok(())
@@ -434,6 +657,9 @@ impl Catalog {
                 .then_with(|| a.id.cmp(&b.id))
         });
         check_steps(&files)?;
+        for chart in files.iter().filter(|f| !f.is_shared()) {
+            check_roles(chart)?;
+        }
         Ok(Self { files })
     }
 

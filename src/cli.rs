@@ -69,6 +69,12 @@ pub struct GlobalArgs {
     /// Print nothing but results and errors (no summaries, no progress).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Disclosure control applied to every chart result: `corc` (small
+    /// numbers below min_n withheld, with secondary suppression), `mhsds`
+    /// (NHS England's publication rule: below 5 withheld, counts rounded to
+    /// 5) or `none` (nothing withheld: for your own analysis only).
+    #[arg(long, global = true, value_name = "POLICY", default_value = "corc")]
+    pub sdc: crate::disclosure::Policy,
 }
 
 #[derive(Debug, Subcommand)]
@@ -524,7 +530,9 @@ async fn open(global: &GlobalArgs) -> Result<Engine> {
 }
 
 async fn open_dashboard(global: &GlobalArgs, catalog: Catalog) -> Result<Dashboard> {
-    Ok(Dashboard::new(open(global).await?, catalog))
+    let dashboard = Dashboard::new(open(global).await?, catalog);
+    dashboard.set_policy(global.sdc);
+    Ok(dashboard)
 }
 
 /// Check given parameters against a chart's header before any data is
@@ -938,6 +946,7 @@ pub fn describe(chart: &QueryFile, format: DocFormat, out: &mut dyn Write) -> Re
                 c.description.clone(),
                 c.unit.clone().unwrap_or_default(),
                 c.null_when.clone().unwrap_or_default(),
+                c.role_text(),
             ]
         })
         .collect();
@@ -946,7 +955,14 @@ pub fn describe(chart: &QueryFile, format: DocFormat, out: &mut dyn Write) -> Re
         |p| p.display().to_string(),
     );
     const PARAMS: [&str; 4] = ["name", "type", "default", "meaning"];
-    const COLUMNS: [&str; 5] = ["name", "type", "meaning", "unit", "NULL when"];
+    const COLUMNS: [&str; 6] = [
+        "name",
+        "type",
+        "meaning",
+        "unit",
+        "NULL when",
+        "disclosure role",
+    ];
     match format {
         DocFormat::Json => {
             let value = serde_json::json!({

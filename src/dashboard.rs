@@ -2,6 +2,7 @@
 //! checked and bound by value, results collected.
 
 use crate::catalog::{Catalog, CatalogError, ParamType, QueryFile, SharedKind};
+use crate::disclosure::{self, Policy, SdcError};
 use crate::engine::Engine;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -42,6 +43,10 @@ pub enum RunError {
     },
     #[error("no dates in the data: give period_start and period_end")]
     NoDates,
+    #[error("chart `{chart}`: {message}")]
+    InvalidParams { chart: String, message: String },
+    #[error("chart `{chart}`: {source}")]
+    Disclosure { chart: String, source: SdcError },
 }
 
 /// Parameter values as given by a user: `name=value` pairs.
@@ -103,6 +108,8 @@ pub struct Dashboard {
     /// Chart results by chart and parameter values, when kept (see
     /// [`Dashboard::keep_results`]).
     results: std::sync::Mutex<Option<HashMap<(String, Binding), ChartResult>>>,
+    /// The disclosure-control policy applied to every chart result.
+    policy: std::sync::RwLock<Policy>,
 }
 
 impl Dashboard {
@@ -115,7 +122,25 @@ impl Dashboard {
             bound: Mutex::new(HashMap::new()),
             timings: std::sync::Mutex::new(Vec::new()),
             results: std::sync::Mutex::new(None),
+            policy: std::sync::RwLock::new(Policy::default()),
         }
+    }
+
+    /// Choose the disclosure-control policy of the charts run from now on
+    /// (results kept under another policy are forgotten).
+    pub fn set_policy(&self, policy: Policy) {
+        let mut current = self.policy.write().expect("policy lock");
+        if *current != policy {
+            *current = policy;
+            if let Some(kept) = self.results.lock().expect("results lock").as_mut() {
+                kept.clear();
+            }
+        }
+    }
+
+    /// The disclosure-control policy in force.
+    pub fn policy(&self) -> Policy {
+        *self.policy.read().expect("policy lock")
     }
 
     /// Keep every chart result from now on, so that a chart run again with
@@ -352,7 +377,9 @@ impl Dashboard {
             };
             values.push((spec.name.clone(), value));
         }
-        Ok(Resolved { values })
+        let resolved = Resolved { values };
+        check_values(&file.id, &resolved)?;
+        Ok(resolved)
     }
 
     /// Run one chart with the given parameters.
@@ -377,7 +404,18 @@ impl Dashboard {
             .with_param_values(resolved.param_values())
             .map_err(err)?;
         let (schema, partitions) = collect_partitioned(df).await.map_err(err)?;
-        let batches = partitions.into_iter().flatten().collect();
+        let batches: Vec<RecordBatch> = partitions.into_iter().flatten().collect();
+        let min_n = match resolved.get("min_n") {
+            Some(ScalarValue::Int64(Some(m))) => *m,
+            _ => 1,
+        };
+        let (schema, batches) =
+            disclosure::apply(self.policy(), &file.header, min_n, &schema, &batches).map_err(
+                |source| RunError::Disclosure {
+                    chart: file.id.clone(),
+                    source,
+                },
+            )?;
         let result = ChartResult {
             schema,
             batches,
@@ -386,6 +424,34 @@ impl Dashboard {
         self.keep(&file.id, &result);
         Ok(result)
     }
+}
+
+/// Rules between parameter values that their types cannot state.
+fn check_values(chart: &str, resolved: &Resolved) -> Result<(), RunError> {
+    let invalid = |message: String| RunError::InvalidParams {
+        chart: chart.to_string(),
+        message,
+    };
+    if let Some(ScalarValue::Int64(Some(m))) = resolved.get("min_n") {
+        if *m < 1 {
+            return Err(invalid(format!(
+                "min_n must be 1 or more (it is {m}); min_n = 1 withholds nothing under the \
+                 corc policy, and `--sdc none` switches disclosure control off"
+            )));
+        }
+    }
+    if let (Some(ScalarValue::Date32(Some(s))), Some(ScalarValue::Date32(Some(e)))) =
+        (resolved.get("period_start"), resolved.get("period_end"))
+    {
+        if s > e {
+            return Err(invalid(format!(
+                "period_start {} is after period_end {}",
+                crate::catalog::format_date(*s),
+                crate::catalog::format_date(*e)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Run a query, returning its batches per partition with the physical

@@ -611,8 +611,20 @@ pub struct Manifest {
     /// `embedded` or the `--queries` directory.
     pub queries: String,
     pub data: DataFingerprint,
+    /// The disclosure control every exported value obeys.
+    pub disclosure: ManifestDisclosure,
     pub files: Vec<ManifestFile>,
     pub failed: Vec<ManifestFailure>,
+}
+
+/// The disclosure-control policy of an export (its parameter `min_n` is
+/// among each file's parameters).
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestDisclosure {
+    /// `corc`, `mhsds` or `none`.
+    pub policy: String,
+    /// The policy in words.
+    pub description: &'static str,
 }
 
 /// What to export.
@@ -802,6 +814,10 @@ pub async fn write_export(
             .and_then(|p| p.parent()?.parent())
             .map_or_else(|| "embedded".to_string(), |d| d.display().to_string()),
         data,
+        disclosure: ManifestDisclosure {
+            policy: dash.policy().to_string(),
+            description: dash.policy().summary(),
+        },
         files,
         failed,
     };

@@ -5,6 +5,8 @@
 //! - [`reference`]: shipped reference tables;
 //! - [`engine`]: the one session builder;
 //! - [`generate`], [`validate`]: synthetic data and data checks;
+//! - [`catalog`], [`disclosure`], [`dashboard`]: chart files, disclosure
+//!   control of their results, and running them;
 //! - [`output`], [`export`]: printing results and BI-ready exports;
 //! - [`cli`], [`repl`]: the command line and the interactive shell.
 
@@ -13,6 +15,7 @@ pub mod catalog;
 pub mod cli;
 pub mod contract;
 pub mod dashboard;
+pub mod disclosure;
 pub mod engine;
 pub mod export;
 pub mod generate;

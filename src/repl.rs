@@ -2,12 +2,28 @@
 //!
 //! [`Repl::handle_line`] is the loop body: it takes one line and writes
 //! what it prints to the `out` it is given. The real loop
-//! ([`run_interactive`]) feeds it from rustyline (history, tab completion)
-//! and races each line against Ctrl-C, which cancels a running query and
-//! keeps the session; tests feed it scripted lines.
+//! ([`run_interactive`]) feeds it from rustyline (history, tab completion);
+//! tests feed it scripted lines.
 //!
-//! SQL may span lines and runs when a line ends with `;`. Lines starting
-//! with `\` are meta-commands (`\?` lists them).
+//! SQL may span lines and runs when a line ends with `;`. A line starting
+//! with `\` is a meta-command (`\?` lists them), also in the middle of a
+//! statement, which is kept and goes on at the next line.
+//!
+//! Ctrl-C while a query runs cancels it (issue #10). Query work runs as a
+//! task on a runtime of its own (`Repl::run_task`), so the session's
+//! task, and the runtime threads that receive the signal, stay free
+//! however busy the query keeps its threads. On Ctrl-C the task is
+//! aborted, which drops the DataFusion streams it holds, and with them the
+//! tasks they spawned; an aborted task stops at its next yield.
+//! DataFusion's cooperative scheduling makes scans and exchanges yield; ad
+//! hoc SQL also yields after every batch a join or an unnest produces
+//! ([`YieldAfterRowMultipliers`]), since such an operator can turn a few
+//! input batches into millions of output batches without polling a scan.
+//! An operator can still loop long inside one poll (a nested loop join
+//! whose filter rejects nearly every pair): if the task has not stopped
+//! within `STOP_WAIT`, its runtime is abandoned to finish in the
+//! background and the session goes on with a new one, so neither the next
+//! query nor `\q` waits for it.
 //!
 //! Startup does no query work, so the first prompt comes quickly: the
 //! shared building blocks (`sdq_score`, `outcome_pair`, `in_scope_referral`,
@@ -19,19 +35,32 @@
 
 use crate::catalog::QueryFile;
 use crate::cli::{self, DocFormat};
-use crate::dashboard::{parse_param_args, Dashboard, GivenParams, Resolved};
+use crate::dashboard::{parse_param_args, ChartResult, Dashboard, GivenParams, Resolved};
 use crate::export::{self, ExportFormat, ExportRequest};
 use crate::output::{self, Format};
 use anyhow::{anyhow, bail, Context as _, Result};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::coop::CooperativeExec;
+use datafusion::physical_plan::joins::{
+    CrossJoinExec, HashJoinExec, NestedLoopJoinExec, PiecewiseMergeJoinExec, SortMergeJoinExec,
+    SymmetricHashJoinExec,
+};
+use datafusion::physical_plan::unnest::UnnestExec;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::parser::{DFParser, Statement};
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The result of one SQL statement.
 #[derive(Debug, Clone)]
@@ -84,8 +113,71 @@ pub async fn execute_statement(dash: &Dashboard, statement: Statement) -> Result
     let plan = state.statement_to_plan(statement).await?;
     let df = ctx.execute_logical_plan(plan).await?;
     let schema = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await?;
+    let (state, plan) = df.into_parts();
+    let batches = DataFrame::new(yielding(state), plan).collect().await?;
     Ok(StatementResult { schema, batches })
+}
+
+/// The session state with [`YieldAfterRowMultipliers`] among its physical
+/// optimizer rules, right after DataFusion's own `EnsureCooperative` (and
+/// so before the dynamic filter pushdown, which must see the final plan).
+fn yielding(state: SessionState) -> SessionState {
+    let mut rules = state.physical_optimizers().to_vec();
+    let at = rules
+        .iter()
+        .position(|r| r.name() == "EnsureCooperative")
+        .map_or(rules.len(), |i| i + 1);
+    rules.insert(at, Arc::new(YieldAfterRowMultipliers));
+    SessionStateBuilder::new_from_existing(state)
+        .with_physical_optimizer_rules(rules)
+        .build()
+}
+
+/// A physical optimizer rule: a `CooperativeExec` above every operator
+/// that may produce many batches per input batch (joins, unnest), so
+/// that each batch it produces spends tokio's task budget and the task
+/// yields every 128 batches, where a cancelled task stops. DataFusion
+/// makes only scans and exchanges cooperative: a cross join fed by one
+/// scan batch makes as many output batches as its build side has rows,
+/// and the aggregate above it loops over them in a single poll.
+#[derive(Debug)]
+pub struct YieldAfterRowMultipliers;
+
+impl YieldAfterRowMultipliers {
+    fn multiplies_rows(plan: &dyn ExecutionPlan) -> bool {
+        plan.is::<CrossJoinExec>()
+            || plan.is::<NestedLoopJoinExec>()
+            || plan.is::<HashJoinExec>()
+            || plan.is::<SortMergeJoinExec>()
+            || plan.is::<SymmetricHashJoinExec>()
+            || plan.is::<PiecewiseMergeJoinExec>()
+            || plan.is::<UnnestExec>()
+    }
+}
+
+impl PhysicalOptimizerRule for YieldAfterRowMultipliers {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            Ok(if Self::multiplies_rows(node.as_ref()) {
+                Transformed::yes(Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>)
+            } else {
+                Transformed::no(node)
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "YieldAfterRowMultipliers"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
 }
 
 /// Run every statement of `sql` in order and collect their results.
@@ -147,6 +239,8 @@ pub enum Control {
 const HELP: &str = "\
 SQL: type a statement ending in `;` (it may span lines); several may share a line.
   Tables: the input tables, ref_* reference tables, the shared blocks; see \\d.
+  A line starting with \\ is a meta-command, also inside an unfinished statement:
+  the statement is kept and goes on at the next line (\\q still quits).
 
 Meta-commands:
   \\?                       this help
@@ -166,7 +260,8 @@ Meta-commands:
   \\timing [on|off]         print how long each statement takes
   \\i FILE                  run the lines of a file
 
-Ctrl-C cancels a running query (or clears a half-typed statement).
+Ctrl-C cancels a running query, chart run or export and keeps the session;
+at the prompt it clears a half-typed statement.
 Shared blocks (sdq_score, in_scope_referral, ...) are computed on first use;
 bound views among them hold the parameters of the last chart run.";
 
@@ -228,10 +323,96 @@ const SQL_KEYWORDS: &[&str] = &[
     "DROP",
 ];
 
+/// A query stopped by Ctrl-C.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled{}", if *.stopped { "" } else {
+    " (its current step goes on in the background until it ends; the session does not wait)"
+})]
+pub struct Cancelled {
+    /// The query's tasks had all stopped within `STOP_WAIT` (1 s).
+    pub stopped: bool,
+}
+
+/// How long a cancelled query is waited for before the prompt comes back
+/// anyway (it stops at its next yield, normally within milliseconds).
+const STOP_WAIT: Duration = Duration::from_secs(1);
+
+/// The runtime that runs the REPL's queries. Dropping it does not wait
+/// for tasks still running (a dropped runtime would block until they
+/// yield, and may not be dropped inside another runtime at all).
+#[derive(Debug)]
+struct QueryRuntime(Option<tokio::runtime::Runtime>);
+
+impl QueryRuntime {
+    fn start() -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("cypdash-query")
+            .enable_all()
+            .build()
+            .context("cannot start the query runtime")?;
+        Ok(Self(Some(runtime)))
+    }
+
+    fn spawn<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        match &self.0 {
+            Some(runtime) => runtime.spawn(work),
+            None => unreachable!("the query runtime is only taken when dropped"),
+        }
+    }
+
+    /// Wait until no task runs on the runtime, at most `within`; false if
+    /// some still do. (After a cancel: the query's own task, and the tasks
+    /// DataFusion spawned for it, which were aborted with its streams.)
+    async fn settle(&self, within: Duration) -> bool {
+        let Some(runtime) = &self.0 else {
+            return true;
+        };
+        let deadline = Instant::now() + within;
+        while runtime.metrics().num_alive_tasks() > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+}
+
+impl Drop for QueryRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A spawned task that is aborted when this handle is dropped: the query
+/// of a line dropped half-way (an error, Ctrl-C) does not run on.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The result of a joined query task; a panic in it goes on here.
+fn joined_result<T>(joined: Result<Result<T>, tokio::task::JoinError>) -> Result<T> {
+    match joined {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(Cancelled { stopped: true }.into()),
+    }
+}
+
 /// The interactive session: the dashboard plus what the user has set.
 #[derive(Debug)]
 pub struct Repl {
-    dash: Dashboard,
+    /// Shared with the task that runs a query ([`Repl::run_task`]).
+    dash: Arc<Dashboard>,
     format: Format,
     maxrows: Option<usize>,
     timing: bool,
@@ -242,12 +423,17 @@ pub struct Repl {
     buffer: String,
     /// Nesting of `\i` files.
     depth: usize,
+    /// Ctrl-C cancels a running query (the interactive loop); otherwise
+    /// it keeps its default effect.
+    interrupts: bool,
+    /// Where queries run ([`Repl::run_task`]), started on first use.
+    queries: Option<QueryRuntime>,
 }
 
 impl Repl {
     pub fn new(dash: Dashboard, options: ReplOptions) -> Self {
         Self {
-            dash,
+            dash: Arc::new(dash),
             format: options.format,
             maxrows: options.maxrows,
             timing: false,
@@ -255,6 +441,63 @@ impl Repl {
             defaults: GivenParams::new(),
             buffer: String::new(),
             depth: 0,
+            interrupts: false,
+            queries: None,
+        }
+    }
+
+    /// From now on, Ctrl-C cancels a running query with [`Cancelled`]
+    /// instead of ending the process.
+    pub fn catch_interrupts(&mut self) {
+        // The handler, once installed, stays for the life of the process;
+        // installed here, a Ctrl-C between two queries is ignored rather
+        // than fatal.
+        #[cfg(unix)]
+        let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+        self.interrupts = true;
+    }
+
+    /// Await `work`, or Ctrl-C when interrupts are caught (None).
+    async fn until_ctrl_c<F: Future>(&self, work: F) -> Option<F::Output> {
+        if !self.interrupts {
+            return Some(work.await);
+        }
+        // A fresh listener: a Ctrl-C from before this query is not seen.
+        tokio::select! {
+            biased;
+            _ = tokio::signal::ctrl_c() => None,
+            out = work => Some(out),
+        }
+    }
+
+    /// Run a query's work as a task on the query runtime, waiting for it
+    /// and, when interrupts are caught, for Ctrl-C. On Ctrl-C the task is
+    /// aborted and it and the tasks it spawned are given [`STOP_WAIT`] to
+    /// stop; the result is [`Cancelled`]. Tasks that have not stopped keep
+    /// their runtime, which is abandoned for a new one.
+    async fn run_task<T: Send + 'static>(
+        &mut self,
+        work: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        let queries = match &mut self.queries {
+            Some(queries) => queries,
+            none => none.insert(QueryRuntime::start()?),
+        };
+        let mut task = AbortOnDrop(queries.spawn(work));
+        match self.until_ctrl_c(&mut task.0).await {
+            Some(joined) => joined_result(joined),
+            None => {
+                task.0.abort();
+                let stopped = match &self.queries {
+                    Some(queries) => queries.settle(STOP_WAIT).await,
+                    None => true,
+                };
+                if !stopped {
+                    // Abandoned; the next query starts a new one.
+                    self.queries = None;
+                }
+                Err(Cancelled { stopped }.into())
+            }
         }
     }
 
@@ -284,12 +527,13 @@ impl Repl {
     /// Handle one line of input.
     pub async fn handle_line(&mut self, line: &str, out: &mut dyn Write) -> Result<Control> {
         let trimmed = line.trim();
+        // A meta-command also in the middle of a statement, which is kept.
+        if trimmed.starts_with('\\') {
+            return self.meta(trimmed, out).await;
+        }
         if self.buffer.is_empty() {
             if trimmed.is_empty() || trimmed.starts_with("--") {
                 return Ok(Control::Continue);
-            }
-            if trimmed.starts_with('\\') {
-                return self.meta(trimmed, out).await;
             }
             if matches!(
                 trimmed.to_ascii_lowercase().as_str(),
@@ -332,7 +576,10 @@ impl Repl {
     async fn run_sql(&mut self, sql: &str, out: &mut dyn Write) -> Result<()> {
         for statement in parse_sql(&self.dash, sql)? {
             let started = Instant::now();
-            let result = execute_statement(&self.dash, statement).await?;
+            let dash = Arc::clone(&self.dash);
+            let result = self
+                .run_task(async move { execute_statement(&dash, statement).await })
+                .await?;
             if !result.schema.fields().is_empty() {
                 output::write_batches(
                     out,
@@ -464,19 +711,29 @@ impl Repl {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let saved = std::mem::take(&mut self.buffer);
         self.depth += 1;
-        let mut control = Control::Continue;
-        for line in text.lines() {
-            if self.feed(line, out).await? == Control::Quit {
-                control = Control::Quit;
-                break;
-            }
-        }
-        if let Err(e) = self.finish(out).await {
-            writeln!(out, "error: {}", cli::error_chain(&e))?;
-        }
+        let result = self.include_lines(&text, out).await;
         self.depth -= 1;
         self.buffer = saved;
-        Ok(control)
+        result
+    }
+
+    /// The lines of an included file: an error is printed and the file goes
+    /// on, except Ctrl-C, which stops the whole file.
+    async fn include_lines(&mut self, text: &str, out: &mut dyn Write) -> Result<Control> {
+        for line in text.lines() {
+            match self.handle_line(line, out).await {
+                Ok(Control::Quit) => return Ok(Control::Quit),
+                Ok(Control::Continue) => {}
+                Err(e) if e.is::<Cancelled>() => return Err(e),
+                Err(e) => writeln!(out, "error: {}", cli::error_chain(&e))?,
+            }
+        }
+        match self.finish(out).await {
+            Err(e) if e.is::<Cancelled>() => return Err(e),
+            Err(e) => writeln!(out, "error: {}", cli::error_chain(&e))?,
+            Ok(()) => {}
+        }
+        Ok(Control::Continue)
     }
 
     /// A session parameter must be declared by some chart, and parse as
@@ -530,7 +787,7 @@ impl Repl {
         let chart = self.dash.catalog().chart(name)?.clone();
         let given = self.chart_params(&chart, args)?;
         let started = Instant::now();
-        let result = self.dash.run(&chart.id, &given).await?;
+        let result = self.run_chart_task(&chart.id, given).await?;
         if self.format == Format::Table {
             writeln!(out, "{}: {}", chart.id, chart.header.title)?;
             writeln!(out, "{}", params_line(&result.params))?;
@@ -545,6 +802,14 @@ impl Repl {
         self.print_timing(started, out)
     }
 
+    /// Run a chart as a task of its own ([`Repl::run_task`]).
+    async fn run_chart_task(&mut self, chart: &str, given: GivenParams) -> Result<ChartResult> {
+        let dash = Arc::clone(&self.dash);
+        let chart = chart.to_string();
+        self.run_task(async move { Ok(dash.run(&chart, &given).await?) })
+            .await
+    }
+
     async fn export_chart(&mut self, name: &str, path: &Path, out: &mut dyn Write) -> Result<()> {
         let chart = self.dash.catalog().chart(name)?.clone();
         let given = self.chart_params(&chart, &[])?;
@@ -554,7 +819,7 @@ impl Repl {
             .map(str::to_ascii_lowercase);
         match ext.as_deref() {
             Some("csv") | Some("parquet") => {
-                let result = self.dash.run(&chart.id, &given).await?;
+                let result = self.run_chart_task(&chart.id, given).await?;
                 let data = export::normalise(&chart, &result.schema, &result.batches)?;
                 if ext.as_deref() == Some("csv") {
                     export::write_csv(path, &data.schema, &data.batches)?;
@@ -571,7 +836,12 @@ impl Repl {
                     format: ExportFormat::Both,
                     out: path.to_path_buf(),
                 };
-                let report = export::export(&self.dash, &request, &mut |_, _| {}).await?;
+                // Not a task of its own (the progress callback is not
+                // `Send`): on Ctrl-C the export stops at its next yield.
+                let report = self
+                    .until_ctrl_c(export::export(&self.dash, &request, &mut |_, _| {}))
+                    .await
+                    .ok_or(Cancelled { stopped: true })??;
                 if let Some(e) = report.failed().find_map(|c| c.error.clone()) {
                     bail!(e);
                 }
@@ -627,11 +897,14 @@ impl Repl {
         Ok(())
     }
 
-    async fn describe_table(&self, name: &str, out: &mut dyn Write) -> Result<()> {
-        let ctx = self.dash.engine().ctx();
-        let shared = self.dash.catalog().shared().find(|b| b.name == name);
+    async fn describe_table(&mut self, name: &str, out: &mut dyn Write) -> Result<()> {
+        let dash = Arc::clone(&self.dash);
+        let ctx = dash.engine().ctx();
+        let shared = dash.catalog().shared().find(|b| b.name == name);
         if shared.is_some() && !ctx.table_exist(name)? {
-            self.dash.prepare().await?;
+            let dash = Arc::clone(&dash);
+            self.run_task(async move { Ok(dash.prepare().await?) })
+                .await?;
         }
         let provider = ctx
             .table_provider(name)
@@ -841,6 +1114,7 @@ pub async fn run_interactive(mut repl: Repl, out: &mut dyn Write) -> Result<()> 
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
+    repl.catch_interrupts();
     if !repl.quiet {
         writeln!(
             out,
@@ -858,23 +1132,16 @@ pub async fn run_interactive(mut repl: Repl, out: &mut dyn Write) -> Result<()> 
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
                 }
-                let outcome = tokio::select! {
-                    r = repl.handle_line(&line, out) => Some(r),
-                    _ = tokio::signal::ctrl_c() => None,
-                };
-                match outcome {
-                    None => {
-                        repl.reset();
-                        eprintln!("cancelled");
-                    }
-                    Some(Ok(Control::Quit)) => break,
-                    Some(Ok(Control::Continue)) => {}
-                    Some(Err(e)) => {
-                        if is_broken_pipe(&e) {
-                            break;
-                        }
-                        eprintln!("error: {}", cli::error_chain(&e));
-                    }
+                // Ctrl-C during a query ends it with `Cancelled` (see
+                // `Repl::run_task`); at the prompt, rustyline reads it.
+                match repl.handle_line(&line, out).await {
+                    Ok(Control::Quit) => break,
+                    Ok(Control::Continue) => {}
+                    Err(e) if is_broken_pipe(&e) => break,
+                    Err(e) => match e.downcast_ref::<Cancelled>() {
+                        Some(cancelled) => eprintln!("{cancelled}"),
+                        None => eprintln!("error: {}", cli::error_chain(&e)),
+                    },
                 }
                 out.flush()?;
                 helper.set_words(completion_words(repl.dashboard()));

@@ -1,18 +1,10 @@
 -- title = "Category shares"
 -- description = """
 -- For each compared unit (and the All row), dimension and category: the
--- count of in-scope referrals, the unit's total n, and the percentage, with
--- small-number suppression: a count from 1 to min_n - 1 is withheld, and a
--- unit with n below min_n has every count and share withheld. A zero count is
--- shown (it discloses nothing)."""
+-- count of in-scope referrals, the unit's total n, and the percentage
+-- (disclosure control is applied to the charts' results, not here)."""
 -- kind = "bound_view"
 -- stage = 7
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Suppression threshold"
 
 with unit_category as (
     select u.partnership_id, u.service_id, u.unit_id, u.unit_name, c.dimension, c.category, c.sort_order
@@ -50,7 +42,7 @@ with_n as (
 ),
 
 flagged as (
-    select *, n < $min_n or (count > 0 and count < $min_n) as suppressed
+    select *, false as suppressed
     from with_n
 ),
 
@@ -62,9 +54,9 @@ final as (
         dimension,
         category,
         sort_order,
-        case when suppressed then null else count end as count,
+        count,
         cast(n as bigint) as n,
-        case when suppressed or n = 0 then null else 100.0 * count / n end as pct,
+        case when n = 0 then null else 100.0 * count / n end as pct,
         suppressed
     from flagged
 )

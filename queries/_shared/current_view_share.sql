@@ -5,16 +5,9 @@
 -- rate it as present (a descriptor at or above severity_threshold, a
 -- complexity factor = 1 yes), out of n = in-scope referrals with a first
 -- Current View. Not-known ratings count as not present, and so does a
--- rating of 0 (none) whatever the threshold. Small numbers are suppressed as
--- in category_share."""
+-- rating of 0 (none) whatever the threshold."""
 -- kind = "bound_view"
 -- stage = 7
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Suppression threshold"
 --
 -- [[params]]
 -- name = "severity_threshold"
@@ -93,7 +86,7 @@ all_units as (
 ),
 
 flagged as (
-    select *, n < $min_n or (count > 0 and count < $min_n) as suppressed
+    select *, false as suppressed
     from (select * from counted union all select * from all_units)
 ),
 
@@ -106,9 +99,9 @@ final as (
         label,
         item_group,
         cast(sort_order as bigint) as sort_order,
-        case when suppressed then null else cast(count as bigint) end as count,
+        cast(count as bigint) as count,
         cast(n as bigint) as n,
-        case when suppressed or n = 0 then null else 100.0 * count / n end as pct,
+        case when n = 0 then null else 100.0 * count / n end as pct,
         suppressed
     from flagged
 )

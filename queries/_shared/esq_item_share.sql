@@ -18,12 +18,6 @@
 -- type = "date"
 -- default = "auto"
 -- description = "Last day of the reporting period"
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Suppression threshold on n"
 
 with answer as (
     select r.unit_id, a.version, a.item, a.value
@@ -97,10 +91,10 @@ final as (
         label,
         cast(sort_order as bigint) as sort_order,
         cast(n as bigint) as n,
-        case when n >= $min_n and n > 0 then 100.0 * certainly / n end as pct_certainly_true,
-        case when n >= $min_n and n > 0 then 100.0 * partly / n end as pct_partly_true,
-        case when n >= $min_n and n > 0 then 100.0 * not_true / n end as pct_not_true,
-        n < $min_n as suppressed
+        case when n > 0 then 100.0 * certainly / n end as pct_certainly_true,
+        case when n > 0 then 100.0 * partly / n end as pct_partly_true,
+        case when n > 0 then 100.0 * not_true / n end as pct_not_true,
+        false as suppressed
     from (select * from counted union all select * from all_units)
 )
 

@@ -30,7 +30,7 @@
 -- name = "min_n"
 -- type = "int"
 -- default = "5"
--- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+-- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[params]]
 -- name = "coverage_inner"
@@ -53,86 +53,155 @@
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The partnership"
 --
 -- [[columns]]
 -- name = "partnership_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Name of the partnership"
 --
 -- [[columns]]
 -- name = "collaborative"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Its collaborative"
 --
 -- [[columns]]
 -- name = "chart"
 -- type = "Utf8"
+-- role = "key"
 -- description = "The chart the headline comes from (section/chart)"
 --
 -- [[columns]]
 -- name = "metric"
 -- type = "Utf8"
+-- role = "key"
 -- description = "The headline metric"
 --
 -- [[columns]]
 -- name = "value"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "n"
+-- count = "x"
 -- description = "The partnership's value"
 -- unit = "as the chart: a proportion (0-1), a mean score, or an effect size"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
+--
+-- [[columns]]
+-- name = "x"
+-- type = "Int64"
+-- role = "numerator"
+-- of = "n"
+-- description = "Cases meeting a proportion headline (the numerator of value)"
+-- unit = "cases"
+-- null_when = "the headline is a mean or an effect size; withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "n"
 -- type = "Int64"
+-- role = "denominator"
 -- description = "The partnership's denominator"
 --
 -- [[columns]]
 -- name = "collaborative_value"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "collaborative_n"
+-- count = "collaborative_x"
 -- description = "The value over all partnerships of the collaborative (the funnel's centre)"
 -- null_when = "no cases in the collaborative"
 --
 -- [[columns]]
+-- name = "collaborative_x"
+-- type = "Int64"
+-- role = "numerator"
+-- of = "collaborative_n"
+-- description = "Numerator of collaborative_value for a proportion headline"
+-- unit = "cases"
+-- null_when = "the headline is a mean or an effect size; withheld by the disclosure policy"
+--
+-- [[columns]]
+-- name = "collaborative_n"
+-- type = "Int64"
+-- role = "denominator"
+-- description = "Cases of the collaborative behind collaborative_value"
+-- unit = "cases"
+-- null_when = "withheld by the disclosure policy"
+--
+-- [[columns]]
 -- name = "national_value"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "national_n"
+-- count = "national_x"
 -- description = "The value over all partnerships in the data"
--- null_when = "no cases at all"
+-- null_when = "no cases at all, or withheld on the All row"
+--
+-- [[columns]]
+-- name = "national_x"
+-- type = "Int64"
+-- role = "numerator"
+-- of = "national_n"
+-- description = "Numerator of national_value for a proportion headline"
+-- unit = "cases"
+-- null_when = "the headline is a mean or an effect size; withheld by the disclosure policy"
+--
+-- [[columns]]
+-- name = "national_n"
+-- type = "Int64"
+-- role = "denominator"
+-- description = "Cases behind national_value"
+-- unit = "cases"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "lower_95"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "collaborative_value"]
 -- description = "Inner lower limit of the collaborative's funnel at n"
 -- null_when = "n = 0"
 --
 -- [[columns]]
 -- name = "upper_95"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "collaborative_value"]
 -- description = "Inner upper limit of the collaborative's funnel at n"
 -- null_when = "n = 0"
 --
 -- [[columns]]
 -- name = "lower_998"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "collaborative_value"]
 -- description = "Outer lower limit of the collaborative's funnel at n"
 -- null_when = "n = 0"
 --
 -- [[columns]]
 -- name = "upper_998"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "collaborative_value"]
 -- description = "Outer upper limit of the collaborative's funnel at n"
 -- null_when = "n = 0"
 --
 -- [[columns]]
 -- name = "position"
 -- type = "Utf8"
+-- role = "derived"
+-- from = ["value"]
 -- description = "Position on the collaborative's funnel"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "suppressed"
 -- type = "Boolean"
--- description = "True when n is below min_n"
+-- role = "flag"
+-- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
 
 with partnership_row as (
     -- Every partnership in the data (this chart always compares them all).
@@ -180,7 +249,7 @@ es_case as (
 
 partnership_value as (
     select pr.partnership_id, pr.collaborative, h.metric, h.kind,
-        avg(v.y) as value, count(v.y) as n
+        avg(v.y) as value, sum(v.y) as y_sum, count(v.y) as n
     from partnership_row pr
     cross join headline h
     left join case_value v on v.partnership_id = pr.partnership_id and v.metric = h.metric
@@ -188,7 +257,8 @@ partnership_value as (
     group by pr.partnership_id, pr.collaborative, h.metric, h.kind
     union all
     select pr.partnership_id, pr.collaborative, 'effect_size_sdq_total_parent', 'effect_size',
-        pre_post_effect_size(e.t1, e.t2)['d'], coalesce(pre_post_effect_size(e.t1, e.t2)['n'], 0)
+        pre_post_effect_size(e.t1, e.t2)['d'], cast(null as double),
+        coalesce(pre_post_effect_size(e.t1, e.t2)['n'], 0)
     from partnership_row pr
     left join es_case e on e.partnership_id = pr.partnership_id
     group by pr.partnership_id, pr.collaborative
@@ -197,24 +267,27 @@ partnership_value as (
 collaborative_value as (
     -- Centre and spread of each collaborative's funnel: the mean and SD of
     -- its cases (sigma for mean funnels), or the pooled d and r.
-    select pr.collaborative, v.metric, avg(v.y) as centre, stddev_samp(v.y) as spread
+    select pr.collaborative, v.metric, avg(v.y) as centre, stddev_samp(v.y) as spread,
+        sum(v.y) as y_sum, count(v.y) as n
     from case_value v
     join partnership_row pr using (partnership_id)
     group by pr.collaborative, v.metric
     union all
     select pr.collaborative, 'effect_size_sdq_total_parent',
-        pre_post_effect_size(e.t1, e.t2)['d'], pre_post_effect_size(e.t1, e.t2)['r']
+        pre_post_effect_size(e.t1, e.t2)['d'], pre_post_effect_size(e.t1, e.t2)['r'],
+        cast(null as double), coalesce(pre_post_effect_size(e.t1, e.t2)['n'], 0)
     from es_case e
     join partnership_row pr using (partnership_id)
     group by pr.collaborative
 ),
 
 national_value as (
-    select metric, avg(y) as value
+    select metric, avg(y) as value, sum(y) as y_sum, count(y) as n
     from case_value
     group by metric
     union all
-    select 'effect_size_sdq_total_parent', pre_post_effect_size(t1, t2)['d']
+    select 'effect_size_sdq_total_parent', pre_post_effect_size(t1, t2)['d'],
+        cast(null as double), coalesce(pre_post_effect_size(t1, t2)['n'], 0)
     from es_case
 ),
 
@@ -222,7 +295,11 @@ limits as (
     select
         pv.*,
         cv.centre,
+        cv.y_sum as collaborative_y_sum,
+        cv.n as collaborative_n,
         nv.value as national_value,
+        nv.y_sum as national_y_sum,
+        nv.n as national_n,
         case
             when pv.kind = 'proportion' then funnel_limits($funnel_kind, cv.centre, pv.n, $coverage_inner)
             else funnel_limits(pv.kind, cv.centre, pv.n, $coverage_inner, cv.spread)
@@ -243,27 +320,34 @@ final as (
         l.collaborative,
         h.chart,
         l.metric,
-        case when l.n >= $min_n then l.value end as value,
+        l.value as value,
+        -- The counts behind a proportion (NULL for a mean or an effect size):
+        -- disclosure control reads them (src/disclosure.rs).
+        case when l.kind = 'proportion' then cast(coalesce(l.y_sum, 0) as bigint) end as x,
         cast(l.n as bigint) as n,
         l.centre as collaborative_value,
+        case when l.kind = 'proportion' then cast(coalesce(l.collaborative_y_sum, 0) as bigint) end as collaborative_x,
+        cast(l.collaborative_n as bigint) as collaborative_n,
         l.national_value,
+        case when l.kind = 'proportion' then cast(coalesce(l.national_y_sum, 0) as bigint) end as national_x,
+        cast(l.national_n as bigint) as national_n,
         l.inner_limits['lower'] as lower_95,
         l.inner_limits['upper'] as upper_95,
         l.outer_limits['lower'] as lower_998,
         l.outer_limits['upper'] as upper_998,
         funnel_position(
-            case when l.n >= $min_n then l.value end,
+            l.value,
             l.inner_limits['lower'], l.inner_limits['upper'],
             l.outer_limits['lower'], l.outer_limits['upper']) as position,
-        l.n < $min_n as suppressed,
+        false as suppressed,
         h.chart_order
     from limits l
     join partnership_row pr using (partnership_id)
     join headline h using (metric)
 )
 
-select partnership_id, partnership_name, collaborative, chart, metric, value, n,
-    collaborative_value, national_value, lower_95, upper_95, lower_998, upper_998,
+select partnership_id, partnership_name, collaborative, chart, metric, value, x, n,
+    collaborative_value, collaborative_x, collaborative_n, national_value, national_x, national_n, lower_95, upper_95, lower_998, upper_998,
     position, suppressed
 from final
 order by partnership_id, chart_order

@@ -45,7 +45,7 @@
 -- name = "min_n"
 -- type = "int"
 -- default = "5"
--- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+-- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[params]]
 -- name = "coverage_inner"
@@ -74,86 +74,114 @@
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The partnership"
 -- null_when = "the All row"
 --
 -- [[columns]]
 -- name = "service_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The service (team)"
 -- null_when = "level = partnership, and the All row"
 --
 -- [[columns]]
 -- name = "unit_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Name of the partnership or service; `All` for the compared set"
 --
 -- [[columns]]
 -- name = "metric"
 -- type = "Utf8"
+-- role = "key"
 -- description = "idle"
 --
 -- [[columns]]
 -- name = "value"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "n"
+-- count = "x"
 -- description = "Share of open referrals that are idle"
 -- unit = "proportion (0-1)"
--- null_when = "suppressed (n below min_n), or n = 0"
+-- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
 -- name = "x"
 -- type = "Int64"
+-- role = "numerator"
+-- of = "n"
 -- description = "Idle referrals"
 -- unit = "cases"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "n"
 -- type = "Int64"
+-- role = "denominator"
 -- description = "Referrals open at period_end"
 -- unit = "cases"
 --
 -- [[columns]]
 -- name = "centre"
 -- type = "Float64"
+-- role = "centre"
+-- of = "value"
 -- description = "The funnel's centre line: sum of x over sum of n across all compared units"
 -- unit = "proportion (0-1)"
--- null_when = "no cases at all"
+-- null_when = "no cases at all, or withheld on the All row"
 --
 -- [[columns]]
 -- name = "lower_95"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "centre"]
 -- description = "Inner lower limit (coverage_inner, default 95%)"
--- null_when = "n = 0, and the All row"
+-- null_when = "n = 0 or withheld, and the All row"
 --
 -- [[columns]]
 -- name = "upper_95"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "centre"]
 -- description = "Inner upper limit (coverage_inner, default 95%)"
--- null_when = "n = 0, and the All row"
+-- null_when = "n = 0 or withheld, and the All row"
 --
 -- [[columns]]
 -- name = "lower_998"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "centre"]
 -- description = "Outer lower limit (coverage_outer, default 99.8%)"
--- null_when = "n = 0, and the All row"
+-- null_when = "n = 0 or withheld, and the All row"
 --
 -- [[columns]]
 -- name = "upper_998"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "centre"]
 -- description = "Outer upper limit (coverage_outer, default 99.8%)"
--- null_when = "n = 0, and the All row"
+-- null_when = "n = 0 or withheld, and the All row"
 --
 -- [[columns]]
 -- name = "position"
 -- type = "Utf8"
+-- role = "derived"
+-- from = ["value"]
 -- description = "Where the value lies: above_998, above_95, inside, below_95, below_998"
--- null_when = "suppressed, and the All row"
+-- null_when = "the value is withheld, and the All row"
 --
 -- [[columns]]
 -- name = "suppressed"
 -- type = "Boolean"
--- description = "True when n is below min_n: value and position are withheld"
+-- role = "flag"
+-- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+--
+-- [sdc]
+-- unit = ["partnership_id", "service_id"]
+-- series = ["metric"]
+-- across = ["x", "n"]
 
 with metric as (
     select column1 as metric from (values ('idle'))
@@ -211,15 +239,15 @@ units as (
         service_id,
         unit_name,
         metric,
-        case when n >= $min_n and n > 0 then cast(x as double) / n end as value,
-        case when n >= $min_n then x end as x,
+        case when n > 0 then cast(x as double) / n end as value,
+        x as x,
         n,
         centre,
         inner_limits['lower'] as lower_95,
         inner_limits['upper'] as upper_95,
         outer_limits['lower'] as lower_998,
         outer_limits['upper'] as upper_998,
-        n < $min_n as suppressed
+        false as suppressed
     from limits
 ),
 

@@ -37,76 +37,104 @@
 -- name = "min_n"
 -- type = "int"
 -- default = "5"
--- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+-- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The partnership"
 -- null_when = "the All row"
 --
 -- [[columns]]
 -- name = "service_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The service (team)"
 -- null_when = "level = partnership, and the All row"
 --
 -- [[columns]]
 -- name = "unit_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Name of the partnership or service; `All` for the compared set"
 --
 -- [[columns]]
 -- name = "version"
 -- type = "Utf8"
+-- role = "key"
 -- description = "ESQ version: parent, child_9_11 or young_person_12_18"
 --
 -- [[columns]]
 -- name = "item"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Item code esq_01 .. esq_12"
 --
 -- [[columns]]
 -- name = "label"
 -- type = "Utf8"
+-- role = "key"
 -- description = "What the item asks (paraphrased)"
 --
 -- [[columns]]
 -- name = "sort_order"
 -- type = "Int64"
+-- role = "key"
 -- description = "Order of the item on the chart"
 --
 -- [[columns]]
 -- name = "n"
 -- type = "Int64"
+-- role = "denominator"
 -- description = "ESQs answering the item certainly, partly or not true (the denominator)"
 -- unit = "questionnaires"
 --
 -- [[columns]]
 -- name = "pct_certainly_true"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "n"
+-- scale = 100
 -- description = "Share answering certainly true"
 -- unit = "percent (0-100)"
--- null_when = "suppressed, or n = 0"
+-- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
 -- name = "pct_partly_true"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "n"
+-- scale = 100
 -- description = "Share answering partly true"
 -- unit = "percent (0-100)"
--- null_when = "suppressed, or n = 0"
+-- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
 -- name = "pct_not_true"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "n"
+-- scale = 100
 -- description = "Share answering not true"
 -- unit = "percent (0-100)"
--- null_when = "suppressed, or n = 0"
+-- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
 -- name = "suppressed"
 -- type = "Boolean"
--- description = "True when n is below min_n: the shares are withheld"
+-- role = "flag"
+-- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+--
+-- [sdc]
+-- unit = ["partnership_id", "service_id"]
+-- series = ["version", "item"]
+-- across = ["n", "pct_certainly_true", "pct_partly_true", "pct_not_true"]
+--
+-- [[sdc.sums]]
+-- cells = ["pct_certainly_true", "pct_partly_true", "pct_not_true"]
+-- total = "n"
+-- over = "row"
 
 with final as (
     select partnership_id, service_id, unit_name, version, item, label, sort_order,

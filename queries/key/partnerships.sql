@@ -26,40 +26,46 @@
 -- name = "min_n"
 -- type = "int"
 -- default = "5"
--- description = "Referral counts from 1 to min_n - 1 are suppressed"
+-- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The number the partnership is known by on the dashboard"
 --
 -- [[columns]]
 -- name = "partnership_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Name of the partnership"
 --
 -- [[columns]]
 -- name = "collaborative"
 -- type = "Utf8"
+-- role = "key"
 -- description = "The learning collaborative it belongs to"
 --
 -- [[columns]]
 -- name = "services"
 -- type = "Int64"
+-- role = "key"
 -- description = "Services (teams) of the partnership"
 -- unit = "services"
 --
 -- [[columns]]
 -- name = "referrals"
 -- type = "Int64"
+-- role = "count"
 -- description = "In-scope referrals in the period"
 -- unit = "referrals"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "suppressed"
 -- type = "Boolean"
--- description = "True when referrals is withheld (from 1 to min_n - 1)"
+-- role = "flag"
+-- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
 
 with referral_count as (
     select partnership_id, count(*) as referrals
@@ -91,8 +97,8 @@ final as (
         partnership_name,
         collaborative,
         services,
-        case when referrals > 0 and referrals < $min_n then null else referrals end as referrals,
-        referrals > 0 and referrals < $min_n as suppressed
+        referrals,
+        false as suppressed
     from partnership_row
 )
 

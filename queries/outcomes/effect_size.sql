@@ -40,7 +40,7 @@
 -- name = "min_n"
 -- type = "int"
 -- default = "5"
--- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+-- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[params]]
 -- name = "measure"
@@ -75,30 +75,37 @@
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The partnership"
 -- null_when = "the All row"
 --
 -- [[columns]]
 -- name = "service_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The service (team)"
 -- null_when = "level = partnership, and the All row"
 --
 -- [[columns]]
 -- name = "unit_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Name of the partnership or service; `All` for the compared set"
 --
 -- [[columns]]
 -- name = "value"
 -- type = "Float64"
+-- role = "mean"
+-- of = "n"
 -- description = "Effect size d of the unit (positive = improvement)"
 -- unit = "standard deviations"
--- null_when = "suppressed, or fewer than 2 cases or no spread at T1"
+-- null_when = "withheld by the disclosure policy, or fewer than 2 cases or no spread at T1"
 --
 -- [[columns]]
 -- name = "se"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["value", "n"]
 -- description = "Standard error of d: sqrt(2(1 - r)/n + d^2/(2n))"
 -- unit = "standard deviations"
 -- null_when = "value is NULL"
@@ -106,12 +113,15 @@
 -- [[columns]]
 -- name = "n"
 -- type = "Int64"
+-- role = "denominator"
 -- description = "Paired cases of the unit"
 -- unit = "cases"
 --
 -- [[columns]]
 -- name = "centre"
 -- type = "Float64"
+-- role = "centre"
+-- of = "value"
 -- description = "Pooled d over all compared cases"
 -- unit = "standard deviations"
 -- null_when = "fewer than 2 paired cases in all"
@@ -119,37 +129,52 @@
 -- [[columns]]
 -- name = "lower_95"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "centre"]
 -- description = "Inner lower limit (coverage_inner, default 95%)"
--- null_when = "n = 0, and the All row"
+-- null_when = "n = 0 or withheld, and the All row"
 --
 -- [[columns]]
 -- name = "upper_95"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "centre"]
 -- description = "Inner upper limit (coverage_inner, default 95%)"
--- null_when = "n = 0, and the All row"
+-- null_when = "n = 0 or withheld, and the All row"
 --
 -- [[columns]]
 -- name = "lower_998"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "centre"]
 -- description = "Outer lower limit (coverage_outer, default 99.8%)"
--- null_when = "n = 0, and the All row"
+-- null_when = "n = 0 or withheld, and the All row"
 --
 -- [[columns]]
 -- name = "upper_998"
 -- type = "Float64"
+-- role = "derived"
+-- from = ["n", "centre"]
 -- description = "Outer upper limit (coverage_outer, default 99.8%)"
--- null_when = "n = 0, and the All row"
+-- null_when = "n = 0 or withheld, and the All row"
 --
 -- [[columns]]
 -- name = "position"
 -- type = "Utf8"
+-- role = "derived"
+-- from = ["value"]
 -- description = "Where the value lies: above_998, above_95, inside, below_95, below_998"
--- null_when = "suppressed, and the All row"
+-- null_when = "the value is withheld, and the All row"
 --
 -- [[columns]]
 -- name = "suppressed"
 -- type = "Boolean"
--- description = "True when n is below min_n: value and position are withheld"
+-- role = "flag"
+-- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+--
+-- [sdc]
+-- unit = ["partnership_id", "service_id"]
+-- across = ["n"]
 
 with case_score as (
     select unit_id, t1, t2
@@ -206,15 +231,15 @@ units as (
         partnership_id,
         service_id,
         unit_name,
-        case when n >= $min_n then d end as value,
-        case when n >= $min_n then se end as se,
+        d as value,
+        se as se,
         n,
         centre,
         inner_limits['lower'] as lower_95,
         inner_limits['upper'] as upper_95,
         outer_limits['lower'] as lower_998,
         outer_limits['upper'] as upper_998,
-        n < $min_n as suppressed
+        false as suppressed
     from limits
 ),
 

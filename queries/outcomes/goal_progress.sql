@@ -40,70 +40,91 @@
 -- name = "min_n"
 -- type = "int"
 -- default = "5"
--- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+-- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The partnership"
 -- null_when = "the All row"
 --
 -- [[columns]]
 -- name = "service_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The service (team)"
 -- null_when = "level = partnership, and the All row"
 --
 -- [[columns]]
 -- name = "unit_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Name of the partnership or service; `All` for the compared set"
 --
 -- [[columns]]
 -- name = "n"
 -- type = "Int64"
+-- role = "denominator"
 -- description = "Paired goals of the unit"
 -- unit = "goals"
 --
 -- [[columns]]
 -- name = "mean_t1"
 -- type = "Float64"
+-- role = "mean"
+-- of = "n"
 -- description = "Mean first rating"
 -- unit = "rating (0-10)"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "mean_t2"
 -- type = "Float64"
+-- role = "mean"
+-- of = "n"
 -- description = "Mean last rating"
 -- unit = "rating (0-10)"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "mean_change"
 -- type = "Float64"
+-- role = "mean"
+-- of = "n"
 -- description = "Mean of last - first rating (positive = progress)"
 -- unit = "rating points"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "pct_reliable_improvement"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "n"
+-- scale = 100
 -- description = "Share of paired goals that rose reliably"
 -- unit = "percent (0-100)"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "pct_reliable_deterioration"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "n"
+-- scale = 100
 -- description = "Share of paired goals that fell reliably"
 -- unit = "percent (0-100)"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "suppressed"
 -- type = "Boolean"
--- description = "True when n is below min_n: the means and shares are withheld"
+-- role = "flag"
+-- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+--
+-- [sdc]
+-- unit = ["partnership_id", "service_id"]
+-- across = ["n", "pct_reliable_improvement", "pct_reliable_deterioration"]
 
 with goal as (
     select unit_id, t1, t2, change, reliable_change
@@ -145,12 +166,12 @@ final as (
         service_id,
         unit_name,
         n,
-        case when n >= $min_n then mean_t1 end as mean_t1,
-        case when n >= $min_n then mean_t2 end as mean_t2,
-        case when n >= $min_n then mean_change end as mean_change,
-        case when n >= $min_n and n > 0 then 100.0 * improved / n end as pct_reliable_improvement,
-        case when n >= $min_n and n > 0 then 100.0 * deteriorated / n end as pct_reliable_deterioration,
-        n < $min_n as suppressed
+        mean_t1 as mean_t1,
+        mean_t2 as mean_t2,
+        mean_change as mean_change,
+        case when n > 0 then 100.0 * improved / n end as pct_reliable_improvement,
+        case when n > 0 then 100.0 * deteriorated / n end as pct_reliable_deterioration,
+        false as suppressed
     from (select * from per_unit union all select * from all_units)
 )
 

@@ -38,7 +38,7 @@
 -- name = "min_n"
 -- type = "int"
 -- default = "5"
--- description = "Below this denominator a value is suppressed (NULL, suppressed = true)"
+-- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[params]]
 -- name = "informant"
@@ -49,66 +49,85 @@
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The partnership"
 -- null_when = "the All row"
 --
 -- [[columns]]
 -- name = "service_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The service (team)"
 -- null_when = "level = partnership, and the All row"
 --
 -- [[columns]]
 -- name = "unit_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Name of the partnership or service; `All` for the compared set"
 --
 -- [[columns]]
 -- name = "scale"
 -- type = "Utf8"
+-- role = "key"
 -- description = "SDQ scale"
 --
 -- [[columns]]
 -- name = "label"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Scale name for the chart"
 --
 -- [[columns]]
 -- name = "sort_order"
 -- type = "Int64"
+-- role = "key"
 -- description = "Order of the scale on the chart"
 --
 -- [[columns]]
 -- name = "n"
 -- type = "Int64"
+-- role = "denominator"
 -- description = "Paired cases of the unit on the scale (the denominator)"
 -- unit = "cases"
 --
 -- [[columns]]
 -- name = "mean_t1"
 -- type = "Float64"
+-- role = "mean"
+-- of = "n"
 -- description = "Mean score at T1 over the paired cases"
 -- unit = "score"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "mean_t2"
 -- type = "Float64"
+-- role = "mean"
+-- of = "n"
 -- description = "Mean score at T2 over the paired cases"
 -- unit = "score"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "mean_change"
 -- type = "Float64"
+-- role = "mean"
+-- of = "n"
 -- description = "Mean of T2 - T1 (negative = fewer difficulties on scales where lower is better)"
 -- unit = "score points"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "suppressed"
 -- type = "Boolean"
--- description = "True when n is below min_n: the means are withheld"
+-- role = "flag"
+-- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+--
+-- [sdc]
+-- unit = ["partnership_id", "service_id"]
+-- series = ["scale"]
+-- across = ["n"]
 
 with scale as (
     select scale, label, sort_order
@@ -169,10 +188,10 @@ final as (
         label,
         cast(sort_order as bigint) as sort_order,
         n,
-        case when n >= $min_n then mean_t1 end as mean_t1,
-        case when n >= $min_n then mean_t2 end as mean_t2,
-        case when n >= $min_n then mean_change end as mean_change,
-        n < $min_n as suppressed
+        mean_t1 as mean_t1,
+        mean_t2 as mean_t2,
+        mean_change as mean_change,
+        false as suppressed
     from (select * from per_unit union all select * from all_units)
 )
 

@@ -38,64 +38,83 @@
 -- name = "min_n"
 -- type = "int"
 -- default = "5"
--- description = "Counts from 1 to min_n - 1, and every share of a unit with fewer than min_n referrals, are suppressed"
+-- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The partnership"
 -- null_when = "the All row"
 --
 -- [[columns]]
 -- name = "service_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The service (team)"
 -- null_when = "level = partnership, and the All row"
 --
 -- [[columns]]
 -- name = "unit_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Name of the partnership or service; `All` for the compared set"
 --
 -- [[columns]]
 -- name = "item"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Item code (pd_01 .. pd_30, cf_01 .. cf_14)"
 --
 -- [[columns]]
 -- name = "label"
 -- type = "Utf8"
+-- role = "key"
 -- description = "What the item describes"
 --
 -- [[columns]]
 -- name = "sort_order"
 -- type = "Int64"
+-- role = "key"
 -- description = "Order on the chart"
 --
 -- [[columns]]
 -- name = "count"
 -- type = "Int64"
+-- role = "numerator"
+-- of = "n"
 -- description = "Referrals with the factor present"
 -- unit = "referrals"
--- null_when = "suppressed"
+-- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "n"
 -- type = "Int64"
+-- role = "denominator"
 -- description = "In-scope referrals of the unit with a first Current View (the denominator)"
 -- unit = "referrals"
 --
 -- [[columns]]
 -- name = "pct"
 -- type = "Float64"
+-- role = "proportion"
+-- of = "n"
+-- count = "count"
+-- scale = 100
 -- description = "count as a share of n"
 -- unit = "percent (0-100)"
--- null_when = "suppressed, or n = 0"
+-- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
 -- name = "suppressed"
 -- type = "Boolean"
--- description = "True when count and pct are withheld: a count from 1 to min_n - 1, or a unit with n below min_n"
+-- role = "flag"
+-- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+--
+-- [sdc]
+-- unit = ["partnership_id", "service_id"]
+-- series = ["item"]
+-- across = ["count", "n"]
 
 with final as (
     select partnership_id, service_id, unit_name, item, label, sort_order, count, n, pct, suppressed

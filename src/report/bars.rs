@@ -136,7 +136,6 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
         }
     };
     let order = unit_order(chart, units);
-    let min_n = chart.min_n().unwrap_or(0);
     let (width, label_w, bar_l, bar_r) = (860.0, 60.0, 66.0, 600.0);
     let row_h = 20.0;
     let gap = 6.0;
@@ -166,12 +165,12 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
             .iter()
             .filter(|r| units.label(r) == label)
             .collect();
-        let n = u.i64("n").unwrap_or(0);
+        let n = u.i64("n");
         body.open(
             el("g")
                 .a("class", if hl { "unit highlight" } else { "unit" })
                 .a("data-unit", &label)
-                .a("data-n", n),
+                .a_opt("data-n", n),
         );
         body.text(
             el("text")
@@ -200,10 +199,10 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
         }
         let any_value = unit_rows.iter().any(|r| r.f64("pct").is_some());
         if !any_value {
-            let text = if n == 0 {
+            let text = if n == Some(0) {
                 "no referrals (n = 0)".to_string()
             } else {
-                format!("suppressed (n = {n}, below {min_n})")
+                super::withheld_text(n)
             };
             body.leaf(
                 el("rect")
@@ -251,14 +250,15 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
                     .a("data-category", cat)
                     .a("data-value", data_num(pct))
                     .a_opt("data-count", r.i64("count"))
-                    .a("data-n", n),
+                    .a_opt("data-n", n),
             );
             body.text(
                 el("title"),
                 &format!(
-                    "{}, {cat}: {pct:.1}% ({} of {n})",
+                    "{}, {cat}: {pct:.1}% ({} of {})",
                     units.long_label(u),
-                    r.i64("count").map(|c| c.to_string()).unwrap_or_default()
+                    r.i64("count").map(|c| c.to_string()).unwrap_or_default(),
+                    n.map_or_else(|| "n withheld".to_string(), |n| n.to_string())
                 ),
             );
             body.close();
@@ -275,9 +275,9 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Stri
             }
             x += w_px;
         }
-        let mut note = format!("n = {n}");
+        let mut note = super::n_text(n);
         if !withheld.is_empty() {
-            note.push_str(&format!(" · suppressed: {}", withheld.join(", ")));
+            note.push_str(&format!(" · withheld: {}", withheld.join(", ")));
         }
         body.text(
             el("text")
@@ -447,8 +447,11 @@ pub(crate) fn items_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         for r in &sorted {
             let Some(pct) = r.f64("pct") else { continue };
             let x = xs.map(pct);
-            let n = r.i64("n").unwrap_or(0);
-            let tip = format!("{}, {label}: {pct:.1}% (n = {n})", units.long_label(r));
+            let tip = format!(
+                "{}, {label}: {pct:.1}% ({})",
+                units.long_label(r),
+                super::n_text(r.i64("n"))
+            );
             if units.is_all(r) {
                 w.open(
                     el("line")
@@ -460,7 +463,7 @@ pub(crate) fn items_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                         .a("data-unit", "All")
                         .a("data-item", item)
                         .a("data-value", data_num(pct))
-                        .a("data-n", n),
+                        .a_opt("data-n", r.i64("n")),
                 );
             } else {
                 let hl = units.is_highlight(r);
@@ -473,7 +476,7 @@ pub(crate) fn items_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                         .a("data-unit", units.label(r))
                         .a("data-item", item)
                         .a("data-value", data_num(pct))
-                        .a("data-n", n),
+                        .a_opt("data-n", r.i64("n")),
                 );
             }
             w.text(el("title"), &tip);
@@ -504,7 +507,6 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         versions.into_iter().map(|(v, _)| Some(v)).collect()
     };
     let items = categories(chart, "item");
-    let min_n = chart.min_n().unwrap_or(0);
     let (width, label_r, bar_l, bar_r) = (860.0, 330.0, 390.0, 760.0);
     let bar_h = 9.0;
     let per_item = if units.highlight.is_some() {
@@ -609,7 +611,7 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                         .a("text-anchor", "end"),
                     &unit_label,
                 );
-                let n = r.i64("n").unwrap_or(0);
+                let n = r.i64("n");
                 if r.f64("pct_certainly_true").is_none() {
                     body.text(
                         el("text")
@@ -618,10 +620,10 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                             .a("y", by + bar_h - 1.0)
                             .a("data-unit", &unit_label)
                             .a("data-item", item),
-                        &if n == 0 {
+                        &if n == Some(0) {
                             "no answers (n = 0)".to_string()
                         } else {
-                            format!("suppressed (n = {n}, below {min_n})")
+                            super::withheld_text(n)
                         },
                     );
                     continue;
@@ -642,13 +644,14 @@ pub(crate) fn esq_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                             .a("data-item", item)
                             .a("data-answer", *col)
                             .a("data-value", data_num(pct))
-                            .a("data-n", n),
+                            .a_opt("data-n", n),
                     );
                     body.text(
                         el("title"),
                         &format!(
-                            "{}, {label}: {answer} {pct:.1}% (n = {n})",
-                            units.long_label(r)
+                            "{}, {label}: {answer} {pct:.1}% ({})",
+                            units.long_label(r),
+                            super::n_text(n)
                         ),
                     );
                     body.close();

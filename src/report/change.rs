@@ -45,7 +45,6 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         }
     }
     unit_rows.sort_by_key(|r| (!units.is_all(r), units.id(r)));
-    let min_n = chart.min_n().unwrap_or(0);
     let cols = panels.len().clamp(1, COLUMNS);
     let panel_h = 44.0 + unit_rows.len() as f64 * ROW_H + 26.0;
     let grid_rows = panels.len().div_ceil(cols).max(1);
@@ -191,7 +190,7 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
             let Some(r) = rows.iter().find(|r| units.label(r) == ulabel) else {
                 continue;
             };
-            let n = r.i64("n").unwrap_or(0);
+            let n = r.i64("n");
             match (r.f64("mean_t1"), r.f64("mean_t2")) {
                 (Some(t1), Some(t2)) => {
                     let class = match (hl, all) {
@@ -206,13 +205,14 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                             .a_opt("data-scale", scale.as_deref())
                             .a("data-t1", data_num(t1))
                             .a("data-t2", data_num(t2))
-                            .a("data-n", n),
+                            .a_opt("data-n", n),
                     );
                     w.text(
                         el("title"),
                         &format!(
-                            "{}, {label}: T1 {t1:.1}, T2 {t2:.1} (n = {n} paired)",
-                            units.long_label(r)
+                            "{}, {label}: T1 {t1:.1}, T2 {t2:.1} ({} paired)",
+                            units.long_label(r),
+                            super::n_text(n)
                         ),
                     );
                     w.leaf(
@@ -246,10 +246,10 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                             .a("y", y + 4.0)
                             .a("data-unit", &ulabel)
                             .a_opt("data-scale", scale.as_deref()),
-                        &if n == 0 {
+                        &if n == Some(0) {
                             "no paired cases".to_string()
                         } else {
-                            format!("suppressed (n = {n}, below {min_n})")
+                            super::withheld_text(n)
                         },
                     );
                 }

@@ -300,7 +300,6 @@ const BOTTOM: f64 = 380.0;
 pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> String {
     let rows = metric_rows(chart, curve.metric.as_deref());
     let fmt = Format::of_unit(chart.unit_of("value"));
-    let min_n = chart.min_n().unwrap_or(0);
     let plotted: Vec<&Row> = rows
         .iter()
         .filter(|r| !units.is_all(r) && r.f64("value").is_some() && r.f64("n").is_some())
@@ -581,7 +580,7 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
     }
     if let Some(r) = highlight_row {
         if r.f64("value").is_none() {
-            let n = r.i64("n").unwrap_or(0);
+            let n = r.i64("n");
             w.text(
                 el("text")
                     .a("class", "suppressed highlight")
@@ -589,10 +588,11 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
                     .a("y", BOTTOM - 8.0)
                     .a("text-anchor", "end")
                     .a("data-unit", units.label(r))
-                    .a("data-n", n),
+                    .a_opt("data-n", n),
                 &format!(
-                    "{}: suppressed (n = {n}, below {min_n}): not plotted",
-                    units.long_label(r)
+                    "{}: {}: not plotted",
+                    units.long_label(r),
+                    super::withheld_text(n)
                 ),
             );
         }
@@ -711,10 +711,10 @@ fn describe(
     if let Some(r) = highlight {
         match r.f64("value") {
             Some(v) => s.push_str(&format!(
-                " {}: {} with n = {}, {}.",
+                " {}: {} with {}, {}.",
                 units.long_label(r),
                 fmt.text(v),
-                r.i64("n").unwrap_or(0),
+                super::n_text(r.i64("n")),
                 position_phrase(r.str("position").unwrap_or("")).unwrap_or("position unknown")
             )),
             None => s.push_str(&format!(" {}: suppressed.", units.long_label(r))),
@@ -817,7 +817,6 @@ pub(crate) fn suppressed_list(chart: &Ran, metric: Option<&str>, units: &Units) 
     if hidden.is_empty() {
         return None;
     }
-    let min_n = chart.min_n().unwrap_or(0);
     let mut w = Writer::new();
     w.open(
         el("p")
@@ -825,19 +824,19 @@ pub(crate) fn suppressed_list(chart: &Ran, metric: Option<&str>, units: &Units) 
             .a_opt("data-metric", metric),
     );
     w.content(&format!(
-        "Not plotted, suppressed (n below {min_n}) or without a value: "
+        "Not plotted, withheld by disclosure control or without a value: "
     ));
     for (i, r) in hidden.iter().enumerate() {
         if i > 0 {
             w.content(", ");
         }
-        let n = r.i64("n").unwrap_or(0);
+        let n = r.i64("n");
         w.text(
             el("span")
                 .a("class", "suppressed")
                 .a("data-unit", units.label(r))
-                .a("data-n", n),
-            &format!("{} (n = {n})", units.label(r)),
+                .a_opt("data-n", n),
+            &format!("{} ({})", units.label(r), super::n_text(n)),
         );
     }
     w.content(".");

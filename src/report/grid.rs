@@ -202,7 +202,7 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
             let fmt = format_of(chart_id);
             let position = r.str("position");
             let (fill, ink, mark) = position_style(position);
-            let n = r.i64("n").unwrap_or(0);
+            let n = r.i64("n");
             let value = r.f64("value");
             w.open(
                 el("g")
@@ -218,15 +218,16 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
                     .a("data-chart", chart_id)
                     .a("data-metric", metric)
                     .a("data-value", value.map(data_num).unwrap_or_default())
-                    .a("data-n", n)
+                    .a_opt("data-n", n)
                     .a("data-position", position.unwrap_or("")),
             );
             let tip = match value {
                 Some(v) => format!(
-                    "{}, {}: {} (n = {n}); collaborative {}, national {}{}",
+                    "{}, {}: {} ({}); collaborative {}, national {}{}",
                     units.long_label(&r),
                     column_title(&(chart_id.clone(), metric.clone())),
                     fmt.text(v),
+                    super::n_text(n),
                     r.f64("collaborative_value")
                         .map(|c| fmt.text(c))
                         .unwrap_or_else(|| "none".to_string()),
@@ -238,7 +239,7 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
                         .map(|p| format!("; {p}"))
                         .unwrap_or_default()
                 ),
-                None => format!("{}: suppressed (n = {n})", units.long_label(&r)),
+                None => format!("{}: {}", units.long_label(&r), super::withheld_text(n)),
             };
             w.text(el("title"), &tip);
             w.leaf(

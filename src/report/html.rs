@@ -34,6 +34,7 @@ a { color: #005a8c; }
 .cover { padding: 8px 0 16px; }
 .cover h1 { font-size: 30px; margin: 10px 0 4px; color: #0b3d60; }
 .cover .subtitle { font-size: 17px; margin: 0 0 14px; color: #333; }
+.sdc-warning { border: 2px solid #b00020; color: #b00020; font-weight: bold; padding: 6px 10px; }
 .cover-grid { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 18px; }
 .summary { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 10px; margin: 0 0 14px; }
 .summary div { border: 1px solid #c9d6e0; border-top: 5px solid #0072B2; padding: 8px 10px; background: #f6f9fb; }
@@ -157,7 +158,12 @@ svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
 "#;
 
 /// The whole page.
-pub(crate) fn page(ran: &[Ran], units: &Units, options: &ReportOptions) -> String {
+pub(crate) fn page(
+    ran: &[Ran],
+    units: &Units,
+    options: &ReportOptions,
+    policy: crate::disclosure::Policy,
+) -> String {
     let partnership_units = Units {
         level: Level::Partnership,
         highlight: options.partnership,
@@ -187,7 +193,7 @@ pub(crate) fn page(ran: &[Ran], units: &Units, options: &ReportOptions) -> Strin
     w.close();
     w.open(el("body"));
     w.open(el("main"));
-    cover(&mut w, ran, units, options, &title);
+    cover(&mut w, ran, units, options, &title, policy);
 
     // Sections in dashboard order; the key goes last, on its own.
     let mut sections: Vec<&str> = Vec::new();
@@ -274,7 +280,14 @@ fn progress(w: &mut Writer, current: Option<&str>) {
     w.close().close();
 }
 
-fn cover(w: &mut Writer, ran: &[Ran], units: &Units, options: &ReportOptions, title: &str) {
+fn cover(
+    w: &mut Writer,
+    ran: &[Ran],
+    units: &Units,
+    options: &ReportOptions,
+    title: &str,
+    policy: crate::disclosure::Policy,
+) {
     let any = ran.first();
     let period =
         any.and_then(|c| Some((c.param_text("period_start")?, c.param_text("period_end")?)));
@@ -329,6 +342,13 @@ fn cover(w: &mut Writer, ran: &[Ran], units: &Units, options: &ReportOptions, ti
         }
     }
     w.text(el("p").a("class", "subtitle"), &subtitle);
+    if policy == crate::disclosure::Policy::None {
+        w.text(
+            el("p").a("class", "sdc-warning").a("role", "alert"),
+            "Not disclosure-controlled: small numbers are shown as they are. For the \
+             service's own analysis only; do not share this page.",
+        );
+    }
     progress(w, None);
 
     w.open(el("dl").a("class", "summary"));
@@ -367,6 +387,7 @@ fn cover(w: &mut Writer, ran: &[Ran], units: &Units, options: &ReportOptions, ti
         "Highlighted",
         highlighted.unwrap_or_else(|| "none".to_string()),
     );
+    item("Disclosure control", policy.title().to_string());
     item(
         "Charts",
         ran.iter()

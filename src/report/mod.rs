@@ -242,6 +242,19 @@ impl ChartKind {
     }
 }
 
+/// `n = 12`, or `n withheld` where disclosure control withheld it.
+pub(crate) fn n_text(n: Option<i64>) -> String {
+    n.map_or_else(|| "n withheld".to_string(), |n| format!("n = {n}"))
+}
+
+/// What stands in for a withheld value: withheld, with its n when shown.
+pub(crate) fn withheld_text(n: Option<i64>) -> String {
+    match n {
+        Some(n) => format!("withheld (n = {n})"),
+        None => "withheld (small numbers)".to_string(),
+    }
+}
+
 /// Dashboard order of the charts inside their sections (the paper
 /// dashboard's order); charts not listed follow in catalogue order.
 const CHART_ORDER: &[&str] = &[
@@ -409,7 +422,7 @@ pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<St
         ran.push(chart);
     }
     check_highlight(&ran, &units)?;
-    Ok(html::page(&ran, &units, options))
+    Ok(html::page(&ran, &units, options, dashboard.policy()))
 }
 
 /// Every given parameter must be taken by at least one chart.

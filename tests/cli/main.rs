@@ -12,4 +12,6 @@ mod commands;
 mod common;
 mod errors;
 mod exports;
+#[cfg(unix)]
+mod pty;
 mod repl;

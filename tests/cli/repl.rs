@@ -124,6 +124,31 @@ fn multi_line_sql_waits_for_the_semicolon() {
     });
 }
 
+/// Issue #10: a `\` line inside an unfinished statement is a meta-command
+/// (it was taken into the SQL); the statement is kept.
+#[test]
+fn a_meta_command_inside_a_statement_runs_and_keeps_the_statement() {
+    runtime().block_on(async {
+        let mut repl = repl(Catalog::from_dir(&root().join(TEST_QUERIES)).unwrap()).await;
+        let mut out = Vec::new();
+        repl.feed("SELECT 40 + 2", &mut out).await.unwrap();
+        repl.feed("\\d partnership", &mut out).await.unwrap();
+        assert!(String::from_utf8_lossy(&out).contains("partnership_id"));
+        assert!(repl.in_statement());
+        assert_eq!(repl.prompt(), "      -> ");
+        out.clear();
+        repl.feed("AS answer;", &mut out).await.unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("answer") && text.contains("42"), "{text}");
+        repl.feed("SELECT 1", &mut out).await.unwrap();
+        assert_eq!(
+            repl.feed("\\q", &mut out).await.unwrap(),
+            Control::Quit,
+            "\\q quits with a statement open"
+        );
+    });
+}
+
 #[test]
 fn shared_blocks_are_computed_on_first_use() {
     runtime().block_on(async {

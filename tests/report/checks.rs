@@ -158,10 +158,13 @@ pub fn check_funnels(html: &str, dir: &Path, options: &ReportOptions) {
         let figure = svg.parent().unwrap();
         for r in &rows {
             let label = unit_label(r, options.level);
-            let n = r.f64("n").unwrap();
+            // n itself may be withheld (disclosure control); a shown value
+            // always has its n.
+            let n = r.f64("n");
             let Some(value) = r.f64("value") else {
                 assert!(
-                    r.get("suppressed") != &cypdash::report::frame::Value::Bool(false) || n == 0.0,
+                    r.get("suppressed") != &cypdash::report::frame::Value::Bool(false)
+                        || n == Some(0.0),
                     "{chart}: a NULL value on a row that is not suppressed"
                 );
                 let listed = figure.descendants().any(|s| {
@@ -180,6 +183,7 @@ pub fn check_funnels(html: &str, dir: &Path, options: &ReportOptions) {
                 .iter()
                 .find(|m| m.attribute("data-unit") == Some(label.as_str()))
                 .unwrap_or_else(|| panic!("{chart} {metric:?}: no dot for unit {label}"));
+            let n = n.unwrap_or_else(|| panic!("{chart} {label}: a value without its n"));
             let (cx, cy) = (num(mark, "cx"), num(mark, "cy"));
             assert!(
                 (xs.invert(cx) - n).abs() <= xs.tolerance(),

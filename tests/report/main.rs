@@ -268,7 +268,7 @@ fn suppressed_values_are_shown_as_such_never_as_zero() {
         .descendants()
         .find(|n| has_class(n, "suppressed") && n.attribute("data-unit") == Some("4"))
         .expect("a suppressed note for partnership 4");
-    assert!(note.text().unwrap_or("").contains("suppressed"));
+    assert!(note.text().unwrap_or("").contains("withheld"));
 }
 
 #[test]

@@ -18,6 +18,7 @@
 
 mod catalog_checks;
 mod demo_invariants;
+mod disclosure;
 mod runner;
 
 use std::path::{Path, PathBuf};

@@ -123,7 +123,18 @@ impl sqllogictest::AsyncDB for Db {
                 if let Some(rest) = sql.trim().strip_prefix("chart ") {
                     let mut words = rest.split_whitespace();
                     let name = words.next().unwrap_or_default();
-                    let args: Vec<String> = words.map(str::to_string).collect();
+                    // `sdc=NAME` chooses the disclosure policy of this run;
+                    // without it a chart runs with none, so that the chart
+                    // files show their logic and disclosure.slt shows the
+                    // policies.
+                    let (sdc, args): (Vec<String>, Vec<String>) = words
+                        .map(str::to_string)
+                        .partition(|w| w.starts_with("sdc="));
+                    let policy = match sdc.first() {
+                        Some(w) => w[4..].parse().map_err(DbError)?,
+                        None => cypdash::disclosure::Policy::None,
+                    };
+                    dash.set_policy(policy);
                     let params = parse_param_args(&args).map_err(|e| DbError(e.to_string()))?;
                     let result = dash
                         .run(name, &params)

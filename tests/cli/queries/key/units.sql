@@ -10,16 +10,19 @@
 -- [[columns]]
 -- name = "partnership_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The partnership"
 --
 -- [[columns]]
 -- name = "partnership_name"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Its name"
 --
 -- [[columns]]
 -- name = "services"
 -- type = "Int64"
+-- role = "key"
 -- description = "Services of the partnership"
 -- unit = "services"
 

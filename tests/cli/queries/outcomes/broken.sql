@@ -4,6 +4,7 @@
 -- [[columns]]
 -- name = "rci"
 -- type = "Float64"
+-- role = "key"
 -- description = "Always an error: the standard deviation is negative"
 
 with final as (

@@ -30,43 +30,51 @@
 -- [[columns]]
 -- name = "referral_id"
 -- type = "Int64"
+-- role = "key"
 -- description = "The referral"
 --
 -- [[columns]]
 -- name = "small"
 -- type = "Int64"
+-- role = "key"
 -- description = "A 32-bit integer in the query, exported as Int64"
 --
 -- [[columns]]
 -- name = "label"
 -- type = "Utf8"
+-- role = "key"
 -- description = "The label, a line break and the referral source"
 --
 -- [[columns]]
 -- name = "share"
 -- type = "Float64"
+-- role = "key"
 -- description = "referral_id / 1000 times scale"
 -- unit = "share (0-1)"
 --
 -- [[columns]]
 -- name = "open"
 -- type = "Boolean"
+-- role = "key"
 -- description = "True while the referral is open"
 --
 -- [[columns]]
 -- name = "referral_date"
 -- type = "Date32"
+-- role = "key"
 -- description = "Date of referral"
 --
 -- [[columns]]
 -- name = "closure_date"
 -- type = "Date32"
+-- role = "key"
 -- description = "Date of closure"
 -- null_when = "the referral is open"
 --
 -- [[columns]]
 -- name = "closure_reason"
 -- type = "Utf8"
+-- role = "key"
 -- description = "Closure reason code"
 -- null_when = "the referral is open"
 
