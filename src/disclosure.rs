@@ -638,3 +638,252 @@ fn numeric(dt: &DataType) -> bool {
 fn round_half_up(v: f64) -> f64 {
     (v + v.signum() * 1e-9).round()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::parse_header;
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+
+    /// A chart shaped like who/gender: units x categories, counts adding up
+    /// to each unit's n and, per category, to the All row.
+    const HEADER: &str = r#"
+title = "t"
+description = "d"
+[[params]]
+name = "min_n"
+type = "int"
+default = "5"
+description = "m"
+[[columns]]
+name = "unit"
+type = "Int64"
+role = "key"
+description = "u"
+[[columns]]
+name = "category"
+type = "Utf8"
+role = "key"
+description = "c"
+[[columns]]
+name = "count"
+type = "Int64"
+role = "numerator"
+of = "n"
+description = "c"
+[[columns]]
+name = "n"
+type = "Int64"
+role = "denominator"
+description = "n"
+[[columns]]
+name = "pct"
+type = "Float64"
+role = "proportion"
+of = "n"
+count = "count"
+scale = 100
+description = "p"
+[[columns]]
+name = "suppressed"
+type = "Boolean"
+role = "flag"
+description = "s"
+[sdc]
+unit = ["unit"]
+series = ["category"]
+across = ["count", "n"]
+[[sdc.sums]]
+cells = ["count"]
+total = "n"
+over = "unit"
+"#;
+
+    /// A small deterministic generator (xorshift), so the cases are the
+    /// same on every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % below
+        }
+    }
+
+    fn table(counts: &[Vec<i64>]) -> (SchemaRef, RecordBatch) {
+        let cats = counts[0].len();
+        let mut unit = Vec::new();
+        let mut category = Vec::new();
+        let mut count = Vec::new();
+        let mut n = Vec::new();
+        let mut rows: Vec<(Option<i64>, Vec<i64>)> = counts
+            .iter()
+            .enumerate()
+            .map(|(u, c)| (Some(u as i64 + 1), c.clone()))
+            .collect();
+        let all: Vec<i64> = (0..cats)
+            .map(|k| counts.iter().map(|c| c[k]).sum())
+            .collect();
+        rows.push((None, all));
+        for (u, c) in &rows {
+            let total: i64 = c.iter().sum();
+            for (k, v) in c.iter().enumerate() {
+                unit.push(*u);
+                category.push(format!("c{k}"));
+                count.push(*v);
+                n.push(total);
+            }
+        }
+        let pct: Vec<Option<f64>> = count
+            .iter()
+            .zip(&n)
+            .map(|(c, n)| (*n > 0).then(|| 100.0 * *c as f64 / *n as f64))
+            .collect();
+        let batch = RecordBatch::try_from_iter(vec![
+            ("unit", Arc::new(Int64Array::from(unit)) as ArrayRef),
+            (
+                "category",
+                Arc::new(StringArray::from(category)) as ArrayRef,
+            ),
+            ("count", Arc::new(Int64Array::from(count)) as ArrayRef),
+            ("n", Arc::new(Int64Array::from(n)) as ArrayRef),
+            ("pct", Arc::new(Float64Array::from(pct)) as ArrayRef),
+            (
+                "suppressed",
+                Arc::new(BooleanArray::from(vec![false; rows.len() * cats])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        (batch.schema(), batch)
+    }
+
+    fn ints(b: &RecordBatch, name: &str) -> Vec<Option<i64>> {
+        let a = b.column_by_name(name).unwrap();
+        let a = a.as_any().downcast_ref::<Int64Array>().unwrap();
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect()
+    }
+
+    /// Random small tables under corc and mhsds: no shown count or share
+    /// breaks the primary rule, and no group (a unit's categories adding to
+    /// its n; a category's units adding to the All row) with its total shown
+    /// gives a withheld count back.
+    #[test]
+    fn random_small_tables_keep_every_group_safe() {
+        let text: String = HEADER.lines().map(|l| format!("-- {l}\n")).collect();
+        let header = parse_header("t.sql", &text).unwrap();
+        let mut rng = Rng(0x9e3779b97f4a7c15);
+        for case in 0..400 {
+            let units = 1 + rng.next(6) as usize;
+            let cats = 2 + rng.next(4) as usize;
+            let counts: Vec<Vec<i64>> = (0..units)
+                .map(|_| {
+                    (0..cats)
+                        .map(|_| {
+                            let big = rng.next(4) == 0;
+                            (rng.next(if big { 30 } else { 6 })) as i64
+                        })
+                        .collect()
+                })
+                .collect();
+            let min_n = 2 + rng.next(5) as i64;
+            let (schema, batch) = table(&counts);
+            for policy in [Policy::Corc, Policy::Mhsds] {
+                let (schema, out) = apply(
+                    policy,
+                    &header,
+                    min_n,
+                    &schema,
+                    std::slice::from_ref(&batch),
+                )
+                .unwrap();
+                let out = concat_batches(&schema, &out).unwrap();
+                let (raw_c, raw_n) = (ints(&batch, "count"), ints(&batch, "n"));
+                let (out_c, out_n) = (ints(&out, "count"), ints(&out, "n"));
+                let t = if policy == Policy::Mhsds { 5 } else { min_n };
+                let rows = batch.num_rows();
+                let is_total = |r: usize| r >= rows - cats;
+                for r in 0..rows {
+                    if policy == Policy::Mhsds && is_total(r) {
+                        assert_eq!(out_c[r], raw_c[r], "case {case}: national row exact");
+                        continue;
+                    }
+                    for (shown, raw) in [(out_c[r], raw_c[r]), (out_n[r], raw_n[r])] {
+                        if shown.is_some() {
+                            let k = raw.unwrap();
+                            let small = match policy {
+                                Policy::Mhsds => k < t,
+                                _ => (1..t).contains(&k),
+                            };
+                            assert!(!small, "case {case} {policy}: count {k} shown");
+                        }
+                    }
+                }
+                // Groups: (cells, total) as row indices of `count` / `n`.
+                let mut groups: Vec<(Vec<usize>, Option<usize>)> = Vec::new();
+                for u in 0..=units {
+                    let cells: Vec<usize> = (u * cats..(u + 1) * cats).collect();
+                    groups.push((cells, None));
+                }
+                for k in 0..cats {
+                    let cells: Vec<usize> = (0..units).map(|u| u * cats + k).collect();
+                    groups.push((cells, Some(units * cats + k)));
+                }
+                for (cells, total) in groups {
+                    let total_shown = match total {
+                        Some(t) => out_c[t].is_some(),
+                        None => out_n[cells[0]].is_some(),
+                    };
+                    if !total_shown {
+                        continue;
+                    }
+                    let hidden: Vec<i64> = cells
+                        .iter()
+                        .filter(|&&r| out_c[r].is_none())
+                        .map(|&r| raw_c[r].unwrap())
+                        .collect();
+                    let national_only = policy == Policy::Mhsds
+                        && total.is_some()
+                        && cells
+                            .iter()
+                            .all(|&r| out_c[r].is_none() || raw_c[r] == Some(0));
+                    if national_only {
+                        continue;
+                    }
+                    assert!(
+                        !gives_back(policy, hidden.len(), hidden.iter().sum()),
+                        "case {case} {policy} min_n {min_n}: {counts:?} -> group {cells:?} \
+                         gives back {hidden:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn policies_parse_by_name() {
+        assert_eq!("corc".parse::<Policy>().unwrap(), Policy::Corc);
+        assert_eq!(" MHSDS ".parse::<Policy>().unwrap(), Policy::Mhsds);
+        assert_eq!("none".parse::<Policy>().unwrap(), Policy::None);
+        let err = "strict".parse::<Policy>().unwrap_err();
+        assert_eq!(
+            err,
+            "unknown disclosure policy `strict`; known: corc, mhsds, none"
+        );
+    }
+
+    /// corc's pinning rule: one withheld member, or members that must all
+    /// be 1; mhsds: one member, or members that must all be 0.
+    #[test]
+    fn which_groups_give_a_value_back() {
+        assert!(gives_back(Policy::Corc, 1, 3));
+        assert!(gives_back(Policy::Corc, 2, 2));
+        assert!(!gives_back(Policy::Corc, 2, 3));
+        assert!(gives_back(Policy::Mhsds, 3, 0));
+        assert!(!gives_back(Policy::Mhsds, 2, 1));
+        assert!(!gives_back(Policy::None, 1, 1));
+        assert!(!gives_back(Policy::Corc, 0, 0));
+    }
+}

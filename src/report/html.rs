@@ -542,7 +542,6 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
 }
 
 fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
-    let min_n = chart.min_n().unwrap_or(0);
     match chart.kind {
         ChartKind::Funnel => {
             if chart.curves.is_empty() {
@@ -572,7 +571,7 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             w.raw(&bars::categories_chart(chart, units, &format!("{id}-svg0")));
             w.text(
                 el("figcaption"),
-                &format!("Shares are of each {}'s in-scope referrals. Counts from 1 to {} are withheld, and every share of a {} with fewer than {min_n} referrals; withheld shares are named beside the bar, never drawn as zero.", units.level.noun(), min_n - 1, units.level.noun()),
+                &format!("Shares are of each {}'s in-scope referrals. Values withheld by disclosure control (see the cover) are named beside the bar, never drawn as zero.", units.level.noun()),
             );
             w.close();
         }
@@ -581,7 +580,7 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             w.raw(&bars::items_chart(chart, units, &format!("{id}-svg0")));
             w.text(
                 el("figcaption"),
-                &format!("A {} with fewer than {min_n} referrals with a Current View, or an item with 1 to {} referrals, has no dot for that item: its value is withheld, not zero.", units.level.noun(), min_n - 1),
+                &format!("Where disclosure control withholds a {}'s value for an item, it has no dot for that item: the value is withheld, not zero.", units.level.noun()),
             );
             w.close();
         }
@@ -590,7 +589,7 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             w.raw(&bars::esq_chart(chart, units, &format!("{id}-svg0")));
             w.text(
                 el("figcaption"),
-                &format!("Shares of questionnaires answering the item (don't know left out); fewer than {min_n} answers are withheld. The data table gives every {}.", units.level.noun()),
+                &format!("Shares of questionnaires answering the item (don't know left out); small numbers are withheld by disclosure control. The data table gives every {}.", units.level.noun()),
             );
             w.close();
         }
@@ -599,7 +598,7 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             w.raw(&change::change_chart(chart, units, &format!("{id}-svg0")));
             w.text(
                 el("figcaption"),
-                &format!("Means over the paired cases of each {}; fewer than {min_n} paired cases are withheld.", units.level.noun()),
+                &format!("Means over the paired cases of each {}; means over too few cases for disclosure control are withheld.", units.level.noun()),
             );
             w.close();
             if let Some(t) = change::shares_table(chart, units) {
