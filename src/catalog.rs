@@ -185,6 +185,11 @@ pub struct ColumnSpec {
     /// `derived`: the columns it is computed from; withheld when any is.
     #[serde(default)]
     pub from: Vec<String>,
+    /// `derived`: the column is itself rounded by NHS England's publication
+    /// rule (a published figure), so under `mhsds` it gives no exact count
+    /// back and is not withheld for coming from a rounded count.
+    #[serde(default)]
+    pub rounds: bool,
 }
 
 impl ColumnSpec {
@@ -282,6 +287,15 @@ pub struct SdcSpec {
     /// total row's.
     #[serde(default)]
     pub across: Vec<String>,
+    /// The total row of a series when it is not the row with every unit
+    /// column NULL: `[column, value]`, e.g. `["breakdown", "all"]`.
+    #[serde(default)]
+    pub total_when: Option<[String; 2]>,
+    /// With `across`: the rows of a series add up to its total row within
+    /// each value of this column (e.g. `breakdown`: the partnerships, the
+    /// teams and the age bands each add up to the all-data row).
+    #[serde(default)]
+    pub parts: Option<String>,
     /// Further additive groups within a row or a unit.
     #[serde(default)]
     pub sums: Vec<SumSpec>,
@@ -498,7 +512,13 @@ fn check_roles(chart: &QueryFile) -> Result<(), CatalogError> {
         ));
     }
     if let Some(sdc) = &chart.header.sdc {
-        for name in sdc.unit.iter().chain(&sdc.series) {
+        for name in sdc
+            .unit
+            .iter()
+            .chain(&sdc.series)
+            .chain(sdc.parts.iter())
+            .chain(sdc.total_when.iter().map(|[c, _]| c))
+        {
             exists("[sdc]", name)?;
         }
         for name in &sdc.across {

@@ -192,10 +192,17 @@ struct Table<'a> {
     rows: usize,
     cols: Vec<Col>,
     index: HashMap<&'a str, usize>,
-    /// Whether each row is the total (`All`) row: every unit column NULL.
+    /// Whether each row is an all-data row (the `All` row and all-data
+    /// breakdowns): every unit column NULL. Under mhsds these are the
+    /// national rows.
     total: Vec<bool>,
-    /// Each row's series key and unit key.
+    /// Whether each row is the total of its series for the additive groups
+    /// (the all-data row, or the row `total_when` names).
+    group_total: Vec<bool>,
+    /// Each row's series key (with its part, when `parts` is declared) and
+    /// unit key.
     series: Vec<String>,
+    part: Vec<String>,
     unit: Vec<String>,
 }
 
@@ -258,7 +265,8 @@ impl<'a> Table<'a> {
         };
         let unit = text(&sdc.unit)?;
         let series = text(&sdc.series)?;
-        let total = (0..rows)
+        let part = text(&sdc.parts.iter().cloned().collect::<Vec<_>>())?;
+        let total: Vec<bool> = (0..rows)
             .map(|r| {
                 !sdc.unit.is_empty()
                     && sdc
@@ -267,6 +275,14 @@ impl<'a> Table<'a> {
                         .all(|n| batch.column_by_name(n).is_some_and(|a| a.is_null(r)))
             })
             .collect();
+        let group_total: Vec<bool> = match &sdc.total_when {
+            Some([column, value]) => {
+                let is = text(std::slice::from_ref(column))?;
+                let want = format!("{value}\u{1}");
+                is.iter().map(|v| *v == want).collect()
+            }
+            None => total.iter().copied().collect(),
+        };
         let threshold = match policy {
             Policy::Mhsds => MHSDS_THRESHOLD,
             _ => min_n.max(1),
@@ -279,7 +295,9 @@ impl<'a> Table<'a> {
             cols,
             index,
             total,
+            group_total,
             series,
+            part,
             unit,
         })
     }
@@ -411,6 +429,7 @@ impl<'a> Table<'a> {
                 // would give the exact count back.
                 let from_rounded = rounding
                     && self.cols[c].role == Role::Derived
+                    && !spec.rounds
                     && !self.total[r]
                     && sources.iter().any(|&s| self.cols[s].role.is_count());
                 if (from_withheld || from_rounded) && self.set(c, r) {
@@ -430,7 +449,7 @@ impl<'a> Table<'a> {
                     .expect("checked by the catalogue"),
             );
             let hidden: Vec<&String> = (0..self.rows)
-                .filter(|&r| self.total[r] && self.cols[of].withheld[r])
+                .filter(|&r| self.group_total[r] && self.cols[of].withheld[r])
                 .map(|r| &self.series[r])
                 .collect();
             let rows: Vec<usize> = (0..self.rows)
@@ -454,16 +473,27 @@ impl<'a> Table<'a> {
         // Across units: the units of a series add up to the total row.
         for name in &sdc.across {
             let c = self.col(name);
-            let mut by_series: BTreeMap<&str, Group> = BTreeMap::new();
+            // Per series (and part), the cells; per series, the total.
+            let mut by_part: BTreeMap<(&str, &str), Vec<(usize, usize)>> = BTreeMap::new();
+            let mut totals: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
             for r in 0..self.rows {
-                let g = by_series.entry(&self.series[r]).or_default();
-                if self.total[r] {
-                    g.total.push((c, r));
+                if self.group_total[r] {
+                    totals.entry(&self.series[r]).or_default().push((c, r));
                 } else {
-                    g.cells.push((c, r));
+                    by_part
+                        .entry((&self.series[r], &self.part[r]))
+                        .or_default()
+                        .push((c, r));
                 }
             }
-            groups.extend(by_series.into_values().filter(|g| !g.total.is_empty()));
+            for ((series, _), cells) in by_part {
+                if let Some(total) = totals.get(series) {
+                    groups.push(Group {
+                        cells,
+                        total: total.clone(),
+                    });
+                }
+            }
         }
         for sum in &sdc.sums {
             let cells: Vec<usize> = sum.cells.iter().map(|n| self.col(n)).collect();

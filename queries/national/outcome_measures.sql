@@ -199,6 +199,11 @@
 -- unit = ["partnership_id", "service_id"]
 -- series = ["rater"]
 -- across = ["closed_referrals", "closed_2_contacts", "with_assessment", "paired", "improvement", "no_change", "deterioration"]
+--
+-- [[sdc.sums]]
+-- cells = ["improvement", "no_change", "deterioration"]
+-- total = "paired"
+-- over = "row"
 
 with measures as (
     -- Counts per compared unit and rater (definitions: _shared/national_*.sql).

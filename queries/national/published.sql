@@ -116,9 +116,11 @@
 -- [[columns]]
 -- name = "published"
 -- type = "Utf8"
--- role = "key"
--- description = "The value as NHS England would publish it (national.md section 9): all-data rows exact (percentages to 1 decimal, half up); partnership and service rows `*` below 5, counts to the nearest 5, whole percentages. Applied whatever `--sdc` policy is chosen: it is the national rule itself"
--- null_when = "a percentage over 0 on an all-data row"
+-- role = "derived"
+-- from = ["numerator", "denominator"]
+-- rounds = true
+-- description = "The value as NHS England would publish it (national.md section 9): all-data rows exact (percentages to 1 decimal, half up); partnership and service rows `*` below 5, counts to the nearest 5, whole percentages. The national rule itself; the chosen `--sdc` policy also withholds it with its numerator or denominator"
+-- null_when = "a percentage over 0 on an all-data row, or withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "suppressed"
@@ -128,6 +130,10 @@
 --
 -- [sdc]
 -- unit = ["partnership_id", "service_id"]
+-- series = ["measure_id"]
+-- total_when = ["breakdown", "all"]
+-- parts = "breakdown"
+-- across = ["numerator", "denominator"]
 
 with measure as (
     -- The published measures: rater, what is counted over which base, and

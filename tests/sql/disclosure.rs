@@ -267,17 +267,35 @@ impl Checked<'_> {
         // (cells, total cells) as (column, row).
         type Cells = Vec<(String, usize)>;
         let mut groups: Vec<(Cells, Cells)> = Vec::new();
+        // The total of a series: the row `total_when` names, else the
+        // all-data row.
+        let group_total = |r: usize| match &sdc.total_when {
+            Some([c, v]) => self.raw.text[c][r].as_deref() == Some(v.as_str()),
+            None => self.is_total(r),
+        };
+        let parts: Vec<String> = sdc.parts.iter().cloned().collect();
         for col in &sdc.across {
-            let mut by: BTreeMap<Vec<Option<String>>, (Cells, Cells)> = BTreeMap::new();
+            let mut cells: BTreeMap<(Vec<Option<String>>, Vec<Option<String>>), Cells> =
+                BTreeMap::new();
+            let mut totals: BTreeMap<Vec<Option<String>>, Cells> = BTreeMap::new();
             for r in 0..self.raw.rows {
-                let g = by.entry(key(&sdc.series, r)).or_default();
-                if self.is_total(r) {
-                    g.1.push((col.clone(), r));
+                if group_total(r) {
+                    totals
+                        .entry(key(&sdc.series, r))
+                        .or_default()
+                        .push((col.clone(), r));
                 } else {
-                    g.0.push((col.clone(), r));
+                    cells
+                        .entry((key(&sdc.series, r), key(&parts, r)))
+                        .or_default()
+                        .push((col.clone(), r));
                 }
             }
-            groups.extend(by.into_values().filter(|g| !g.1.is_empty()));
+            for ((series, _), c) in cells {
+                if let Some(t) = totals.get(&series) {
+                    groups.push((c, t.clone()));
+                }
+            }
         }
         for sum in &sdc.sums {
             match sum.over {
@@ -307,6 +325,11 @@ impl Checked<'_> {
             let Some(t) = self.count(tc, *tr) else {
                 continue;
             };
+            // A group with no values on its rows (a rater with no split)
+            // has nothing to protect.
+            if cells.iter().all(|(c, r)| self.count(c, *r).is_none()) {
+                continue;
+            }
             // The declaration is true: the cells add up to the total
             // (shares to within the rounding of the counts they imply).
             let sum: f64 = cells.iter().filter_map(|(c, r)| self.count(c, *r)).sum();
