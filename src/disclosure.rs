@@ -281,7 +281,7 @@ impl<'a> Table<'a> {
                 let want = format!("{value}\u{1}");
                 is.iter().map(|v| *v == want).collect()
             }
-            None => total.iter().copied().collect(),
+            None => total.clone(),
         };
         let threshold = match policy {
             Policy::Mhsds => MHSDS_THRESHOLD,

@@ -252,7 +252,8 @@ Meta-commands:
   \\run CHART [k=v ...]     run a chart (session parameters from \\set apply)
   \\export CHART PATH       write a chart to PATH.csv, PATH.parquet, or a folder
                            (Parquet, CSV, Power Query and manifest.json)
-  \\set [NAME VALUE]        set a chart parameter for this session; alone: list them
+  \\set [NAME VALUE]        set a chart parameter for this session; alone: list them;
+                           \\set sdc corc|mhsds|none chooses the disclosure control
   \\unset NAME              forget a session parameter
   \\functions [NAME]        the cypdash SQL functions, or one in full
   \\format [FORMAT]         table, csv, json or markdown
@@ -634,6 +635,7 @@ impl Repl {
             },
             "\\set" => match args.as_slice() {
                 [] => {
+                    writeln!(out, "sdc = {} (disclosure control)", self.dash.policy())?;
                     if self.defaults.is_empty() {
                         writeln!(out, "no session parameters (\\set NAME VALUE sets one)")?;
                     }
@@ -645,6 +647,15 @@ impl Repl {
                     let value = rest[name.len()..].trim().trim_start_matches('=').trim();
                     if value.is_empty() {
                         bail!("usage: \\set NAME VALUE");
+                    }
+                    // `sdc` is the session's disclosure-control policy (the
+                    // command line's --sdc), not a chart parameter.
+                    if *name == "sdc" {
+                        let policy: crate::disclosure::Policy =
+                            value.parse().map_err(|e: String| anyhow!(e))?;
+                        self.dash.set_policy(policy);
+                        writeln!(out, "sdc = {policy}: {}", policy.summary())?;
+                        return Ok(Control::Continue);
                     }
                     self.check_session_param(name, value)?;
                     self.defaults.insert(name.to_string(), value.to_string());

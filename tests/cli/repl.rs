@@ -218,3 +218,48 @@ fn completion_offers_tables_columns_charts_and_functions() {
         assert!(complete("\\des").contains(&"\\describe".to_string()));
     });
 }
+
+/// Issue #10: `\set sdc NAME` chooses the session's disclosure control;
+/// `\set` lists it; an unknown policy is an error naming the known ones.
+#[test]
+fn the_session_chooses_its_disclosure_control() {
+    runtime().block_on(async {
+        let mut repl = repl(Catalog::embedded().unwrap()).await;
+        let (text, _) = transcript(
+            &mut repl,
+            &[
+                "\\format csv",
+                "\\set",
+                "\\run key/partnerships",
+                "\\set sdc none",
+                "\\run key/partnerships",
+            ],
+        )
+        .await;
+        assert_eq!(repl.dashboard().policy(), cypdash::disclosure::Policy::None);
+        assert!(text.contains("sdc = corc (disclosure control)"), "{text}");
+        assert!(
+            text.contains("sdc = none: none: NO DISCLOSURE CONTROL"),
+            "{text}"
+        );
+        // The tiny fixture's partnerships have 1 referral each: withheld
+        // under corc (min_n 5), shown under none.
+        let runs: Vec<&str> = text.split("\\run key/partnerships").skip(1).collect();
+        assert!(runs[0].contains(",,true"), "corc withholds: {}", runs[0]);
+        assert!(
+            !runs[1].contains(",true"),
+            "none withholds nothing: {}",
+            runs[1]
+        );
+        let mut out = Vec::new();
+        let err = repl.feed("\\set sdc strict", &mut out).await;
+        let shown = match err {
+            Err(e) => e.to_string(),
+            Ok(_) => String::from_utf8_lossy(&out).to_string(),
+        };
+        assert!(
+            shown.contains("unknown disclosure policy `strict`; known: corc, mhsds, none"),
+            "{shown}"
+        );
+    });
+}
