@@ -9,7 +9,10 @@
 //! Each SQL function lives in its own file with its documentation, its
 //! signature, a plain-Rust kernel and unit tests.
 
+pub(crate) mod args;
 pub mod change;
+#[cfg(test)]
+pub(crate) mod doc_examples;
 pub mod funnel;
 pub mod scoring;
 pub mod stats;

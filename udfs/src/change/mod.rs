@@ -6,11 +6,10 @@
 //! | `reliable_change(t1, t2, sd1, reliability, lower_is_better [, z])` | scalar -> Int64 | `reliable_change.rs` |
 //! | `rci(t1, t2, sd1, reliability)` | scalar -> Float64 | `rci.rs` |
 //! | `pre_post_effect_size(t1, t2)` | aggregate -> {d, se, n, r} | `pre_post_effect_size.rs` |
-//! | `pre_post_hedges_g(t1, t2)` | aggregate -> {g, se, n, r} | `pre_post_hedges_g.rs` |
+//! | `pre_post_hedges_g(t1, t2)` | aggregate -> {g, se, n, r} | `pre_post_effect_size.rs` (one implementation, keyed by estimator) |
 //! | `t1_t2(completed_date, questionnaire_id, score)` | aggregate -> {t1_questionnaire_id, t1_date, t1, t2_questionnaire_id, t2_date, t2} | `t1_t2.rs` |
 
 pub mod pre_post_effect_size;
-pub mod pre_post_hedges_g;
 pub mod rci;
 pub mod reliable_change;
 pub mod t1_t2;
@@ -36,8 +35,12 @@ pub fn scalar_functions() -> Vec<ScalarUDF> {
 /// The aggregate functions of this module.
 pub fn aggregate_functions() -> Vec<AggregateUDF> {
     vec![
-        AggregateUDF::from(pre_post_effect_size::PrePostEffectSize::new()),
-        AggregateUDF::from(pre_post_hedges_g::PrePostHedgesG::new()),
+        AggregateUDF::from(pre_post_effect_size::PrePostEffectSize::new(
+            pre_post_effect_size::Estimate::D,
+        )),
+        AggregateUDF::from(pre_post_effect_size::PrePostEffectSize::new(
+            pre_post_effect_size::Estimate::G,
+        )),
         AggregateUDF::from(t1_t2::T1T2::new()),
     ]
 }
@@ -54,7 +57,7 @@ pub fn register(ctx: &SessionContext) {
 
 #[cfg(test)]
 mod tests {
-    use crate::funnel::doc_examples::check_doc_example;
+    use crate::doc_examples::check_doc_example;
     use datafusion::prelude::SessionContext;
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 
 use super::reliable_change::{check_reference, rci};
 use super::DOC_SECTION;
-use crate::funnel::args::{self, ArgSpec, ArgType};
+use crate::args::{self, ArgSpec, ArgType};
 use datafusion::arrow::array::Float64Builder;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};

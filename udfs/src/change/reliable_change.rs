@@ -3,7 +3,7 @@
 //! 0 (no reliable change) or 1 (reliable improvement).
 
 use super::DOC_SECTION;
-use crate::funnel::args::{self, ArgSpec, ArgType};
+use crate::args::{self, ArgSpec, ArgType};
 use datafusion::arrow::array::Int64Builder;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};

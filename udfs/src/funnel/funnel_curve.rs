@@ -2,10 +2,10 @@
 //! 95% and 99.8% funnel limits for n = 1..max_n, for drawing the funnel's
 //! limit lines.
 
-use super::args::literal_str;
 use super::funnel_limits::{funnel_limits, Coverage};
 use super::kind::{unknown_kind, FunnelKind};
 use super::DOC_SECTION;
+use crate::args::literal_str;
 use datafusion::arrow::array::{ArrayRef, Float64Builder, Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};

@@ -1,9 +1,9 @@
 //! `funnel_limits(kind, target, n, coverage [, spread [, tau2]])`: the
 //! control limits of a funnel plot at one unit size.
 
-use super::args::{self, ArgSpec, ArgType};
 use super::kind::{unknown_kind, FunnelKind};
 use super::DOC_SECTION;
+use crate::args::{self, ArgSpec, ArgType};
 use crate::stats;
 use datafusion::arrow::array::{ArrayRef, Float64Builder, StructArray};
 use datafusion::arrow::buffer::NullBuffer;

@@ -2,9 +2,9 @@
 //! overdispersion of a set of units around a funnel's target (Spiegelhalter
 //! 2005, section 6; FunnelPlotR), as a struct {phi, tau2}.
 
-use super::args::{self, ArgSpec, ArgType};
 use super::kind::{unknown_kind, FunnelKind};
 use super::DOC_SECTION;
+use crate::args::{self, ArgSpec, ArgType};
 use crate::stats::quantile_type7;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};

@@ -1,8 +1,8 @@
 //! `funnel_position(value, lower_95, upper_95, lower_998, upper_998)`: where
 //! a unit sits relative to its funnel limits.
 
-use super::args::{self, ArgSpec, ArgType};
 use super::DOC_SECTION;
+use crate::args::{self, ArgSpec, ArgType};
 use datafusion::arrow::array::StringBuilder;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};

@@ -13,7 +13,6 @@
 //! Kinds and their scales are in [`kind`]; the distribution maths in
 //! [`crate::stats`].
 
-pub(crate) mod args;
 pub mod funnel_curve;
 pub mod funnel_limits;
 pub mod funnel_overdispersion;
@@ -21,8 +20,6 @@ pub mod funnel_position;
 pub mod kind;
 pub mod proportion_ci;
 
-#[cfg(test)]
-pub(crate) mod doc_examples;
 #[cfg(test)]
 mod proptests;
 
@@ -70,4 +67,31 @@ pub fn register(ctx: &SessionContext) {
         funnel_curve::FunnelCurve::NAME,
         Arc::new(funnel_curve::FunnelCurve),
     );
+}
+
+#[cfg(test)]
+mod doc_tests {
+    use crate::doc_examples::check_doc_example;
+    use datafusion::prelude::SessionContext;
+
+    #[tokio::test]
+    async fn funnel_documentation_examples_run() {
+        let ctx = SessionContext::new();
+        super::register(&ctx);
+        for f in super::scalar_functions() {
+            let doc = f.documentation().expect("documented");
+            check_doc_example(&ctx, f.name(), doc).await;
+        }
+        for f in super::aggregate_functions() {
+            let doc = f.documentation().expect("documented");
+            check_doc_example(&ctx, f.name(), doc).await;
+        }
+        let curve = super::funnel_curve::FunnelCurve;
+        check_doc_example(
+            &ctx,
+            super::funnel_curve::FunnelCurve::NAME,
+            curve.documentation(),
+        )
+        .await;
+    }
 }

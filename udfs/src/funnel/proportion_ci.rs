@@ -2,9 +2,9 @@
 //! one unit's proportion x / n (the interval PHEindicatormethods reports as
 //! "Wilson" for a single unit; not the same thing as its funnel limits).
 
-use super::args::{self, ArgSpec, ArgType};
 use super::funnel_limits::{limit_fields, LimitsBuilder};
 use super::DOC_SECTION;
+use crate::args::{self, ArgSpec, ArgType};
 use crate::stats;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};

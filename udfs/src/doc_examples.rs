@@ -54,24 +54,3 @@ pub(crate) async fn check_doc_example(ctx: &SessionContext, name: &str, doc: &Do
         );
     }
 }
-
-#[tokio::test]
-async fn funnel_documentation_examples_run() {
-    let ctx = SessionContext::new();
-    super::register(&ctx);
-    for f in super::scalar_functions() {
-        let doc = f.documentation().expect("documented");
-        check_doc_example(&ctx, f.name(), doc).await;
-    }
-    for f in super::aggregate_functions() {
-        let doc = f.documentation().expect("documented");
-        check_doc_example(&ctx, f.name(), doc).await;
-    }
-    let curve = super::funnel_curve::FunnelCurve;
-    check_doc_example(
-        &ctx,
-        super::funnel_curve::FunnelCurve::NAME,
-        curve.documentation(),
-    )
-    .await;
-}
