@@ -1,12 +1,15 @@
 //! Change from T1 to T2: one panel per scale, one row per unit, a hollow
 //! dot at the mean T1 score joined to a filled dot at the mean T2 score.
 
+use super::bars::{page_id, page_title, MAX_ROWS};
 use super::frame::Row;
-use super::svg::{data_num, el, nice_ticks, num, tick_decimals, Scale, Writer};
-use super::{Ran, Units};
+use super::funnel::tick_labels;
+use super::svg::{chunks, data_num, el, nice_ticks, num, Scale, Writer};
+use super::{Format, Ran, Units};
 
-const PANEL_W: f64 = 250.0;
-const LABEL_W: f64 = 34.0;
+/// Width of every change drawing (the panels share it).
+const WIDTH: f64 = 860.0;
+const LABEL_W: f64 = 40.0;
 const ROW_H: f64 = 15.0;
 const COLUMNS: usize = 3;
 
@@ -36,7 +39,10 @@ fn fixed_domain(chart: &Ran) -> Option<(f64, f64)> {
     Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }
 
-pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
+/// The drawings of a change chart: one per row of (at most three) panels
+/// and, with many units, per page of units (the All row on every page), so
+/// that each prints legibly on its own page.
+pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> Vec<String> {
     let panels = scales(chart);
     let mut unit_rows: Vec<Row> = Vec::new();
     for r in chart.frame.iter() {
@@ -45,64 +51,121 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
         }
     }
     unit_rows.sort_by_key(|r| (!units.is_all(r), units.id(r)));
+    let (all_rows, others): (Vec<Row>, Vec<Row>) =
+        unit_rows.into_iter().partition(|r| units.is_all(r));
+    let pages = chunks(others.len(), MAX_ROWS - 1);
     let cols = panels.len().clamp(1, COLUMNS);
-    let panel_h = 44.0 + unit_rows.len() as f64 * ROW_H + 26.0;
-    let grid_rows = panels.len().div_ceil(cols).max(1);
-    let legend_h = 30.0;
-    let width = cols as f64 * (PANEL_W + LABEL_W + 20.0) + 10.0;
-    let height = legend_h + grid_rows as f64 * panel_h + 10.0;
+    let panel_rows: Vec<&[(Option<String>, String)]> = panels.chunks(cols).collect();
+    let mut out = Vec::new();
+    for (p, range) in pages.iter().enumerate() {
+        let rows: Vec<Row> = all_rows
+            .iter()
+            .chain(&others[range.clone()])
+            .copied()
+            .collect();
+        let part = page_title(units, &others, range, pages.len());
+        for (g, group) in panel_rows.iter().enumerate() {
+            let id = page_id(svg_id, p * panel_rows.len() + g);
+            out.push(change_figure(
+                chart,
+                units,
+                &id,
+                group,
+                cols,
+                &rows,
+                part.as_deref(),
+            ));
+        }
+    }
+    out
+}
+
+fn change_figure(
+    chart: &Ran,
+    units: &Units,
+    svg_id: &str,
+    panels: &[(Option<String>, String)],
+    cols: usize,
+    unit_rows: &[Row],
+    part: Option<&str>,
+) -> String {
+    let panel_w = (WIDTH - 10.0) / cols as f64;
+    let head_h = if part.is_some() { 52.0 } else { 30.0 };
+    let panel_h = 44.0 + unit_rows.len() as f64 * ROW_H + 14.0;
+    let height = head_h + panel_h + 6.0;
 
     let title_id = format!("{svg_id}-title");
     let desc_id = format!("{svg_id}-desc");
+    let labels: Vec<&str> = panels.iter().map(|(_, l)| l.as_str()).collect();
     let mut w = Writer::new();
     w.open(
         el("svg")
             .a("xmlns", "http://www.w3.org/2000/svg")
             .a("id", svg_id)
             .a("class", "chart change")
-            .a("viewBox", format!("0 0 {} {}", num(width), num(height)))
+            .a("viewBox", format!("0 0 {} {}", num(WIDTH), num(height)))
             .a("role", "img")
             .a("aria-labelledby", format!("{title_id} {desc_id}"))
             .a("data-chart", &chart.file.id),
     );
     w.text(
         el("title").a("id", &title_id),
-        &format!("{}: mean score at T1 and T2", chart.file.header.title),
+        &format!(
+            "{}: mean score at T1 and T2 ({}){}",
+            chart.file.header.title,
+            labels.join(", "),
+            part.map(|p| format!(", {p}")).unwrap_or_default()
+        ),
     );
     w.text(
         el("desc").a("id", &desc_id),
         &format!(
-            "One panel per scale ({}); in each, one row per {} and one for all compared, with a hollow dot at the mean first score (T1) joined to a filled dot at the mean last score (T2) of the paired cases. Suppressed rows are marked as such.",
-            panels.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(", "),
-            units.level.noun()
+            "One panel per scale ({}); in each, one row per {} and one for all compared, with a hollow dot at the mean first score (T1) joined to a filled dot at the mean last score (T2) of the paired cases. Suppressed rows are marked as such.{}",
+            labels.join(", "),
+            units.level.noun(),
+            highlight_change(chart, units, panels)
         ),
     );
+    let mut y = 0.0;
+    if let Some(p) = part {
+        w.text(
+            el("text")
+                .a("class", "panel-title")
+                .a("x", 8.0)
+                .a("y", 16.0),
+            p,
+        );
+        y = 22.0;
+    }
     w.open(el("g").a("class", "legend"));
     w.leaf(
         el("circle")
             .a("class", "t1")
             .a("cx", 16.0)
-            .a("cy", 14.0)
-            .a("r", 4.0),
-    );
-    w.text(el("text").a("x", 24.0).a("y", 18.0), "T1: mean first score");
-    w.leaf(
-        el("circle")
-            .a("class", "t2")
-            .a("cx", 170.0)
-            .a("cy", 14.0)
+            .a("cy", y + 14.0)
             .a("r", 4.0),
     );
     w.text(
-        el("text").a("x", 178.0).a("y", 18.0),
+        el("text").a("x", 24.0).a("y", y + 18.0),
+        "T1: mean first score",
+    );
+    w.leaf(
+        el("circle")
+            .a("class", "t2")
+            .a("cx", 190.0)
+            .a("cy", y + 14.0)
+            .a("r", 4.0),
+    );
+    w.text(
+        el("text").a("x", 198.0).a("y", y + 18.0),
         "T2: mean last score (paired cases)",
     );
     w.close();
 
     let fixed = fixed_domain(chart);
     for (p, (scale, label)) in panels.iter().enumerate() {
-        let px = 10.0 + (p % cols) as f64 * (PANEL_W + LABEL_W + 20.0);
-        let py = legend_h + (p / cols) as f64 * panel_h;
+        let px = 10.0 + p as f64 * panel_w;
+        let py = head_h;
         let rows: Vec<Row> = chart
             .frame
             .iter()
@@ -122,14 +185,17 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                 }),
         };
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        // Fitted to every unit of the scale (not only this page's), so the
+        // pages of one panel share an axis.
+        let x_l = px + LABEL_W;
+        let x_r = px + panel_w - 14.0;
+        let count = (((x_r - x_l) / 55.0).floor() as usize).clamp(3, 8);
         let ((d0, d1), ticks) = if fixed.is_some() {
-            nice_ticks(lo, hi, 5)
+            nice_ticks(lo, hi, count)
         } else {
             let pad = ((hi - lo) * 0.1).max(0.5);
-            nice_ticks((lo - pad).max(0.0), hi + pad, 4)
+            nice_ticks((lo - pad).max(0.0), hi + pad, count)
         };
-        let x_l = px + LABEL_W;
-        let x_r = px + LABEL_W + PANEL_W - 10.0;
         let xs = Scale::new((d0, d1), (x_l, x_r));
         let top = py + 40.0;
         let bottom = top + unit_rows.len() as f64 * ROW_H;
@@ -147,8 +213,7 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                 .a("y", py + 16.0),
             label,
         );
-        let dec = tick_decimals(&ticks);
-        for t in &ticks {
+        for (t, text) in ticks.iter().zip(tick_labels(Format::Decimals(1), &ticks)) {
             let x = xs.map(*t);
             w.leaf(
                 el("line")
@@ -163,8 +228,9 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
                     .a("class", "tick-label")
                     .a("x", x)
                     .a("y", top - 10.0)
-                    .a("text-anchor", "middle"),
-                &format!("{t:.dec$}"),
+                    .a("text-anchor", "middle")
+                    .a("data-tick", data_num(*t)),
+                &text,
             );
         }
         for (i, u) in unit_rows.iter().enumerate() {
@@ -259,6 +325,39 @@ pub(crate) fn change_chart(chart: &Ran, units: &Units, svg_id: &str) -> String {
     }
     w.close();
     w.finish()
+}
+
+/// The highlighted unit's T1 and T2 on these panels, for the description.
+fn highlight_change(chart: &Ran, units: &Units, panels: &[(Option<String>, String)]) -> String {
+    let mut parts = Vec::new();
+    let mut name = None;
+    for (scale, label) in panels {
+        let Some(r) = chart
+            .frame
+            .iter()
+            .find(|r| units.is_highlight(r) && r.str("scale").map(str::to_string) == *scale)
+        else {
+            continue;
+        };
+        name.get_or_insert_with(|| units.long_label(&r));
+        let all = chart
+            .frame
+            .iter()
+            .find(|a| units.is_all(a) && a.str("scale").map(str::to_string) == *scale);
+        parts.push(match (r.f64("mean_t1"), r.f64("mean_t2")) {
+            (Some(t1), Some(t2)) => format!(
+                "{label} {t1:.1} to {t2:.1}{}",
+                all.and_then(|a| Some((a.f64("mean_t1")?, a.f64("mean_t2")?)))
+                    .map(|(a1, a2)| format!(" (all compared {a1:.1} to {a2:.1})"))
+                    .unwrap_or_default()
+            ),
+            _ => format!("{label} withheld"),
+        });
+    }
+    match name {
+        Some(n) => format!(" {n}: {}.", parts.join("; ")),
+        None => String::new(),
+    }
 }
 
 /// Share columns beside the means (goal_progress): a small HTML table.

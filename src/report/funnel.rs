@@ -12,7 +12,9 @@
 //! lines join the units' own limits instead, and the plot says so.
 
 use super::frame::Row;
-use super::svg::{data_num, el, nice_ticks, num, tick_decimals, PathData, Scale, Writer};
+use super::svg::{
+    data_num, el, nice_ticks, num, text_width, PathData, Placer, Rect, Scale, Writer,
+};
 use super::{metric_label, Format, Ran, ReportError, Units};
 use crate::dashboard::Dashboard;
 use datafusion::arrow::array::{Array, AsArray};
@@ -155,7 +157,7 @@ async fn curve_for(
     let inner = chart.param_f64("coverage_inner").unwrap_or(95.0);
     let outer = chart.param_f64("coverage_outer").unwrap_or(99.8);
     let max_n = with_limits.iter().map(|(n, _)| *n).fold(0.0, f64::max);
-    let ((_, x_max), _) = nice_ticks(0.0, max_n * 1.05, 5);
+    let ((_, x_max), _) = nice_ticks(0.0, (max_n * 1.05).max(1.0), 6);
     let ns = sample_ns(x_max, with_limits.iter().map(|(n, _)| *n));
 
     // kind and spread for funnel_limits.
@@ -288,16 +290,30 @@ fn joined(with_limits: &[(f64, [f64; 4])]) -> Vec<[f64; 5]> {
     pts
 }
 
-/// Plot geometry.
+/// Plot geometry: the plot area runs from `LEFT` to `RIGHT` and, below the
+/// legend (and the panel title of a multi-funnel chart), `PLOT_H` tall.
 const W: f64 = 720.0;
-const H: f64 = 450.0;
-const LEFT: f64 = 76.0;
-const RIGHT: f64 = 700.0;
-const TOP: f64 = 44.0;
-const BOTTOM: f64 = 380.0;
+const LEFT: f64 = 96.0;
+const RIGHT: f64 = 704.0;
+const PLOT_H: f64 = 336.0;
+/// Label fonts (pixels), set as attributes so the layout tests can measure.
+const LABEL_PX: f64 = 11.0;
+const HIGHLIGHT_PX: f64 = 12.5;
+const NOTE_PX: f64 = 10.5;
+const DOT_R: f64 = 4.5;
+const HIGHLIGHT_R: f64 = 7.0;
 
-/// Draw one funnel (one metric of a chart) as an SVG element.
-pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> String {
+/// Draw one funnel (one metric of a chart): the SVG, then, when some dots
+/// had no room for their label, a list of them.
+///
+/// `panel_title` names the funnel inside the drawing (charts with several).
+pub(crate) fn draw(
+    chart: &Ran,
+    curve: &Curve,
+    units: &Units,
+    svg_id: &str,
+    panel_title: Option<&str>,
+) -> String {
     let rows = metric_rows(chart, curve.metric.as_deref());
     let fmt = Format::of_unit(chart.unit_of("value"));
     let plotted: Vec<&Row> = rows
@@ -311,14 +327,27 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
         .filter_map(|r| r.f64("n"))
         .fold(0.0, f64::max);
 
-    // Domains: x from 0 to past the largest unit; y around the dots, the
-    // centre and the outer limits at the plotted units.
+    // Vertical layout.
+    let title_h = if panel_title.is_some() { 24.0 } else { 0.0 };
+    let legend_y = title_h + 16.0;
+    let top = title_h + 40.0;
+    let bottom = top + PLOT_H;
+
+    // Domains: x from 0 to past the largest unit; y fitted to the dots, the
+    // centre and the limits at the largest unit (where the funnel is
+    // narrowest). A dot inside its limits needs no more to show it inside,
+    // and one outside lies beyond them; the funnel's mouth at small n is
+    // cut at the edge, and the cut is marked.
     let ((x0, x1), x_ticks) = nice_ticks(0.0, (max_n * 1.05).max(1.0), 6);
     let mut ys: Vec<f64> = plotted.iter().filter_map(|r| r.f64("value")).collect();
     ys.extend(centre);
-    for r in &plotted {
-        ys.extend(r.f64("lower_998"));
-        ys.extend(r.f64("upper_998"));
+    if let Some(p) = curve
+        .points
+        .iter()
+        .filter(|p| p[0] <= max_n)
+        .max_by(|a, b| a[0].total_cmp(&b[0]))
+    {
+        ys.extend([p[3], p[4]].into_iter().filter(|v| v.is_finite()));
     }
     if ys.is_empty() {
         ys.extend([0.0, 1.0]);
@@ -337,7 +366,7 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
     }
     let ((y0, y1), y_ticks) = nice_ticks(lo, hi, 6);
     let xs = Scale::new((x0, x1), (LEFT, RIGHT));
-    let ys = Scale::new((y0, y1), (BOTTOM, TOP));
+    let ys = Scale::new((y0, y1), (bottom, top));
 
     let title_id = format!("{svg_id}-title");
     let desc_id = format!("{svg_id}-desc");
@@ -347,42 +376,34 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
         .map(metric_label)
         .unwrap_or_else(|| chart.file.header.title.clone());
     let highlight_row = rows.iter().find(|r| units.is_highlight(r));
+
+    // The body first (its notes decide the height), then the <svg> around it.
     let mut w = Writer::new();
-    w.open(
-        el("svg")
-            .a("xmlns", "http://www.w3.org/2000/svg")
-            .a("id", svg_id)
-            .a("class", "chart funnel")
-            .a("viewBox", format!("0 0 {W} {H}"))
-            .a("role", "img")
-            .a("aria-labelledby", format!("{title_id} {desc_id}"))
-            .a("data-chart", &chart.file.id)
-            .a_opt("data-metric", curve.metric.as_deref())
-            .a("data-curve", curve.method.as_str()),
-    );
-    w.text(
-        el("title").a("id", &title_id),
-        &format!("Funnel plot: {metric_text}"),
-    );
-    w.text(
-        el("desc").a("id", &desc_id),
-        &describe(&rows, &plotted, centre, fmt, units, highlight_row),
-    );
     w.open(el("defs"));
     w.open(el("clipPath").a("id", format!("{svg_id}-clip")));
     w.leaf(
         el("rect")
             .a("x", LEFT)
-            .a("y", TOP)
+            .a("y", top)
             .a("width", RIGHT - LEFT)
-            .a("height", BOTTOM - TOP),
+            .a("height", bottom - top),
     );
     w.close().close();
+    if let Some(t) = panel_title {
+        w.text(
+            el("text")
+                .a("class", "panel-title")
+                .a("x", 8.0)
+                .a("y", 17.0)
+                .a("font-size", 13.5),
+            t,
+        );
+    }
 
     // Grid and axes.
-    let y_dec = tick_decimals(&y_ticks);
+    let y_labels = tick_labels(fmt, &y_ticks);
     w.open(el("g").a("class", "axis y-axis"));
-    for t in &y_ticks {
+    for (t, label) in y_ticks.iter().zip(&y_labels) {
         let y = ys.map(*t);
         w.leaf(
             el("line")
@@ -394,30 +415,35 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
         );
         w.text(
             el("text")
+                .a("class", "tick-label")
                 .a("x", LEFT - 6.0)
                 .a("y", y + 4.0)
-                .a("text-anchor", "end"),
-            &fmt.tick(*t, y_dec),
+                .a("text-anchor", "end")
+                .a("data-tick", data_num(*t)),
+            label,
         );
     }
     w.close();
+    let x_labels = tick_labels(Format::Decimals(0), &x_ticks);
     w.open(el("g").a("class", "axis x-axis"));
-    for t in &x_ticks {
+    for (t, label) in x_ticks.iter().zip(&x_labels) {
         let x = xs.map(*t);
         w.leaf(
             el("line")
                 .a("class", "tick")
                 .a("x1", x)
                 .a("x2", x)
-                .a("y1", BOTTOM)
-                .a("y2", BOTTOM + 5.0),
+                .a("y1", bottom)
+                .a("y2", bottom + 5.0),
         );
         w.text(
             el("text")
+                .a("class", "tick-label")
                 .a("x", x)
-                .a("y", BOTTOM + 18.0)
-                .a("text-anchor", "middle"),
-            &format!("{t:.0}"),
+                .a("y", bottom + 18.0)
+                .a("text-anchor", "middle")
+                .a("data-tick", data_num(*t)),
+            label,
         );
     }
     w.leaf(
@@ -425,49 +451,57 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
             .a("class", "axis-line")
             .a("x1", LEFT)
             .a("x2", RIGHT)
-            .a("y1", BOTTOM)
-            .a("y2", BOTTOM),
+            .a("y1", bottom)
+            .a("y2", bottom),
     );
     w.leaf(
         el("line")
             .a("class", "axis-line")
             .a("x1", LEFT)
             .a("x2", LEFT)
-            .a("y1", TOP)
-            .a("y2", BOTTOM),
+            .a("y1", top)
+            .a("y2", bottom),
     );
     w.close();
-    let x_title = axis_title(chart, "n");
     w.text(
         el("text")
             .a("class", "axis-title")
             .a("x", (LEFT + RIGHT) / 2.0)
-            .a("y", BOTTOM + 40.0)
+            .a("y", bottom + 40.0)
             .a("text-anchor", "middle"),
-        &x_title,
+        &axis_title(chart, "n"),
     );
+    // The y title, on two lines when one would not fit the axis.
     let y_title = axis_title(chart, "value");
-    w.text(
+    let y_lines = wrap(&y_title, PLOT_H - 10.0, 11.5, true);
+    let y_mid = num((top + bottom) / 2.0);
+    w.open(
         el("text")
             .a("class", "axis-title")
-            .a(
-                "transform",
-                format!("translate(16 {}) rotate(-90)", num((TOP + BOTTOM) / 2.0)),
-            )
+            .a("transform", format!("translate(18 {y_mid}) rotate(-90)"))
             .a("text-anchor", "middle"),
-        &y_title,
     );
+    for (i, line) in y_lines.iter().enumerate() {
+        w.text(
+            el("tspan")
+                .a("x", 0.0)
+                .a("dy", if i == 0 { 0.0 } else { 14.0 }),
+            line,
+        );
+    }
+    w.close();
 
-    // Plot area: centre, limits, dots.
+    // Plot area: centre and limit lines, clipped; then the dots, unclipped
+    // (a dot at 100% sits on the top edge, whole).
     w.open(
         el("g")
             .a("class", "plot")
-            .a("clip-path", format!("url(#{svg_id}-clip)"))
             .a("data-x-domain", xs.domain_attr())
             .a("data-x-range", xs.range_attr())
             .a("data-y-domain", ys.domain_attr())
             .a("data-y-range", ys.range_attr()),
     );
+    w.open(el("g").a("clip-path", format!("url(#{svg_id}-clip)")));
     if let Some(c) = centre {
         let y = ys.map(c);
         w.leaf(
@@ -480,13 +514,15 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
                 .a("data-value", data_num(c)),
         );
     }
+    let mut cut = false;
     for (k, class) in [
         (1, "limit inner lower"),
         (2, "limit inner upper"),
         (3, "limit outer lower"),
         (4, "limit outer upper"),
     ] {
-        let path = PathData::polyline(curve.points.iter().filter(|p| p[0] <= x1).map(|p| {
+        let pts: Vec<&[f64; 5]> = curve.points.iter().filter(|p| p[0] <= x1).collect();
+        let path = PathData::polyline(pts.iter().map(|p| {
             (
                 xs.map(p[0]),
                 ys.map(p[k].clamp(y0 - (y1 - y0), y1 + (y1 - y0))),
@@ -495,6 +531,34 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
         if !path.is_empty() {
             w.leaf(el("path").a("class", class).a("d", path.build()));
         }
+        cut |= pts.iter().any(|p| p[k] > y1 || p[k] < y0);
+    }
+    w.close();
+    // Where a limit line leaves the plot, a small arrow at the edge says it
+    // goes on (clipping marked, not hidden).
+    let mut marks = Vec::new();
+    for k in 1..5 {
+        let pts: Vec<&[f64; 5]> = curve.points.iter().filter(|p| p[0] <= x1).collect();
+        for pair in pts.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            for (edge, up) in [(y1, true), (y0, false)] {
+                let outside = |v: f64| if up { v > edge } else { v < edge };
+                if outside(a[k]) != outside(b[k]) && a[k].is_finite() && b[k].is_finite() {
+                    let t = (edge - a[k]) / (b[k] - a[k]);
+                    let n = a[0] + t * (b[0] - a[0]);
+                    marks.push((xs.map(n), up));
+                }
+            }
+        }
+    }
+    for (x, up) in &marks {
+        let (y, dy) = if *up { (top, -6.0) } else { (bottom, 6.0) };
+        let mut p = PathData::new();
+        p.move_to(x - 4.0, y)
+            .line_to(*x, y + dy)
+            .line_to(x + 4.0, y)
+            .close();
+        w.leaf(el("path").a("class", "clip-mark").a("d", p.build()));
     }
     // Dots: the highlighted unit last, so it is drawn on top.
     let mut order: Vec<&&Row> = plotted.iter().collect();
@@ -511,7 +575,7 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
                 .a("class", if hl { "mark highlight" } else { "mark" })
                 .a("cx", cx)
                 .a("cy", cy)
-                .a("r", if hl { 7.0 } else { 4.5 })
+                .a("r", if hl { HIGHLIGHT_R } else { DOT_R })
                 .a("data-unit", units.label(r))
                 .a_opt("data-partnership", r.i64("partnership_id"))
                 .a_opt("data-service", r.i64("service_id"))
@@ -535,73 +599,360 @@ pub(crate) fn draw(chart: &Ran, curve: &Curve, units: &Units, svg_id: &str) -> S
         w.close();
     }
     w.close();
-    // Dot labels outside the clip, so a dot near the edge keeps its label.
-    w.open(el("g").a("class", "labels"));
-    for r in &plotted {
-        let (Some(v), Some(n)) = (r.f64("value"), r.f64("n")) else {
-            continue;
-        };
-        let hl = units.is_highlight(r);
-        let (cx, cy) = (xs.map(n), ys.map(v));
-        let (text, class) = if hl {
-            (units.long_label(r), "label highlight")
+
+    // Labels, placed so that none overlaps a dot or another label: the
+    // highlighted unit's always (on a background, with a leader line when
+    // it had to move away), the others where there is room.
+    let centre_y = centre.map(|c| ys.map(c));
+    let dots: Vec<(f64, f64, f64, &Row)> = plotted
+        .iter()
+        .filter_map(|r| {
+            let hl = units.is_highlight(r);
+            Some((
+                xs.map(r.f64("n")?),
+                ys.map(r.f64("value")?),
+                if hl { HIGHLIGHT_R } else { DOT_R },
+                *r,
+            ))
+        })
+        .collect();
+    let unlabelled = place_labels(&mut w, &dots, units, centre_y, (top, bottom));
+
+    legend(&mut w, centre, fmt, chart, legend_y);
+
+    // Notes under the x axis title.
+    let mut notes: Vec<(String, Option<&Row>)> = Vec::new();
+    if curve.method == CurveMethod::Joined {
+        notes.push((
+            "Limit lines join the units' own limits (overdispersion, or no spread in the output)."
+                .to_string(),
+            None,
+        ));
+    }
+    if cut {
+        notes.push((
+            "Limit lines run on beyond the plot at small n: ▲ / ▼ at the edge marks where."
+                .to_string(),
+            None,
+        ));
+    }
+    if let Some(r) = highlight_row.filter(|r| r.f64("value").is_none()) {
+        notes.push((
+            format!(
+                "{}: {}: not plotted.",
+                units.long_label(r),
+                super::withheld_text(r.i64("n"))
+            ),
+            Some(r),
+        ));
+    }
+    let mut y = bottom + 60.0;
+    for (text, row) in &notes {
+        let class = if row.is_some() {
+            "suppressed highlight"
         } else {
-            (units.label(r), "label")
+            "note"
         };
-        let anchor_right = cx > RIGHT - 150.0 && hl;
         w.text(
             el("text")
                 .a("class", class)
-                .a(
-                    "x",
-                    if anchor_right {
-                        cx - 10.0
-                    } else {
-                        cx + if hl { 10.0 } else { 6.0 }
-                    },
-                )
-                .a("y", cy + if hl { -8.0 } else { 3.5 })
-                .a("text-anchor", if anchor_right { "end" } else { "start" })
-                .a("data-unit", units.label(r)),
+                .a("x", 8.0)
+                .a("y", y)
+                .a("font-size", NOTE_PX)
+                .a_opt("data-unit", row.map(|r| units.label(r)))
+                .a_opt("data-n", row.and_then(|r| r.i64("n"))),
+            text,
+        );
+        y += 15.0;
+    }
+    let height = y + 2.0;
+
+    let mut svg = Writer::new();
+    svg.open(
+        el("svg")
+            .a("xmlns", "http://www.w3.org/2000/svg")
+            .a("id", svg_id)
+            .a("class", "chart funnel")
+            .a("viewBox", format!("0 0 {W} {}", num(height)))
+            .a("role", "img")
+            .a("aria-labelledby", format!("{title_id} {desc_id}"))
+            .a("data-chart", &chart.file.id)
+            .a_opt("data-metric", curve.metric.as_deref())
+            .a("data-curve", curve.method.as_str()),
+    );
+    svg.text(
+        el("title").a("id", &title_id),
+        &format!(
+            "Funnel plot: {}",
+            panel_title.map(str::to_string).unwrap_or(metric_text)
+        ),
+    );
+    svg.text(
+        el("desc").a("id", &desc_id),
+        &describe(&rows, &plotted, centre, fmt, units, highlight_row),
+    );
+    svg.raw(&w.finish());
+    svg.close();
+    let mut out = svg.finish();
+    if !unlabelled.is_empty() {
+        let mut p = Writer::new();
+        p.open(
+            el("p")
+                .a("class", "unlabelled")
+                .a_opt("data-metric", curve.metric.as_deref()),
+        );
+        p.content(&format!(
+            "Dots without their number (no room beside them), by {}: ",
+            units.level.noun()
+        ));
+        for (i, r) in unlabelled.iter().enumerate() {
+            if i > 0 {
+                p.content("; ");
+            }
+            let text = match (r.f64("value"), r.i64("n")) {
+                (Some(v), Some(n)) => format!("{} {} (n = {n})", units.label(r), fmt.text(v)),
+                _ => units.label(r),
+            };
+            p.text(el("span").a("data-unit", units.label(r)), &text);
+        }
+        p.content(".");
+        p.close();
+        out.push_str(&p.finish());
+    }
+    out
+}
+
+/// Tick labels: each tick with the decimals its step needs (so 12.5 is not
+/// printed as 12), in the axis's unit.
+pub(crate) fn tick_labels(fmt: Format, ticks: &[f64]) -> Vec<String> {
+    let step = match ticks {
+        [a, b, ..] => (b - a).abs(),
+        _ => 1.0,
+    };
+    ticks.iter().map(|t| fmt.tick(*t, step)).collect()
+}
+
+/// Split a text into lines no wider than `max_px` (a word longer than the
+/// width gets a line of its own).
+pub(crate) fn wrap(text: &str, max_px: f64, font_px: f64, bold: bool) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(&candidate, font_px, bold) > max_px {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Place the dot labels; returns the units whose label found no room.
+fn place_labels<'a>(
+    w: &mut Writer,
+    dots: &[(f64, f64, f64, &'a Row<'a>)],
+    units: &Units,
+    centre_y: Option<f64>,
+    (top, bottom): (f64, f64),
+) -> Vec<&'a Row<'a>> {
+    let bounds = Rect::new(LEFT + 2.0, top - 2.0, RIGHT + 24.0, bottom - 2.0);
+    let mut placer = Placer::new(bounds);
+    for (cx, cy, r, _) in dots {
+        placer.block(Rect::around(*cx, *cy, r + 1.0));
+    }
+    w.open(el("g").a("class", "labels"));
+    // The highlighted unit first: it must have its label.
+    if let Some((cx, cy, r, row)) = dots.iter().find(|d| units.is_highlight(d.3)) {
+        let text = units.long_label(row);
+        const RINGS: [f64; 9] = [0.0, 10.0, 22.0, 36.0, 52.0, 72.0, 96.0, 126.0, 160.0];
+        let mut candidates: Vec<(Rect, f64, f64, &str)> = Vec::new();
+        for ring in RINGS {
+            for (dx, dy) in DIRECTIONS {
+                candidates.push(label_at(
+                    *cx,
+                    *cy,
+                    r + 4.0 + ring,
+                    dx,
+                    dy,
+                    &text,
+                    HIGHLIGHT_PX,
+                    true,
+                ));
+            }
+        }
+        // First away from the centre line, then anywhere with room, then
+        // (a plot crowded beyond belief) over dots, inside the plot.
+        let mut strict = placer.clone();
+        if let Some(y) = centre_y {
+            strict.block(Rect::new(LEFT, y - 1.5, RIGHT, y + 1.5));
+        }
+        let chosen = *candidates
+            .iter()
+            .find(|c| strict.fits(&c.0.inflate(2.0)))
+            .or_else(|| candidates.iter().find(|c| placer.fits(&c.0.inflate(2.0))))
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .find(|c| bounds.contains(&c.0.inflate(2.0)))
+            })
+            .unwrap_or(&candidates[0]);
+        let (bx, x, y, anchor) = chosen;
+        let bg = bx.inflate(2.0);
+        placer.block(bg);
+        let (nx, ny) = bg.nearest(*cx, *cy);
+        let dist = ((nx - cx).powi(2) + (ny - cy).powi(2)).sqrt();
+        if dist > r + 8.0 {
+            let (ux, uy) = ((nx - cx) / dist, (ny - cy) / dist);
+            // No other label on the leader line: block small boxes along it.
+            let steps = (dist / 4.0).ceil() as usize;
+            for i in 0..=steps {
+                let t = i as f64 / steps as f64;
+                placer.block(Rect::around(cx + ux * dist * t, cy + uy * dist * t, 1.5));
+            }
+            w.leaf(
+                el("line")
+                    .a("class", "leader")
+                    .a("x1", cx + ux * (r + 1.0))
+                    .a("y1", cy + uy * (r + 1.0))
+                    .a("x2", nx)
+                    .a("y2", ny),
+            );
+        }
+        w.leaf(
+            el("rect")
+                .a("class", "label-bg")
+                .a("x", bg.x0)
+                .a("y", bg.y0)
+                .a("width", bg.width())
+                .a("height", bg.height())
+                .a("rx", 3.0),
+        );
+        w.text(
+            el("text")
+                .a("class", "label highlight")
+                .a("x", x)
+                .a("y", y)
+                .a("text-anchor", anchor)
+                .a("font-size", HIGHLIGHT_PX)
+                .a("font-weight", "bold")
+                .a("data-unit", units.label(row)),
             &text,
         );
     }
-    w.close();
-
-    legend(&mut w, centre, fmt, chart);
-    if curve.method == CurveMethod::Joined {
-        w.text(
-            el("text")
-                .a("class", "note")
-                .a("x", LEFT + 6.0)
-                .a("y", TOP + 14.0),
-            "Limit lines join the units' own limits (overdispersion or no spread in the output).",
+    // The others: units outside the limits first, then the larger ones.
+    let mut rest: Vec<&(f64, f64, f64, &Row)> =
+        dots.iter().filter(|d| !units.is_highlight(d.3)).collect();
+    rest.sort_by(|a, b| {
+        let outside =
+            |d: &(f64, f64, f64, &Row)| !matches!(d.3.str("position"), Some("inside") | None);
+        outside(b).cmp(&outside(a)).then(
+            b.3.f64("n")
+                .unwrap_or(0.0)
+                .total_cmp(&a.3.f64("n").unwrap_or(0.0)),
+        )
+    });
+    let mut unlabelled = Vec::new();
+    for (cx, cy, r, row) in rest {
+        let text = units.label(row);
+        let spot = placer.place(
+            LABEL_SPOTS
+                .iter()
+                .map(|(dx, dy)| label_at(*cx, *cy, r + 1.5, *dx, *dy, &text, LABEL_PX, false).0),
         );
-    }
-    if let Some(r) = highlight_row {
-        if r.f64("value").is_none() {
-            let n = r.i64("n");
-            w.text(
-                el("text")
-                    .a("class", "suppressed highlight")
-                    .a("x", RIGHT)
-                    .a("y", BOTTOM - 8.0)
-                    .a("text-anchor", "end")
-                    .a("data-unit", units.label(r))
-                    .a_opt("data-n", n),
-                &format!(
-                    "{}: {}: not plotted",
-                    units.long_label(r),
-                    super::withheld_text(n)
-                ),
-            );
+        match spot {
+            Some(b) => {
+                let (_, x, y, anchor) = LABEL_SPOTS
+                    .iter()
+                    .map(|(dx, dy)| label_at(*cx, *cy, r + 1.5, *dx, *dy, &text, LABEL_PX, false))
+                    .find(|c| c.0 == b)
+                    .expect("the placed box is a candidate");
+                w.text(
+                    el("text")
+                        .a("class", "label")
+                        .a("x", x)
+                        .a("y", y)
+                        .a("text-anchor", anchor)
+                        .a("font-size", LABEL_PX)
+                        .a("data-unit", &text),
+                    &text,
+                );
+            }
+            None => unlabelled.push(*row),
         }
     }
     w.close();
-    w.finish()
+    unlabelled.sort_by_key(|r| units.id(r));
+    unlabelled
 }
 
-fn legend(w: &mut Writer, centre: Option<f64>, fmt: Format, chart: &Ran) {
+/// Directions a highlighted label may move in, in order of preference.
+const DIRECTIONS: [(f64, f64); 8] = [
+    (1.0, -1.0),
+    (1.0, 0.0),
+    (-1.0, -1.0),
+    (-1.0, 0.0),
+    (1.0, 1.0),
+    (-1.0, 1.0),
+    (0.0, -1.0),
+    (0.0, 1.0),
+];
+
+/// Where a dot's number may go: right, left, above, below, diagonals.
+const LABEL_SPOTS: [(f64, f64); 8] = [
+    (1.0, 0.0),
+    (-1.0, 0.0),
+    (0.0, -1.0),
+    (0.0, 1.0),
+    (1.0, -1.0),
+    (1.0, 1.0),
+    (-1.0, -1.0),
+    (-1.0, 1.0),
+];
+
+/// A label `gap` px from a dot in direction (dx, dy): its box, x, baseline
+/// y and text anchor.
+#[allow(clippy::too_many_arguments)] // reason: a point, a direction and a font
+fn label_at(
+    cx: f64,
+    cy: f64,
+    gap: f64,
+    dx: f64,
+    dy: f64,
+    text: &str,
+    font_px: f64,
+    bold: bool,
+) -> (Rect, f64, f64, &'static str) {
+    let (x, anchor) = if dx > 0.0 {
+        (cx + gap, "start")
+    } else if dx < 0.0 {
+        (cx - gap, "end")
+    } else {
+        (cx, "middle")
+    };
+    let y = if dy < 0.0 {
+        cy - gap * if dx == 0.0 { 1.0 } else { 0.6 } - 0.24 * font_px
+    } else if dy > 0.0 {
+        cy + gap * if dx == 0.0 { 1.0 } else { 0.6 } + 0.78 * font_px
+    } else {
+        cy + 0.27 * font_px
+    };
+    (
+        Rect::of_text(x, y, anchor, text, font_px, bold),
+        x,
+        y,
+        anchor,
+    )
+}
+
+fn legend(w: &mut Writer, centre: Option<f64>, fmt: Format, chart: &Ran, y: f64) {
     let inner = chart.param_f64("coverage_inner").unwrap_or(95.0);
     let outer = chart.param_f64("coverage_outer").unwrap_or(99.8);
     let items = [
@@ -616,28 +967,28 @@ fn legend(w: &mut Writer, centre: Option<f64>, fmt: Format, chart: &Ran) {
         ("limit outer", format!("{outer}% limits")),
     ];
     w.open(el("g").a("class", "legend"));
-    let mut x = LEFT;
+    let mut x = LEFT - 20.0;
     for (class, text) in items {
         w.leaf(
             el("line")
                 .a("class", class)
                 .a("x1", x)
                 .a("x2", x + 26.0)
-                .a("y1", 16.0)
-                .a("y2", 16.0),
+                .a("y1", y)
+                .a("y2", y),
         );
-        w.text(el("text").a("x", x + 31.0).a("y", 20.0), &text);
-        x += 46.0 + text.chars().count() as f64 * 6.2;
+        w.text(el("text").a("x", x + 31.0).a("y", y + 4.0), &text);
+        x += 46.0 + text_width(&text, 11.0, false);
     }
     w.leaf(
         el("circle")
             .a("class", "mark key")
             .a("cx", x + 4.0)
-            .a("cy", 16.0)
-            .a("r", 4.5),
+            .a("cy", y)
+            .a("r", DOT_R),
     );
     w.text(
-        el("text").a("x", x + 13.0).a("y", 20.0),
+        el("text").a("x", x + 13.0).a("y", y + 4.0),
         "a unit (its number)",
     );
     w.close();
@@ -650,7 +1001,8 @@ fn axis_title(chart: &Ran, column: &str) -> String {
     let desc = desc.trim_end_matches('.');
     match unit {
         Some(u) if u.starts_with("proportion") => format!("{desc} (%)"),
-        Some(u) => format!("{desc} ({u})"),
+        // "score (0-40)" reads "(score 0-40)", not "(score (0-40))".
+        Some(u) => format!("{desc} ({})", u.replace(['(', ')'], "")),
         None => desc.to_string(),
     }
 }
@@ -823,9 +1175,7 @@ pub(crate) fn suppressed_list(chart: &Ran, metric: Option<&str>, units: &Units) 
             .a("class", "suppressed-list")
             .a_opt("data-metric", metric),
     );
-    w.content(&format!(
-        "Not plotted, withheld by disclosure control or without a value: "
-    ));
+    w.content("Not plotted, withheld by disclosure control or without a value: ");
     for (i, r) in hidden.iter().enumerate() {
         if i > 0 {
             w.content(", ");

@@ -1,24 +1,121 @@
-//! The benchmark grid: one row per partnership, one column per headline
-//! metric, each cell coloured and marked by the value's funnel position.
+//! The benchmark: one row per partnership, grouped under its
+//! collaborative, one column per headline measure. Each cell gives the
+//! value with ▲ / ▼ marks for its position on the collaborative's funnel,
+//! coloured by better or worse where the measure has a better direction
+//! and in greys where it has none.
+//!
+//! It is an HTML table, not a drawing: names wrap, the header repeats on
+//! every printed page, and screen readers and keyboards move through it
+//! as through any table.
 
 use super::frame::Row;
-use super::svg::{data_num, el, num, Writer};
+use super::svg::{data_num, el, Writer};
 use super::{metric_label, Format, Ran, Units};
 
-/// Fill, ink and mark of a funnel position (Okabe-Ito blues above, orange
-/// and vermillion below; the marks carry the meaning without colour).
-pub(crate) fn position_style(position: Option<&str>) -> (&'static str, &'static str, &'static str) {
-    match position {
-        Some("above_998") => ("#0072B2", "#ffffff", "▲▲"),
-        Some("above_95") => ("#56B4E9", "#000000", "▲"),
-        Some("inside") => ("#f2f2f2", "#000000", ""),
-        Some("below_95") => ("#E69F00", "#000000", "▼"),
-        Some("below_998") => ("#D55E00", "#ffffff", "▼▼"),
-        _ => ("#ffffff", "#555555", ""),
+/// Which way a measure is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Better {
+    Higher,
+    Lower,
+}
+
+/// The headline measures with a better direction. A measure not listed
+/// has none (severity at intake: more severe difficulties are not worse
+/// care) and is coloured in greys. These facts belong with the charts
+/// (issue 11); until the chart files declare them, they are here.
+const BETTER: &[(&str, Better)] = &[
+    ("effect_size_sdq_total_parent", Better::Higher),
+    ("reliable_improvement", Better::Higher),
+    ("recovery", Better::Higher),
+    ("reliable_recovery", Better::Higher),
+    ("reliable_deterioration", Better::Lower),
+    ("esq_satisfaction_parent", Better::Higher),
+    ("esq_satisfaction_self", Better::Higher),
+    ("paired_any", Better::Higher),
+    ("goal_paired", Better::Higher),
+    ("idle", Better::Lower),
+];
+
+pub(crate) fn better(metric: &str) -> Option<Better> {
+    BETTER.iter().find(|(m, _)| *m == metric).map(|(_, b)| *b)
+}
+
+/// What a cell's position means for the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Better,
+    Worse,
+    /// Beyond a limit on a measure without a better direction.
+    Unusual,
+    Inside,
+    Withheld,
+}
+
+impl Verdict {
+    fn of(position: Option<&str>, better: Option<Better>) -> Self {
+        let up = match position {
+            Some("above_998" | "above_95") => true,
+            Some("below_998" | "below_95") => false,
+            Some(_) => return Verdict::Inside,
+            None => return Verdict::Withheld,
+        };
+        match better {
+            Some(Better::Higher) if up => Verdict::Better,
+            Some(Better::Lower) if !up => Verdict::Better,
+            Some(_) => Verdict::Worse,
+            None => Verdict::Unusual,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::Unusual => "unusual",
+            Verdict::Inside => "inside",
+            Verdict::Withheld => "withheld",
+        }
     }
 }
 
-pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &str) -> String {
+/// The fill of a cell: darker beyond the outer limits. Text is black on
+/// every fill but the dark blue (contrast 4.5:1 or more; tested).
+pub(crate) fn cell_fill(verdict: Verdict, outer: bool) -> (&'static str, &'static str) {
+    match (verdict, outer) {
+        (Verdict::Better, true) => ("#0072B2", "#ffffff"),
+        (Verdict::Better, false) => ("#9fd3f2", "#000000"),
+        (Verdict::Worse, true) => ("#D55E00", "#000000"),
+        (Verdict::Worse, false) => ("#f3c27a", "#000000"),
+        (Verdict::Unusual, true) => ("#a6a6a6", "#000000"),
+        (Verdict::Unusual, false) => ("#d9d9d9", "#000000"),
+        (Verdict::Inside, _) => ("#ffffff", "#000000"),
+        (Verdict::Withheld, _) => ("#ffffff", "#4d4d4d"),
+    }
+}
+
+/// The marks of a position (they carry it without colour).
+fn marks(position: Option<&str>) -> &'static str {
+    match position {
+        Some("above_998") => "▲▲",
+        Some("above_95") => "▲",
+        Some("below_95") => "▼",
+        Some("below_998") => "▼▼",
+        _ => "",
+    }
+}
+
+/// A unit for a column head, from the source chart's declared unit:
+/// `score (0-40)` reads "score 0-40", a proportion "%".
+fn unit_text(unit: Option<&str>) -> Option<String> {
+    let u = unit?;
+    if u.starts_with("proportion") || u.starts_with("percent") {
+        Some("%".to_string())
+    } else {
+        Some(u.replace(['(', ')'], ""))
+    }
+}
+
+pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, id: &str) -> String {
     // Columns: (chart, metric) in first-seen order.
     let mut columns: Vec<(String, String)> = Vec::new();
     for r in chart.frame.iter() {
@@ -30,6 +127,21 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
             columns.push(key);
         }
     }
+    let source = |chart_id: &str| all.iter().find(|c| c.file.id == chart_id);
+    let format_of = |chart_id: &str| {
+        source(chart_id)
+            .map(|c| Format::of_unit(c.unit_of("value")))
+            .unwrap_or(Format::Decimals(2))
+    };
+    let cell_of = |row: &Row, (chart_id, metric): &(String, String)| {
+        chart.frame.iter().find(|r| {
+            r.i64("partnership_id") == row.i64("partnership_id")
+                && r.str("chart") == Some(chart_id.as_str())
+                && r.str("metric") == Some(metric.as_str())
+        })
+    };
+
+    // Partnerships grouped by collaborative (alphabetical), by number inside.
     let mut partnerships: Vec<Row> = Vec::new();
     for r in chart.frame.iter() {
         if !partnerships
@@ -39,110 +151,122 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
             partnerships.push(r);
         }
     }
-    partnerships.sort_by_key(|r| r.i64("partnership_id"));
-    let format_of = |chart_id: &str| {
-        all.iter()
-            .find(|c| c.file.id == chart_id)
-            .map(|c| Format::of_unit(c.unit_of("value")))
-            .unwrap_or(Format::Decimals(2))
-    };
-    let column_title = |(chart_id, metric): &(String, String)| {
-        let chart_title = all
-            .iter()
-            .find(|c| c.file.id == *chart_id)
-            .map(|c| c.file.header.title.clone())
-            .unwrap_or_else(|| chart_id.clone());
-        if metric.is_empty() || chart_id.ends_with(metric.as_str()) {
-            chart_title
-        } else {
-            metric_label(metric)
-        }
-    };
+    partnerships.sort_by(|a, b| {
+        (a.str("collaborative"), a.i64("partnership_id"))
+            .cmp(&(b.str("collaborative"), b.i64("partnership_id")))
+    });
+    let mut collaboratives: Vec<Option<&str>> = partnerships
+        .iter()
+        .map(|p| p.str("collaborative"))
+        .collect();
+    collaboratives.dedup();
 
-    let (label_w, cell_w, cell_h, head_h) = (170.0, 70.0, 20.0, 130.0);
-    let width = label_w + columns.len() as f64 * cell_w + 40.0;
-    let top = head_h + 30.0;
-    let height = top + (partnerships.len() + 1) as f64 * cell_h + 60.0;
-    let title_id = format!("{svg_id}-title");
-    let desc_id = format!("{svg_id}-desc");
     let mut w = Writer::new();
+    // Legend: what the colours and marks mean.
     w.open(
-        el("svg")
-            .a("xmlns", "http://www.w3.org/2000/svg")
-            .a("id", svg_id)
-            .a("class", "chart benchmark")
-            .a("viewBox", format!("0 0 {} {}", num(width), num(height)))
-            .a("role", "img")
-            .a("aria-labelledby", format!("{title_id} {desc_id}"))
+        el("ul")
+            .a("class", "bench-legend")
+            .a("aria-label", "How to read the benchmark"),
+    );
+    for (verdict, outer, text) in [
+        (
+            Verdict::Better,
+            true,
+            "better, beyond the outer (99.8%) limit",
+        ),
+        (
+            Verdict::Better,
+            false,
+            "better, beyond the inner (95%) limit",
+        ),
+        (Verdict::Worse, false, "worse, beyond the inner limit"),
+        (Verdict::Worse, true, "worse, beyond the outer limit"),
+        (
+            Verdict::Unusual,
+            false,
+            "beyond a limit, on a measure where neither way is better",
+        ),
+        (Verdict::Inside, false, "inside the limits"),
+    ] {
+        let (fill, ink) = cell_fill(verdict, outer);
+        w.open(el("li"));
+        w.text(
+            el("span")
+                .a("class", "swatch")
+                .a("style", format!("background:{fill};color:{ink}")),
+            match (verdict, outer) {
+                (Verdict::Inside, _) => "–",
+                (_, true) => "▲▲",
+                _ => "▲",
+            },
+        );
+        w.content(&format!(" {text}"));
+        w.close();
+    }
+    w.close();
+    w.text(
+        el("p").a("class", "note-text"),
+        "▲ above, ▼ below the collaborative's funnel limits for the partnership's size; ▲▲ / ▼▼ beyond the outer limits. Each partnership is compared with its own collaborative, whose value heads its group; the national value covers every partnership in the data.",
+    );
+
+    w.open(
+        el("div")
+            .a("class", "table-wrap bench-wrap")
+            .a("role", "region")
+            .a("aria-labelledby", format!("{id}-caption"))
+            .a("tabindex", "0"),
+    );
+    w.open(
+        el("table")
+            .a("class", "benchmark")
+            .a("id", id)
             .a("data-chart", &chart.file.id),
     );
     w.text(
-        el("title").a("id", &title_id),
-        "Benchmarking: headline values and funnel positions",
-    );
-    w.text(
-        el("desc").a("id", &desc_id),
+        el("caption").a("id", format!("{id}-caption")),
         &format!(
-            "A grid of {} partnerships by {} headline measures. Each cell gives the partnership's value; cells above the collaborative's funnel limits are blue and marked with up triangles, cells below are orange and marked with down triangles, suppressed cells are blank and say so. The first row gives the national value.",
+            "Benchmarking: {} partnerships by {} headline measures, with each collaborative's and the national value",
             partnerships.len(),
             columns.len()
         ),
     );
-    // Legend.
-    w.open(el("g").a("class", "legend"));
-    let legend = [
-        (Some("above_998"), "above outer limit"),
-        (Some("above_95"), "above inner limit"),
-        (Some("inside"), "inside"),
-        (Some("below_95"), "below inner limit"),
-        (Some("below_998"), "below outer limit"),
-    ];
-    let mut x = 10.0;
-    for (pos, text) in legend {
-        let (fill, ink, mark) = position_style(pos);
-        w.leaf(
-            el("rect")
-                .a("class", "cell")
-                .a("x", x)
-                .a("y", 6.0)
-                .a("width", 26.0)
-                .a("height", 14.0)
-                .a("fill", fill),
-        );
-        w.text(
-            el("text")
-                .a("x", x + 13.0)
-                .a("y", 17.0)
-                .a("text-anchor", "middle")
-                .a("fill", ink)
-                .a("class", "cell-text"),
-            mark,
-        );
-        w.text(el("text").a("x", x + 31.0).a("y", 17.0), text);
-        x += 40.0 + text.len() as f64 * 6.0;
-    }
-    w.close();
-    // Column heads, rotated.
-    for (i, col) in columns.iter().enumerate() {
-        let cx = label_w + i as f64 * cell_w + cell_w / 2.0;
-        w.text(
-            el("text").a("class", "col-head").a(
-                "transform",
-                format!("translate({} {}) rotate(-40)", num(cx), num(top - 6.0)),
-            ),
-            &column_title(col),
-        );
-    }
-    // National row.
+    w.open(el("thead")).open(el("tr"));
     w.text(
-        el("text")
-            .a("class", "row-label")
-            .a("x", label_w - 8.0)
-            .a("y", top + cell_h * 0.7)
-            .a("text-anchor", "end"),
-        "National",
+        el("th").a("scope", "col").a("class", "unit-head"),
+        "Partnership",
     );
-    for (i, (chart_id, metric)) in columns.iter().enumerate() {
+    for (chart_id, metric) in &columns {
+        let head = metric_label(metric);
+        let unit = source(chart_id).and_then(|c| unit_text(c.unit_of("value")));
+        w.open(
+            el("th")
+                .a("scope", "col")
+                .a("data-chart", chart_id)
+                .a("data-metric", metric),
+        );
+        w.text(el("span").a("class", "metric"), &head);
+        if let Some(u) = unit {
+            w.text(el("span").a("class", "unit"), &u);
+        }
+        w.text(
+            el("span").a("class", "direction"),
+            match better(metric) {
+                Some(Better::Higher) => "higher is better",
+                Some(Better::Lower) => "lower is better",
+                None => "no better direction",
+            },
+        );
+        w.close();
+    }
+    w.close().close();
+    w.open(el("tbody"));
+    // The national row.
+    w.open(el("tr").a("class", "reference national"));
+    w.text(
+        el("th").a("scope", "row"),
+        "National (every partnership in the data)",
+    );
+    for (chart_id, metric) in &columns {
         let value = chart
             .frame
             .iter()
@@ -151,152 +275,189 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, svg_id: &
                     && r.str("metric") == Some(metric.as_str())
             })
             .and_then(|r| r.f64("national_value"));
-        let x = label_w + i as f64 * cell_w;
         w.text(
-            el("text")
-                .a("class", "national")
-                .a("x", x + cell_w / 2.0)
-                .a("y", top + cell_h * 0.7)
-                .a("text-anchor", "middle"),
+            el("td")
+                .a("data-chart", chart_id)
+                .a("data-metric", metric)
+                .a("data-value", value.map(data_num).unwrap_or_default()),
             &value
                 .map(|v| format_of(chart_id).text(v))
                 .unwrap_or_else(|| "none".to_string()),
         );
     }
-    w.open(el("g").a("class", "plot"));
-    for (j, p) in partnerships.iter().enumerate() {
-        let y = top + (j + 1) as f64 * cell_h;
-        let hl = units.is_highlight(p);
-        let label = match (p.i64("partnership_id"), p.str("partnership_name")) {
-            (Some(id), Some(name)) => {
-                let name: String = name.chars().take(18).collect();
-                format!("{id} {name}")
-            }
-            (Some(id), None) => id.to_string(),
-            _ => String::new(),
-        };
-        w.text(
-            el("text")
-                .a(
-                    "class",
-                    if hl {
-                        "row-label highlight"
-                    } else {
-                        "row-label"
-                    },
-                )
-                .a("x", label_w - 8.0)
-                .a("y", y + cell_h * 0.7)
-                .a("text-anchor", "end"),
-            &label,
+    w.close();
+    for collaborative in &collaboratives {
+        let members: Vec<&Row> = partnerships
+            .iter()
+            .filter(|p| p.str("collaborative") == *collaborative)
+            .collect();
+        let name = collaborative.unwrap_or("no collaborative");
+        w.open(
+            el("tr")
+                .a("class", "reference collaborative")
+                .a("data-collaborative", name),
         );
-        for (i, (chart_id, metric)) in columns.iter().enumerate() {
-            let x = label_w + i as f64 * cell_w;
-            let Some(r) = chart.frame.iter().find(|r| {
-                r.i64("partnership_id") == p.i64("partnership_id")
-                    && r.str("chart") == Some(chart_id.as_str())
-                    && r.str("metric") == Some(metric.as_str())
-            }) else {
-                continue;
-            };
-            let fmt = format_of(chart_id);
-            let position = r.str("position");
-            let (fill, ink, mark) = position_style(position);
-            let n = r.i64("n");
-            let value = r.f64("value");
-            w.open(
-                el("g")
-                    .a(
-                        "class",
-                        if hl {
-                            "mark cell highlight"
-                        } else {
-                            "mark cell"
-                        },
-                    )
-                    .a("data-unit", units.label(&r))
-                    .a("data-chart", chart_id)
-                    .a("data-metric", metric)
-                    .a("data-value", value.map(data_num).unwrap_or_default())
-                    .a_opt("data-n", n)
-                    .a("data-position", position.unwrap_or("")),
-            );
-            let tip = match value {
-                Some(v) => format!(
-                    "{}, {}: {} ({}); collaborative {}, national {}{}",
-                    units.long_label(&r),
-                    column_title(&(chart_id.clone(), metric.clone())),
-                    fmt.text(v),
-                    super::n_text(n),
-                    r.f64("collaborative_value")
-                        .map(|c| fmt.text(c))
-                        .unwrap_or_else(|| "none".to_string()),
-                    r.f64("national_value")
-                        .map(|c| fmt.text(c))
-                        .unwrap_or_else(|| "none".to_string()),
-                    position
-                        .and_then(super::funnel::position_phrase)
-                        .map(|p| format!("; {p}"))
-                        .unwrap_or_default()
-                ),
-                None => format!("{}: {}", units.long_label(&r), super::withheld_text(n)),
-            };
-            w.text(el("title"), &tip);
-            w.leaf(
-                el("rect")
-                    .a("x", x + 1.0)
-                    .a("y", y + 1.0)
-                    .a("width", cell_w - 2.0)
-                    .a("height", cell_h - 2.0)
-                    .a("fill", fill)
-                    .a(
-                        "class",
-                        if value.is_none() {
-                            "cell-bg suppressed"
-                        } else {
-                            "cell-bg"
-                        },
-                    ),
-            );
-            let text = match value {
-                Some(v) => format!(
-                    "{}{}{}",
-                    fmt.text(v),
-                    if mark.is_empty() { "" } else { " " },
-                    mark
-                ),
-                None => "suppressed".to_string(),
-            };
+        w.text(
+            el("th").a("scope", "row"),
+            &format!("Collaborative: {name}"),
+        );
+        for col in &columns {
+            let value = members
+                .iter()
+                .find_map(|p| cell_of(p, col).and_then(|r| r.f64("collaborative_value")));
             w.text(
-                el("text")
-                    .a(
-                        "class",
-                        if value.is_none() {
-                            "cell-text suppressed"
-                        } else {
-                            "cell-text"
-                        },
-                    )
-                    .a("x", x + cell_w / 2.0)
-                    .a("y", y + cell_h * 0.7)
-                    .a("text-anchor", "middle")
-                    .a("fill", ink),
-                &text,
+                el("td")
+                    .a("data-chart", &col.0)
+                    .a("data-metric", &col.1)
+                    .a("data-value", value.map(data_num).unwrap_or_default()),
+                &value
+                    .map(|v| format_of(&col.0).text(v))
+                    .unwrap_or_else(|| "none".to_string()),
             );
+        }
+        w.close();
+        for p in members {
+            let hl = units.is_highlight(p);
+            w.open(
+                el("tr")
+                    .a_opt("class", hl.then_some("highlight"))
+                    .a("data-unit", units.label(p)),
+            );
+            let name = match (p.i64("partnership_id"), p.str("partnership_name")) {
+                (Some(id), Some(name)) => format!("{id} {name}"),
+                (Some(id), None) => id.to_string(),
+                _ => String::new(),
+            };
+            w.text(el("th").a("scope", "row"), &name);
+            for col in &columns {
+                let Some(r) = cell_of(p, col) else {
+                    w.text(el("td").a("class", "empty"), "");
+                    continue;
+                };
+                let fmt = format_of(&col.0);
+                let position = r.str("position");
+                let value = r.f64("value");
+                let verdict = if value.is_none() {
+                    Verdict::Withheld
+                } else {
+                    Verdict::of(position, better(&col.1))
+                };
+                let outer = matches!(position, Some("above_998" | "below_998"));
+                let (fill, ink) = cell_fill(verdict, outer);
+                let n = r.i64("n");
+                let tip = match value {
+                    Some(v) => format!(
+                        "{}, {}: {} ({}); collaborative {}; {}",
+                        units.long_label(&r),
+                        metric_label(&col.1),
+                        fmt.text(v),
+                        super::n_text(n),
+                        r.f64("collaborative_value")
+                            .map(|c| fmt.text(c))
+                            .unwrap_or_else(|| "none".to_string()),
+                        position
+                            .and_then(super::funnel::position_phrase)
+                            .unwrap_or("position unknown")
+                    ),
+                    None => format!("{}: {}", units.long_label(&r), super::withheld_text(n)),
+                };
+                w.open(
+                    el("td")
+                        .a("class", format!("cell {}", verdict.as_str()))
+                        .a("style", format!("background:{fill};color:{ink}"))
+                        .a("title", &tip)
+                        .a("data-unit", units.label(&r))
+                        .a("data-chart", &col.0)
+                        .a("data-metric", &col.1)
+                        .a("data-value", value.map(data_num).unwrap_or_default())
+                        .a_opt("data-n", n)
+                        .a("data-position", position.unwrap_or(""))
+                        .a("data-verdict", verdict.as_str()),
+                );
+                match value {
+                    Some(v) => {
+                        w.content(&fmt.text(v));
+                        let m = marks(position);
+                        if !m.is_empty() {
+                            w.text(
+                                el("span").a("class", "mark").a("aria-hidden", "true"),
+                                &format!(" {m}"),
+                            );
+                        }
+                        if verdict != Verdict::Inside {
+                            w.text(
+                                el("span").a("class", "sr-only"),
+                                &format!(
+                                    " ({}, {})",
+                                    position
+                                        .and_then(super::funnel::position_phrase)
+                                        .unwrap_or(""),
+                                    verdict.as_str()
+                                ),
+                            );
+                        }
+                    }
+                    None => {
+                        w.content("withheld");
+                    }
+                }
+                w.close();
+            }
             w.close();
         }
-        if hl {
-            w.leaf(
-                el("rect")
-                    .a("class", "highlight-frame")
-                    .a("x", 4.0)
-                    .a("y", y)
-                    .a("width", label_w + columns.len() as f64 * cell_w)
-                    .a("height", cell_h),
-            );
+    }
+    w.close().close().close();
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::svg::contrast;
+
+    #[test]
+    fn cells_are_coloured_by_better_or_worse_only_with_a_direction() {
+        assert_eq!(
+            Verdict::of(Some("above_998"), Some(Better::Lower)),
+            Verdict::Worse
+        );
+        assert_eq!(
+            Verdict::of(Some("below_95"), Some(Better::Lower)),
+            Verdict::Better
+        );
+        assert_eq!(Verdict::of(Some("above_95"), None), Verdict::Unusual);
+        assert_eq!(
+            Verdict::of(Some("inside"), Some(Better::Higher)),
+            Verdict::Inside
+        );
+        assert_eq!(Verdict::of(None, Some(Better::Higher)), Verdict::Withheld);
+        assert_eq!(better("idle"), Some(Better::Lower));
+        assert_eq!(better("mean_t1_sdq_total_parent"), None);
+    }
+
+    #[test]
+    fn cell_text_has_aa_contrast() {
+        for v in [
+            Verdict::Better,
+            Verdict::Worse,
+            Verdict::Unusual,
+            Verdict::Inside,
+            Verdict::Withheld,
+        ] {
+            for outer in [true, false] {
+                let (fill, ink) = cell_fill(v, outer);
+                assert!(contrast(fill, ink) >= 4.5, "{ink} on {fill}");
+            }
         }
     }
-    w.close();
-    w.close();
-    w.finish()
+
+    #[test]
+    fn units_read_from_chart_headers() {
+        assert_eq!(
+            unit_text(Some("score (0-40)")).as_deref(),
+            Some("score 0-40")
+        );
+        assert_eq!(unit_text(Some("proportion (0-1)")).as_deref(), Some("%"));
+        assert_eq!(unit_text(None), None);
+    }
 }

@@ -50,6 +50,11 @@ a { color: #005a8c; }
   border-radius: 3px; }
 .progress li.done { background: #c6dcec; }
 .progress li.current { background: #0072B2; color: #ffffff; font-weight: 700; }
+.progress a { color: inherit; }
+.progress a:focus-visible, a:focus-visible, summary:focus-visible, .table-wrap:focus-visible {
+  outline: 3px solid #D55E00; outline-offset: 2px; }
+.sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; border: 0;
+  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .section-title { font-size: 22px; color: #0b3d60; margin: 26px 0 6px; padding-top: 6px;
   border-top: 4px solid #0072B2; }
 .chart { margin: 18px 0 28px; padding-top: 6px; border-top: 1px solid #bbb; }
@@ -59,10 +64,13 @@ a { color: #005a8c; }
 .chart-body { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px;
   align-items: start; }
 .chart-body.wide { grid-template-columns: minmax(0, 1fr); }
+.chart-body.wide .discussion { columns: 2 320px; column-gap: 28px; }
+.chart-body.wide .discussion h4 { break-after: avoid; }
+.chart-body.wide .discussion ul, .chart-body.wide .discussion .indicator { break-inside: avoid; }
 figure { margin: 0; }
 figure svg { display: block; width: 100%; height: auto; }
 figure + figure { margin-top: 10px; }
-figcaption, .suppressed-list, .note-text { font-size: 11.5px; color: #444; margin: 4px 0; }
+figcaption, .suppressed-list, .unlabelled, .note-text { font-size: 11.5px; color: #444; margin: 4px 0; }
 figcaption.panel-caption { font-size: 13px; font-weight: 700; color: #0b3d60;
   break-after: avoid; }
 .discussion { font-size: 12.5px; background: #f7f8f3; border: 1px solid #cfd3c4;
@@ -86,6 +94,25 @@ details.data summary { cursor: pointer; font-size: 12.5px; color: #005a8c; }
 .table-wrap { overflow-x: auto; max-height: 420px; overflow-y: auto; }
 .params { font-size: 11px; color: #666; margin: 6px 0 0; }
 .key table { font-size: 13px; }
+.bench-legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 16px; padding: 0;
+  margin: 4px 0; font-size: 12px; }
+.bench-legend .swatch { display: inline-block; min-width: 30px; padding: 0 4px; text-align: center;
+  border: 1px solid #8c8c8c; }
+.table-wrap.bench-wrap { max-height: none; }
+table.benchmark { font-size: 12px; width: 100%; }
+table.benchmark thead th { vertical-align: bottom; font-size: 11.5px; }
+table.benchmark thead th span { display: block; }
+table.benchmark thead th .unit, table.benchmark thead th .direction { font-weight: 400;
+  color: #404040; font-size: 10.5px; }
+table.benchmark td { text-align: right; white-space: nowrap; }
+table.benchmark td.withheld { font-style: italic; }
+table.benchmark tr.reference th, table.benchmark tr.reference td { background: #eef2f5;
+  font-weight: 700; }
+table.benchmark tr.collaborative th, table.benchmark tr.collaborative td {
+  border-top: 2px solid #5a5a5a; }
+table.benchmark tr.highlight th, table.benchmark tr.highlight td { border-top: 3px solid #000;
+  border-bottom: 3px solid #000; font-weight: 700; }
+table.benchmark tbody th { font-weight: 400; min-width: 150px; }
 footer { font-size: 11px; color: #666; border-top: 1px solid #ccc; margin-top: 30px; padding-top: 6px; }
 svg.chart { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 11px; }
 svg .grid { stroke: #e3e3e3; stroke-width: 1; }
@@ -100,9 +127,12 @@ svg .limit.inner { stroke-dasharray: 4 3; stroke-width: 1.2; }
 svg .limit.outer { stroke-dasharray: 11 4; stroke-width: 1.7; }
 svg.funnel circle.mark { fill: #0072B2; stroke: #ffffff; stroke-width: 1; }
 svg.funnel circle.mark.highlight { fill: #D55E00; stroke: #000; stroke-width: 1.6; }
-svg .label { font-size: 9.5px; fill: #333; }
-svg .label.highlight { font-size: 12.5px; font-weight: 700; fill: #000; paint-order: stroke;
-  stroke: #ffffff; stroke-width: 3px; }
+svg .label { fill: #222; paint-order: stroke; stroke: #ffffff; stroke-width: 2.5px;
+  stroke-linejoin: round; }
+svg .label.highlight { fill: #000; stroke-width: 3px; }
+svg .label-bg { fill: #ffffff; fill-opacity: 0.92; stroke: #D55E00; stroke-width: 1; }
+svg .leader { stroke: #D55E00; stroke-width: 1.4; }
+svg .clip-mark { fill: #3d3d3d; }
 svg .suppressed { fill: #555; font-style: italic; font-size: 10.5px; }
 svg .suppressed.highlight { fill: #8a2f00; font-weight: 700; }
 svg .row-label { fill: #222; font-size: 11px; }
@@ -118,7 +148,7 @@ svg .band { fill: #f5f7f9; }
 svg.items circle.mark { fill: #0072B2; fill-opacity: 0.45; stroke: none; }
 svg.items circle.mark.highlight { fill: #D55E00; fill-opacity: 1; stroke: #000; stroke-width: 1.2; }
 svg .all-tick { stroke: #000; stroke-width: 2.2; }
-svg .bar-who { font-size: 9px; fill: #444; }
+svg .bar-who { font-size: 10.5px; fill: #333; }
 svg .group-title, svg .panel-title { font-weight: 700; font-size: 12px; fill: #0b3d60; }
 svg .change line { stroke: #8a8a8a; stroke-width: 1.6; }
 svg .t1 { fill: #ffffff; stroke: #0072B2; stroke-width: 1.6; }
@@ -146,7 +176,18 @@ svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
      first chart does not fit beneath it. */
   .section-title { display: none; }
   figure svg { max-height: 150mm; }
-  .kind-funnel figure { break-inside: avoid; }
+  /* Funnels take five eighths of the page's width (about 168 mm), the
+     discussion the rest: their 11 px labels print at 7 pt. */
+  .chart-body { grid-template-columns: minmax(0, 5fr) minmax(0, 3fr); gap: 12px; }
+  .chart-body.wide { grid-template-columns: minmax(0, 1fr); }
+  /* A figure never splits, and its caption and notes stay with it; the
+     chart's title stays with its first figure. Long charts come as
+     several figures (pages of units), each of which fits a page. */
+  figure { break-inside: avoid; }
+  .progress, .chart h3, .chart .description, .chart .highlighted { break-after: avoid; }
+  .chart-body.wide .discussion { break-inside: avoid; margin-top: 8px; }
+  table.benchmark tr, table.metrics tr { break-inside: avoid; }
+  .table-wrap.bench-wrap { overflow: visible; }
   /* The discussion box sits beside the chart on the same page: printed
      smaller, so that its longest text fits the page's height. */
   .discussion { font-size: 9.5px; line-height: 1.35; padding: 3px 9px 5px; }
@@ -511,12 +552,19 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
             );
         }
     }
+    // Wide drawings and tables take the page's width, the discussion
+    // below them; funnels keep it beside.
     let wide = matches!(
         chart.kind,
         ChartKind::Key
             | ChartKind::Table
             | ChartKind::NationalMeasures
             | ChartKind::NationalPublished
+            | ChartKind::Categories
+            | ChartKind::Items
+            | ChartKind::Esq
+            | ChartKind::Change
+            | ChartKind::Benchmark
     );
     w.open(el("div").a(
         "class",
@@ -549,14 +597,19 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             }
             for (k, curve) in chart.curves.iter().enumerate() {
                 w.open(el("figure"));
-                // Several funnels of one chart: say which metric each shows.
-                if let (true, Some(metric)) = (chart.curves.len() > 1, curve.metric.as_deref()) {
-                    w.text(
-                        el("figcaption").a("class", "panel-caption"),
-                        &super::metric_label(metric),
-                    );
-                }
-                w.raw(&funnel::draw(chart, curve, units, &format!("{id}-svg{k}")));
+                // Several funnels of one chart: each names its metric.
+                let panel_title = curve
+                    .metric
+                    .as_deref()
+                    .filter(|_| chart.curves.len() > 1)
+                    .map(super::metric_label);
+                w.raw(&funnel::draw(
+                    chart,
+                    curve,
+                    units,
+                    &format!("{id}-svg{k}"),
+                    panel_title.as_deref(),
+                ));
                 if let Some(list) = funnel::suppressed_list(chart, curve.metric.as_deref(), units) {
                     w.raw(&list);
                 }
@@ -567,8 +620,10 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             }
         }
         ChartKind::Categories => {
-            w.open(el("figure"));
-            w.raw(&bars::categories_chart(chart, units, &format!("{id}-svg0")));
+            open_pages(
+                w,
+                &bars::categories_chart(chart, units, &format!("{id}-svg0")),
+            );
             w.text(
                 el("figcaption"),
                 &format!("Shares are of each {}'s in-scope referrals. Values withheld by disclosure control (see the cover) are named beside the bar, never drawn as zero.", units.level.noun()),
@@ -576,8 +631,7 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             w.close();
         }
         ChartKind::Items => {
-            w.open(el("figure"));
-            w.raw(&bars::items_chart(chart, units, &format!("{id}-svg0")));
+            open_pages(w, &bars::items_chart(chart, units, &format!("{id}-svg0")));
             w.text(
                 el("figcaption"),
                 &format!("Where disclosure control withholds a {}'s value for an item, it has no dot for that item: the value is withheld, not zero.", units.level.noun()),
@@ -585,8 +639,7 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             w.close();
         }
         ChartKind::Esq => {
-            w.open(el("figure"));
-            w.raw(&bars::esq_chart(chart, units, &format!("{id}-svg0")));
+            open_pages(w, &bars::esq_chart(chart, units, &format!("{id}-svg0")));
             w.text(
                 el("figcaption"),
                 &format!("Shares of questionnaires answering the item (don't know left out); small numbers are withheld by disclosure control. The data table gives every {}.", units.level.noun()),
@@ -594,8 +647,10 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             w.close();
         }
         ChartKind::Change => {
-            w.open(el("figure"));
-            w.raw(&change::change_chart(chart, units, &format!("{id}-svg0")));
+            open_pages(
+                w,
+                &change::change_chart(chart, units, &format!("{id}-svg0")),
+            );
             w.text(
                 el("figcaption"),
                 &format!("Means over the paired cases of each {}; means over too few cases for disclosure control are withheld.", units.level.noun()),
@@ -606,12 +661,12 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             }
         }
         ChartKind::Benchmark => {
-            w.open(el("figure"));
+            w.open(el("figure").a("class", "benchmark-figure"));
             w.raw(&grid::benchmark_chart(
                 chart,
                 all,
                 units,
-                &format!("{id}-svg0"),
+                &format!("{id}-grid"),
             ));
             w.close();
         }
@@ -640,6 +695,18 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
                 "This chart has no drawing of its own in the report; its values are in the data table below.",
             );
         }
+    }
+}
+
+/// A chart drawn as several pages: a figure each, the last left open for
+/// the caption that follows.
+fn open_pages(w: &mut Writer, pages: &[String]) {
+    for (i, svg) in pages.iter().enumerate() {
+        if i > 0 {
+            w.close();
+        }
+        w.open(el("figure"));
+        w.raw(svg);
     }
 }
 
@@ -695,9 +762,23 @@ fn data_table(w: &mut Writer, chart: &Ran, units: &Units) {
     w.open(el("details").a("class", "data"));
     w.text(
         el("summary"),
-        &format!("Data table: {} rows of {}", frame.len(), chart.file.id),
+        &format!(
+            "Data table: {} ({} rows)",
+            chart.file.header.title,
+            frame.len()
+        ),
     );
-    w.open(el("div").a("class", "table-wrap"));
+    // Scrollable, so reachable and scrollable by keyboard.
+    w.open(
+        el("div")
+            .a("class", "table-wrap")
+            .a("role", "region")
+            .a("tabindex", "0")
+            .a(
+                "aria-label",
+                format!("Data table of {}", chart.file.header.title),
+            ),
+    );
     w.open(
         el("table")
             .a("class", "data-table")

@@ -308,13 +308,6 @@ impl Ran {
         }
     }
 
-    pub fn min_n(&self) -> Option<i64> {
-        match self.params.get("min_n")? {
-            ScalarValue::Int64(v) => *v,
-            _ => None,
-        }
-    }
-
     /// The declared unit of an output column.
     pub fn unit_of(&self, column: &str) -> Option<&str> {
         self.file
@@ -517,15 +510,22 @@ impl Format {
         }
     }
 
-    /// Axis tick text (fewer decimals).
-    pub fn tick(self, v: f64, decimals: usize) -> String {
+    /// Axis tick text: ticks `step` apart, each with the decimals the step
+    /// needs in the unit shown (a step of 0.025 as a percentage: 2.5%).
+    pub fn tick(self, v: f64, step: f64) -> String {
         match self {
             Format::Proportion => {
-                let d = decimals.saturating_sub(2);
+                let d = svg::step_decimals(step * 100.0);
                 format!("{:.d$}%", v * 100.0)
             }
-            Format::Percent => format!("{v:.decimals$}%"),
-            Format::Decimals(_) => format!("{v:.decimals$}"),
+            Format::Percent => {
+                let d = svg::step_decimals(step);
+                format!("{v:.d$}%")
+            }
+            Format::Decimals(_) => {
+                let d = svg::step_decimals(step);
+                format!("{v:.d$}")
+            }
         }
     }
 }
@@ -552,6 +552,9 @@ pub fn metric_label(metric: &str) -> String {
         "esq_satisfaction_self" => "Children and young people: the help is good",
         "improvement_self" => "Self-rated: measurable improvement (MHS113b)",
         "improvement_parent" => "Parent-rated: measurable improvement (MHS114b)",
+        "mean_t1_sdq_total_parent" => "Severity at intake: mean SDQ total difficulties (parent)",
+        "mean_t1_rcads_total_self" => "Severity at intake: mean RCADS total (self)",
+        "effect_size_sdq_total_parent" => "Effect size: SDQ total difficulties (parent)",
         _ => "",
     };
     if known.is_empty() {
@@ -674,7 +677,11 @@ mod tests {
             "0.46"
         );
         assert_eq!(Format::of_unit(Some("score (0-40)")).text(14.25), "14.2");
-        assert_eq!(Format::Proportion.tick(0.2, 1), "20%");
+        assert_eq!(Format::Proportion.tick(0.2, 0.2), "20%");
+        assert_eq!(Format::Proportion.tick(0.175, 0.025), "17.5%");
+        assert_eq!(Format::Decimals(1).tick(17.5, 2.5), "17.5");
+        assert_eq!(Format::Decimals(1).tick(20.0, 2.5), "20.0");
+        assert_eq!(Format::Percent.tick(50.0, 25.0), "50%");
         assert_eq!(metric_label("paired_any"), "Any measure paired");
         assert_eq!(metric_label("new_metric"), "New metric");
     }

@@ -1,5 +1,6 @@
 //! A small SVG (and XHTML) writer: escaping, number formatting, linear
-//! scales with tidy ticks, and path building.
+//! scales with tidy ticks, text widths and label placement, and path
+//! building.
 //!
 //! Everything the report writes goes through [`escape_text`] or
 //! [`escape_attr`], so a partnership called `A & B <North>` cannot break the
@@ -268,9 +269,10 @@ impl Scale {
     }
 }
 
-/// Tidy ticks covering `[lo, hi]`: a step of 1, 2 or 5 times a power of
-/// ten giving about `count` intervals. Returns the widened domain (whole
-/// steps) and the ticks.
+/// Tidy ticks covering `[lo, hi]`: a step of 1, 2, 2.5 or 5 times a power
+/// of ten giving at most about `count` intervals. Returns the widened
+/// domain (whole steps) and the ticks. Print them with [`tick_decimals`]
+/// decimals: every tick then reads as its exact value (`27.5`, not `28`).
 pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> ((f64, f64), Vec<f64>) {
     let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
     let (lo, hi) = if (hi - lo).abs() < 1e-12 {
@@ -281,9 +283,9 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> ((f64, f64), Vec<f64>) {
     let raw = (hi - lo) / count.max(1) as f64;
     let exp = raw.log10().floor() as i32;
     let mag = 10f64.powi(exp);
-    let mult = [1.0, 2.0, 2.5, 5.0, 10.0]
+    let mult = NICE_STEPS
         .into_iter()
-        .find(|m| m * mag >= raw)
+        .find(|m| m * mag >= raw * (1.0 - 1e-9))
         .unwrap_or(10.0);
     let step = mult * mag;
     // Tick k is k x mult x 10^exp; for exp < 0 divide by the exact power of
@@ -306,23 +308,197 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> ((f64, f64), Vec<f64>) {
     ((start, end), ticks)
 }
 
-/// Decimals needed to print ticks of this step without noise.
+/// The multiples of a power of ten a tick step may be.
+const NICE_STEPS: [f64; 5] = [1.0, 2.0, 2.5, 5.0, 10.0];
+
+/// Decimals needed to print ticks of this spacing exactly: the fewest `d`
+/// with `step x 10^d` a whole number (0.25 needs 2, 2.5 needs 1, 50 none).
 pub fn tick_decimals(ticks: &[f64]) -> usize {
-    let step = match ticks {
-        [a, b, ..] => (b - a).abs(),
-        _ => return 0,
-    };
+    match ticks {
+        [a, b, ..] => step_decimals((b - a).abs()),
+        _ => 0,
+    }
+}
+
+/// Decimals needed to print multiples of `step` exactly.
+pub fn step_decimals(step: f64) -> usize {
     if step <= 0.0 || !step.is_finite() {
         return 0;
     }
-    let d = -step.log10().floor();
-    if d <= 0.0 {
-        0
-    } else {
-        // 2.5 x 10^k needs one decimal more.
-        let scaled = step * 10f64.powi(d as i32);
-        (d as usize) + usize::from((scaled - scaled.round()).abs() > 1e-9)
+    (0..12usize)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d as i32);
+            (scaled - scaled.round()).abs() <= 1e-6 * scaled.max(1.0)
+        })
+        .unwrap_or(12)
+}
+
+/// Estimated width in pixels of `text` set in DejaVu Sans (the report's
+/// first font, and the widest of its fallbacks) at `font_px`; bold is about
+/// 10% wider. Used to keep labels apart: it errs on the wide side.
+pub fn text_width(text: &str, font_px: f64, bold: bool) -> f64 {
+    let em: f64 = text.chars().map(char_em).sum();
+    em * font_px * if bold { 1.1 } else { 1.0 }
+}
+
+/// Advance width of a character in DejaVu Sans, in ems (rounded up).
+fn char_em(c: char) -> f64 {
+    match c {
+        'i' | 'j' | 'l' | 'I' | 'J' | '\'' | '|' | '!' => 0.3,
+        ' ' | '.' | ',' | ':' | ';' => 0.34,
+        'f' | 't' | '(' | ')' | '[' | ']' | '-' | '/' => 0.4,
+        'r' => 0.42,
+        's' | 'c' | 'z' => 0.56,
+        'm' => 0.98,
+        'w' => 0.82,
+        'M' | 'W' | '%' | '@' => 1.0,
+        'A'..='Z' => 0.79,
+        '▲' | '▼' | '…' | '–' | '—' => 1.0,
+        _ => 0.65,
     }
+}
+
+/// An axis-aligned box on the drawing (y grows downwards).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+}
+
+impl Rect {
+    pub fn new(x0: f64, y0: f64, x1: f64, y1: f64) -> Self {
+        Self {
+            x0: x0.min(x1),
+            y0: y0.min(y1),
+            x1: x0.max(x1),
+            y1: y0.max(y1),
+        }
+    }
+
+    /// The box of a square around a point.
+    pub fn around(x: f64, y: f64, r: f64) -> Self {
+        Self::new(x - r, y - r, x + r, y + r)
+    }
+
+    /// The box of a one-line text: `x` per its anchor (`start`, `middle`,
+    /// `end`), `y` its baseline.
+    pub fn of_text(x: f64, y: f64, anchor: &str, text: &str, font_px: f64, bold: bool) -> Self {
+        let w = text_width(text, font_px, bold);
+        let x0 = match anchor {
+            "middle" => x - w / 2.0,
+            "end" => x - w,
+            _ => x,
+        };
+        Self::new(x0, y - 0.78 * font_px, x0 + w, y + 0.24 * font_px)
+    }
+
+    pub fn overlaps(&self, other: &Rect) -> bool {
+        self.x0 < other.x1 && other.x0 < self.x1 && self.y0 < other.y1 && other.y0 < self.y1
+    }
+
+    pub fn contains(&self, other: &Rect) -> bool {
+        self.x0 <= other.x0 && other.x1 <= self.x1 && self.y0 <= other.y0 && other.y1 <= self.y1
+    }
+
+    /// Grown by `d` on every side.
+    pub fn inflate(&self, d: f64) -> Self {
+        Self::new(self.x0 - d, self.y0 - d, self.x1 + d, self.y1 + d)
+    }
+
+    pub fn width(&self) -> f64 {
+        self.x1 - self.x0
+    }
+
+    pub fn height(&self) -> f64 {
+        self.y1 - self.y0
+    }
+
+    /// The point of the box nearest to `(x, y)`.
+    pub fn nearest(&self, x: f64, y: f64) -> (f64, f64) {
+        (x.clamp(self.x0, self.x1), y.clamp(self.y0, self.y1))
+    }
+}
+
+/// Places boxes (labels) so that none overlaps another, nor any obstacle,
+/// and all stay inside the bounds.
+#[derive(Debug, Clone)]
+pub struct Placer {
+    bounds: Rect,
+    taken: Vec<Rect>,
+}
+
+impl Placer {
+    pub fn new(bounds: Rect) -> Self {
+        Self {
+            bounds,
+            taken: Vec::new(),
+        }
+    }
+
+    /// Mark a box as taken (a dot, a legend, a placed label).
+    pub fn block(&mut self, r: Rect) {
+        self.taken.push(r);
+    }
+
+    /// Whether a box is free: inside the bounds and over nothing taken.
+    pub fn fits(&self, r: &Rect) -> bool {
+        self.bounds.contains(r) && !self.taken.iter().any(|t| t.overlaps(r))
+    }
+
+    /// Take the first candidate that fits.
+    pub fn place(&mut self, candidates: impl IntoIterator<Item = Rect>) -> Option<Rect> {
+        let found = candidates.into_iter().find(|r| self.fits(r))?;
+        self.taken.push(found);
+        Some(found)
+    }
+}
+
+/// Relative luminance of a `#rrggbb` colour (WCAG 2.2).
+pub fn luminance(hex: &str) -> f64 {
+    let h = hex.trim_start_matches('#');
+    let channel = |i: usize| {
+        let v = u8::from_str_radix(h.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
+}
+
+/// WCAG contrast ratio of two `#rrggbb` colours (1 to 21).
+pub fn contrast(a: &str, b: &str) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// Black or white, whichever reads better on `fill`.
+pub fn ink_on(fill: &str) -> &'static str {
+    if contrast(fill, "#000000") >= contrast(fill, "#ffffff") {
+        "#000000"
+    } else {
+        "#ffffff"
+    }
+}
+
+/// Split `0..n` into the fewest runs of at most `max` (at least 1), of
+/// nearly equal length: the pages of a long chart.
+pub fn chunks(n: usize, max: usize) -> Vec<std::ops::Range<usize>> {
+    let max = max.max(1);
+    let parts = n.div_ceil(max).max(1);
+    let base = n / parts;
+    let extra = n % parts;
+    let mut out = Vec::with_capacity(parts);
+    let mut start = 0;
+    for i in 0..parts {
+        let len = base + usize::from(i < extra);
+        out.push(start..start + len);
+        start += len;
+    }
+    out
 }
 
 /// Path data built from straight segments.
@@ -481,6 +657,88 @@ mod tests {
         assert_eq!(tick_decimals(&[0.0, 0.25, 0.5]), 2);
         assert_eq!(tick_decimals(&[0.0, 5.0, 10.0]), 0);
         assert_eq!(tick_decimals(&[0.0, 250.0]), 0);
+        assert_eq!(tick_decimals(&[0.0, 0.025]), 3);
+        assert_eq!(step_decimals(0.1 + 0.2), 1);
+    }
+
+    /// Issue 14: the SDQ severity axis had ticks every 2.5 printed without
+    /// decimals (12.5 as "12", 17.5 as "18").
+    #[test]
+    fn every_tick_prints_as_its_value_issue_14() {
+        for (lo, hi, count) in [
+            (10.0, 27.5, 7),
+            (16.8, 18.9, 6),
+            (-0.31, 0.52, 4),
+            (0.0, 0.07, 6),
+            (0.123, 0.987, 6),
+            (3.0, 4000.0, 6),
+            (17.2, 17.9, 6),
+            (0.0, 1.0, 6),
+        ] {
+            let ((d0, d1), ticks) = nice_ticks(lo, hi, count);
+            assert!(d0 <= lo && d1 >= hi, "{lo}..{hi}: domain {d0}..{d1}");
+            assert!(ticks.len() >= 2 && ticks.len() <= count + 3, "{ticks:?}");
+            let step = ticks[1] - ticks[0];
+            let mantissa = step / 10f64.powf(step.log10().floor());
+            assert!(
+                [1.0, 2.0, 2.5, 5.0]
+                    .iter()
+                    .any(|m| (m - mantissa).abs() < 1e-9),
+                "step {step}"
+            );
+            let d = tick_decimals(&ticks);
+            for t in &ticks {
+                let text = format!("{t:.d$}");
+                let back: f64 = text.parse().unwrap();
+                assert!((back - t).abs() < 1e-9, "{t} printed {text}");
+            }
+        }
+        let ((_, _), ticks) = nice_ticks(10.0, 27.5, 7);
+        let d = tick_decimals(&ticks);
+        let labels: Vec<String> = ticks.iter().map(|t| format!("{t:.d$}")).collect();
+        assert_eq!(
+            labels,
+            ["10.0", "12.5", "15.0", "17.5", "20.0", "22.5", "25.0", "27.5"]
+        );
+    }
+
+    #[test]
+    fn contrast_follows_wcag() {
+        assert!((contrast("#000000", "#ffffff") - 21.0).abs() < 1e-9);
+        assert!((contrast("#777777", "#ffffff") - 4.48).abs() < 0.01);
+        assert_eq!(ink_on("#0072B2"), "#ffffff");
+        assert_eq!(ink_on("#D55E00"), "#000000");
+        assert_eq!(ink_on("#009E73"), "#000000");
+    }
+
+    #[test]
+    fn chunks_are_balanced() {
+        assert_eq!(chunks(0, 5), vec![0..0]);
+        assert_eq!(chunks(5, 5), vec![0..5]);
+        assert_eq!(chunks(61, 22), vec![0..21, 21..41, 41..61]);
+        assert_eq!(chunks(30, 22), vec![0..15, 15..30]);
+    }
+
+    #[test]
+    fn boxes_overlap_and_place() {
+        let a = Rect::new(0.0, 0.0, 10.0, 10.0);
+        assert!(a.overlaps(&Rect::new(5.0, 5.0, 15.0, 15.0)));
+        assert!(
+            !a.overlaps(&Rect::new(10.0, 0.0, 20.0, 10.0)),
+            "touching is not overlapping"
+        );
+        let t = Rect::of_text(100.0, 50.0, "end", "12", 10.0, false);
+        assert!(t.x1 == 100.0 && t.x0 < 100.0 && t.y0 < 50.0 && t.y1 > 50.0);
+        assert!(text_width("Partnership 3", 12.0, true) > text_width("Partnership 3", 12.0, false));
+        let mut p = Placer::new(Rect::new(0.0, 0.0, 100.0, 100.0));
+        p.block(Rect::new(0.0, 0.0, 50.0, 50.0));
+        let placed = p.place([
+            Rect::new(10.0, 10.0, 20.0, 20.0),
+            Rect::new(90.0, 90.0, 110.0, 95.0),
+            Rect::new(60.0, 60.0, 70.0, 70.0),
+        ]);
+        assert_eq!(placed, Some(Rect::new(60.0, 60.0, 70.0, 70.0)));
+        assert!(!p.fits(&Rect::new(65.0, 65.0, 75.0, 75.0)));
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub fn has_class(node: &Node, class: &str) -> bool {
         .is_some_and(|c| c.split_whitespace().any(|x| x == class))
 }
 
-fn num(node: &Node, attr: &str) -> f64 {
+pub fn num(node: &Node, attr: &str) -> f64 {
     node.attribute(attr)
         .unwrap_or_else(|| panic!("no {attr} on <{}>", node.tag_name().name()))
         .parse()
@@ -82,7 +82,7 @@ fn unit_label(row: &Row, level: Level) -> String {
     }
 }
 
-fn chart_svgs<'a>(doc: &'a Document, class: &str) -> Vec<Node<'a, 'a>> {
+pub fn chart_svgs<'a>(doc: &'a Document, class: &str) -> Vec<Node<'a, 'a>> {
     doc.descendants()
         .filter(|n| n.has_tag_name("svg") && has_class(n, class))
         .collect()
@@ -256,14 +256,27 @@ pub fn check_categories(html: &str, dir: &Path, options: &ReportOptions) {
     assert!(!svgs.is_empty());
     let charts = ids(&svgs);
     let frames = run_charts(dir, options, &charts);
-    for svg in &svgs {
-        let chart = svg.attribute("data-chart").unwrap();
+    // A long chart comes as several drawings (pages of units, the All row
+    // on each): every row is drawn on one of them.
+    for chart in &charts {
         let frame = &frames.iter().find(|(id, _)| id == chart).unwrap().1;
-        let plot = svg.descendants().find(|n| has_class(n, "plot")).unwrap();
-        let xs = Axis::read(&plot, "x");
+        let pages: Vec<&Node> = svgs
+            .iter()
+            .filter(|s| s.attribute("data-chart") == Some(chart.as_str()))
+            .collect();
         for r in frame.iter() {
             let label = unit_label(&r, options.level);
             let cat = r.str("category").unwrap();
+            let on_page = |n: &Node| {
+                n.attribute("data-unit") == Some(label.as_str())
+                    && (has_class(n, "unit") || has_class(n, "seg") || has_class(n, "suppressed"))
+            };
+            let svg = pages
+                .iter()
+                .find(|s| s.descendants().any(|n| on_page(&n)))
+                .unwrap_or_else(|| panic!("{chart}: unit {label} is on no page"));
+            let plot = svg.descendants().find(|n| has_class(n, "plot")).unwrap();
+            let xs = Axis::read(&plot, "x");
             let seg = plot.descendants().find(|n| {
                 has_class(n, "seg")
                     && n.attribute("data-unit") == Some(label.as_str())
@@ -311,16 +324,25 @@ pub fn check_changes(html: &str, dir: &Path, options: &ReportOptions) {
     assert!(!svgs.is_empty());
     let charts = ids(&svgs);
     let frames = run_charts(dir, options, &charts);
-    for svg in &svgs {
-        let chart = svg.attribute("data-chart").unwrap();
+    for chart in &charts {
         let frame = &frames.iter().find(|(id, _)| id == chart).unwrap().1;
+        let panels: Vec<Node> = svgs
+            .iter()
+            .filter(|s| s.attribute("data-chart") == Some(chart.as_str()))
+            .flat_map(|s| s.descendants().filter(|n| has_class(n, "panel")))
+            .collect();
         for r in frame.iter() {
             let label = unit_label(&r, options.level);
             let scale = r.str("scale");
-            let panel = svg
-                .descendants()
-                .find(|n| has_class(n, "panel") && n.attribute("data-scale") == scale)
-                .unwrap_or_else(|| panic!("{chart}: no panel for {scale:?}"));
+            // The panel of the scale on the page that holds the unit.
+            let panel = panels
+                .iter()
+                .find(|n| {
+                    n.attribute("data-scale") == scale
+                        && n.descendants()
+                            .any(|t| has_class(&t, "row-label") && t.text() == Some(label.as_str()))
+                })
+                .unwrap_or_else(|| panic!("{chart}: no panel for {scale:?} with {label}"));
             let xs = Axis::read(&panel, "x");
             let mark = panel.descendants().find(|n| {
                 has_class(n, "change") && n.attribute("data-unit") == Some(label.as_str())

@@ -123,3 +123,60 @@ pub fn demo() -> &'static Demo {
         }
     })
 }
+
+/// A generated data set with `partnerships` partnerships (seed 7), written
+/// once into Cargo's test temporary directory.
+pub fn generated_dir(partnerships: u32, referrals: u64) -> PathBuf {
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("report-gen-{referrals}-{partnerships}-7"));
+    if !dir.join("referral.parquet").exists() {
+        let options = cypdash::generate::GenerateOptions {
+            out: dir.clone(),
+            referrals,
+            partnerships,
+            seed: 7,
+            files_per_table: 1,
+        };
+        cypdash::generate::generate(&options, &mut |_| {}).unwrap();
+    }
+    dir
+}
+
+/// Issue 14: 60 partnerships (partnership 3 highlighted) ...
+pub fn sixty() -> &'static Demo {
+    static SIXTY: OnceLock<Demo> = OnceLock::new();
+    SIXTY.get_or_init(|| {
+        let data_dir = generated_dir(60, 9000);
+        let options = ReportOptions {
+            partnership: Some(3),
+            ..ReportOptions::default()
+        };
+        let html = render_with(&data_dir, &options).unwrap();
+        Demo {
+            html,
+            data_dir,
+            options,
+        }
+    })
+}
+
+/// ... and their teams (about 170), one of them highlighted.
+pub fn sixty_teams() -> &'static Demo {
+    static TEAMS: OnceLock<Demo> = OnceLock::new();
+    TEAMS.get_or_init(|| {
+        let data_dir = generated_dir(60, 9000);
+        let options = ReportOptions {
+            level: cypdash::report::Level::Service,
+            service: Some(31),
+            ..ReportOptions::default()
+        };
+        let html = render_with(&data_dir, &options).unwrap();
+        Demo {
+            html,
+            data_dir,
+            options,
+        }
+    })
+}

@@ -8,6 +8,7 @@
 
 mod checks;
 mod fixture;
+mod layout;
 
 use checks::*;
 use cypdash::report::{render, Level, ReportError, ReportOptions};
