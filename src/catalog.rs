@@ -23,6 +23,9 @@
 //! carry a `kind` of `table` (computed once per session and kept in memory),
 //! `view` (a plain view) or `bound_view` (a view whose `$parameters` are
 //! bound to each chart's values before the chart runs).
+//!
+//! A funnel chart also declares how its funnels are drawn in a `[funnel]`
+//! table ([`funnel`]), from which `export` writes its limit curves.
 
 use datafusion::scalar::ScalarValue;
 use serde::Deserialize;
@@ -31,6 +34,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/queries.rs"));
+
+pub mod funnel;
 
 /// The folder of shared building blocks under `queries/`.
 pub const SHARED_DIR: &str = "_shared";
@@ -357,6 +362,9 @@ pub struct Header {
     /// Charts only: how rows and columns add up, for secondary suppression.
     #[serde(default)]
     pub sdc: Option<SdcSpec>,
+    /// Funnel charts only: how their funnels are drawn (see [`funnel`]).
+    #[serde(default)]
+    pub funnel: Option<funnel::FunnelSpec>,
 }
 
 /// One query file: a chart or a shared block.
@@ -679,6 +687,7 @@ impl Catalog {
         check_steps(&files)?;
         for chart in files.iter().filter(|f| !f.is_shared()) {
             check_roles(chart)?;
+            funnel::check(chart)?;
         }
         Ok(Self { files })
     }

@@ -1,7 +1,10 @@
 //! BI-ready exports: one Parquet and/or CSV file per chart, a Power Query
 //! snippet per chart and a `manifest.json` per export.
 //!
-//! - File names are stable: `<section>__<chart>.parquet`, `.csv`, `.pq`.
+//! - File names are stable: `<section>__<chart>.parquet`, `.csv`, `.pq`;
+//!   a funnel chart also gets its limit curves as
+//!   `<section>__<chart>__limits.parquet`, `.csv`, `.pq` ([`limits`]),
+//!   listed in the manifest right after the chart's files.
 //! - An export is all-or-nothing per directory: it is written whole into a
 //!   staging directory beside the output and swapped in at the end, so a
 //!   reader (Power BI refreshing, a sync client) never sees a half-written
@@ -68,6 +71,7 @@ impl ExportFormat {
 }
 
 pub mod directory;
+pub mod limits;
 
 pub use directory::{DirectoryError, Staging, MANIFEST, REPORT};
 
@@ -119,6 +123,8 @@ pub enum ExportError {
     },
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Limits(#[from] limits::LimitsError),
     #[error(transparent)]
     Run(#[from] RunError),
 }
@@ -386,12 +392,23 @@ pub fn power_query(
     source: PqSource,
     folder: &str,
 ) -> String {
-    let base = base_name(chart);
+    let label = format!("{}: {}", chart.id, chart.header.title);
+    power_query_for(&base_name(chart), &label, schema, source, folder)
+}
+
+/// A Power Query (M) snippet loading the exported file `<base>.csv` (or
+/// `.parquet`); `label` is its first comment line.
+pub fn power_query_for(
+    base: &str,
+    label: &str,
+    schema: &SchemaRef,
+    source: PqSource,
+    folder: &str,
+) -> String {
     let mut m = String::new();
     m.push_str(&format!(
-        "// {}: {}\n// Written by cypdash {}. Paste into Power BI or Excel: Get Data > Blank query > Advanced editor.\n// Change Folder if the files have moved.\nlet\n    Folder = {},\n",
-        chart.id,
-        chart.header.title,
+        "// {}\n// Written by cypdash {}. Paste into Power BI or Excel: Get Data > Blank query > Advanced editor.\n// Change Folder if the files have moved.\nlet\n    Folder = {},\n",
+        label,
         env!("CARGO_PKG_VERSION"),
         m_string(folder),
     ));
@@ -592,6 +609,10 @@ pub struct ManifestFile {
     pub query_fingerprint: String,
     /// The Power Query snippet loading this chart.
     pub power_query: String,
+    /// A funnel chart's limits file (`<section>__<chart>__limits`): which
+    /// chart file's units they belong to and how they were made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funnel_limits: Option<limits::LimitsInfo>,
 }
 
 /// A chart that could not be exported.
@@ -887,6 +908,7 @@ async fn export_chart(
         columns: columns.clone(),
         query_fingerprint: chart.fingerprint(),
         power_query: pq_name.clone(),
+        funnel_limits: None,
     };
     if format.parquet() {
         let name = format!("{base}.parquet");
@@ -898,15 +920,68 @@ async fn export_chart(
         write_csv(&out.join(&name), &data.schema, &data.batches)?;
         entries.push(entry(name, "csv"));
     }
-    let pq_path = out.join(&pq_name);
-    write_atomic(&pq_path, |w| {
-        w.write_all(snippet.as_bytes())
+    write_text(&out.join(&pq_name), &snippet)?;
+
+    // A funnel chart's limit curves, listed right after the chart's files.
+    if let Some(mut lim) =
+        limits::limits_table(&chart, &result.params, &data.schema, &data.batches)?
+    {
+        let lim_base = format!("{base}{}", limits::SUFFIX);
+        let lim_pq = format!("{lim_base}.pq");
+        let label = format!("{}: {}, funnel limits", chart.id, chart.header.title);
+        let lim_rows = lim.batch.num_rows();
+        let lim_columns: Vec<ManifestColumn> = lim
+            .schema
+            .fields()
+            .iter()
+            .map(|f| ManifestColumn {
+                name: f.name().clone(),
+                ty: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
+            .collect();
+        let chart_file = |ext: &str| format!("{base}.{ext}");
+        let lim_entry =
+            |file: String, format: &'static str, info: &limits::LimitsInfo| ManifestFile {
+                file,
+                format,
+                chart: chart.id.clone(),
+                title: format!("{}: funnel limits", chart.header.title),
+                params: params.clone(),
+                rows: lim_rows,
+                columns: lim_columns.clone(),
+                query_fingerprint: chart.fingerprint(),
+                power_query: lim_pq.clone(),
+                funnel_limits: Some(info.clone()),
+            };
+        let batches = std::slice::from_ref(&lim.batch);
+        if format.parquet() {
+            lim.info.limits_of = chart_file("parquet");
+            let name = format!("{lim_base}.parquet");
+            write_parquet(&out.join(&name), &lim.schema, batches)?;
+            entries.push(lim_entry(name, "parquet", &lim.info));
+        }
+        if format.csv() {
+            lim.info.limits_of = chart_file("csv");
+            let name = format!("{lim_base}.csv");
+            write_csv(&out.join(&name), &lim.schema, batches)?;
+            entries.push(lim_entry(name, "csv", &lim.info));
+        }
+        let snippet = power_query_for(&lim_base, &label, &lim.schema, source, folder);
+        write_text(&out.join(&lim_pq), &snippet)?;
+    }
+    Ok((rows, entries))
+}
+
+/// Write a text file through a temporary name (see [`write_atomic`]).
+fn write_text(path: &Path, text: &str) -> Result<(), ExportError> {
+    write_atomic(path, |w| {
+        w.write_all(text.as_bytes())
             .map_err(|source| ExportError::Io {
-                path: pq_path.clone(),
+                path: path.to_path_buf(),
                 source,
             })
-    })?;
-    Ok((rows, entries))
+    })
 }
 
 #[cfg(test)]

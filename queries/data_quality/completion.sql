@@ -127,6 +127,15 @@
 -- null_when = "no cases at all, or withheld on the All row"
 --
 -- [[columns]]
+-- name = "tau2"
+-- type = "Float64"
+-- role = "derived"
+-- from = ["centre"]
+-- description = "The additive overdispersion in the limits (the tau2 argument of funnel_limits): DerSimonian-Laird tau2 over the compared units of the metric with overdispersion = true, else 0"
+-- unit = "the funnel kind's comparison scale, squared"
+-- null_when = "withheld with the centre"
+--
+-- [[columns]]
 -- name = "lower_95"
 -- type = "Float64"
 -- role = "derived"
@@ -176,6 +185,11 @@
 -- unit = ["partnership_id", "service_id"]
 -- series = ["metric"]
 -- across = ["x", "n"]
+--
+-- [funnel]
+-- kind = "$funnel_kind"
+-- group = ["metric"]
+-- tau2 = "tau2"
 
 with metric as (
     select column1 as metric from (values ('t1_sdq'), ('paired_sdq'), ('t1_rcads'), ('paired_rcads'), ('t1_gbo'), ('paired_gbo'), ('t1_any'), ('paired_any'))
@@ -220,6 +234,7 @@ limits as (
     select
         pu.*,
         o.centre,
+        coalesce(d.tau2, 0.0) as tau2,
         funnel_limits($funnel_kind, o.centre, pu.n, $coverage_inner, 0.0, coalesce(d.tau2, 0.0)) as inner_limits,
         funnel_limits($funnel_kind, o.centre, pu.n, $coverage_outer, 0.0, coalesce(d.tau2, 0.0)) as outer_limits
     from per_unit pu
@@ -237,6 +252,7 @@ units as (
         x as x,
         n,
         centre,
+        tau2,
         inner_limits['lower'] as lower_95,
         inner_limits['upper'] as upper_95,
         outer_limits['lower'] as lower_998,
@@ -247,7 +263,7 @@ units as (
 
 final as (
     select
-        partnership_id, service_id, unit_name, metric, value, x, n, centre,
+        partnership_id, service_id, unit_name, metric, value, x, n, centre, tau2,
         lower_95, upper_95, lower_998, upper_998,
         funnel_position(value, lower_95, upper_95, lower_998, upper_998) as position,
         suppressed
@@ -262,6 +278,7 @@ final as (
         x,
         n,
         centre,
+        coalesce(d.tau2, 0.0) as tau2,
         cast(null as double) as lower_95,
         cast(null as double) as upper_95,
         cast(null as double) as lower_998,
@@ -269,6 +286,7 @@ final as (
         cast(null as varchar) as position,
         false as suppressed
     from overall
+    left join dispersion d using (metric)
 )
 
 select * from final

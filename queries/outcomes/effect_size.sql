@@ -127,6 +127,15 @@
 -- null_when = "fewer than 2 paired cases in all"
 --
 -- [[columns]]
+-- name = "spread"
+-- type = "Float64"
+-- role = "derived"
+-- from = ["centre"]
+-- description = "The funnel's r (the spread argument of funnel_limits): the pooled T1-T2 correlation of all compared paired cases"
+-- unit = "correlation (-1 to 1)"
+-- null_when = "fewer than 2 paired cases in all, or withheld with the centre"
+--
+-- [[columns]]
 -- name = "lower_95"
 -- type = "Float64"
 -- role = "derived"
@@ -175,6 +184,10 @@
 -- [sdc]
 -- unit = ["partnership_id", "service_id"]
 -- across = ["n"]
+--
+-- [funnel]
+-- kind = "effect_size"
+-- spread = "spread"
 
 with case_score as (
     select unit_id, t1, t2
@@ -210,62 +223,53 @@ per_unit as (
     group by u.partnership_id, u.service_id, u.unit_name
 ),
 
+unit_and_all as (
+    -- The units and the All row in one set, so that the single evaluation
+    -- of `pooled` joined below gives every row the same centre and r: an
+    -- aggregate over doubles evaluated twice may differ in its last bits,
+    -- and the limits file of the export draws each unit's limits from them.
+    select partnership_id, service_id, unit_name, es['d'] as d, es['se'] as se, coalesce(es['n'], 0) as n, false as is_all
+    from per_unit
+    union all
+    select cast(null as bigint), cast(null as bigint), 'All', cast(null as double), cast(null as double), cast(0 as bigint), true
+),
+
 limits as (
     select
-        pu.partnership_id,
-        pu.service_id,
-        pu.unit_name,
-        pu.es['d'] * d.sign as d,
-        pu.es['se'] as se,
-        coalesce(pu.es['n'], 0) as n,
+        u.partnership_id,
+        u.service_id,
+        u.unit_name,
+        u.is_all,
+        -- The All row: value = centre (the pooled d), its se and n, no limits.
+        case when u.is_all then p.centre else u.d * d.sign end as d,
+        case when u.is_all then p.se else u.se end as se,
+        case when u.is_all then p.n else u.n end as n,
         p.centre,
-        funnel_limits('effect_size', p.centre, coalesce(pu.es['n'], 0), $coverage_inner, p.r) as inner_limits,
-        funnel_limits('effect_size', p.centre, coalesce(pu.es['n'], 0), $coverage_outer, p.r) as outer_limits
-    from per_unit pu
+        p.r,
+        case when not u.is_all then funnel_limits('effect_size', p.centre, u.n, $coverage_inner, p.r) end as inner_limits,
+        case when not u.is_all then funnel_limits('effect_size', p.centre, u.n, $coverage_outer, p.r) end as outer_limits
+    from unit_and_all u
     cross join pooled p
     cross join direction d
 ),
 
-units as (
+final as (
     select
         partnership_id,
         service_id,
         unit_name,
         d as value,
-        se as se,
-        n,
+        se,
+        cast(n as bigint) as n,
         centre,
+        r as spread,
         inner_limits['lower'] as lower_95,
         inner_limits['upper'] as upper_95,
         outer_limits['lower'] as lower_998,
         outer_limits['upper'] as upper_998,
+        funnel_position(d, inner_limits['lower'], inner_limits['upper'], outer_limits['lower'], outer_limits['upper']) as position,
         false as suppressed
     from limits
-),
-
-final as (
-    select
-        partnership_id, service_id, unit_name, value, se, cast(n as bigint) as n, centre,
-        lower_95, upper_95, lower_998, upper_998,
-        funnel_position(value, lower_95, upper_95, lower_998, upper_998) as position,
-        suppressed
-    from units
-    union all
-    select
-        cast(null as bigint) as partnership_id,
-        cast(null as bigint) as service_id,
-        'All' as unit_name,
-        centre as value,
-        se,
-        cast(n as bigint) as n,
-        centre,
-        cast(null as double) as lower_95,
-        cast(null as double) as upper_95,
-        cast(null as double) as lower_998,
-        cast(null as double) as upper_998,
-        cast(null as varchar) as position,
-        false as suppressed
-    from pooled
 )
 
 select * from final

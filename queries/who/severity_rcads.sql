@@ -103,6 +103,15 @@
 -- null_when = "no cases at all, or withheld on the All row"
 --
 -- [[columns]]
+-- name = "spread"
+-- type = "Float64"
+-- role = "derived"
+-- from = ["centre"]
+-- description = "The funnel's sigma (the spread argument of funnel_limits): the sample SD of the T1 RCADS total of all compared cases"
+-- unit = "score (0-141)"
+-- null_when = "fewer than 2 cases in all, or withheld with the centre"
+--
+-- [[columns]]
 -- name = "lower_95"
 -- type = "Float64"
 -- role = "derived"
@@ -151,6 +160,10 @@
 -- [sdc]
 -- unit = ["partnership_id", "service_id"]
 -- across = ["n"]
+--
+-- [funnel]
+-- kind = "mean"
+-- spread = "spread"
 
 with t1 as (
     -- T1 RCADS total of each in-scope referral with a T1 from the chosen informant.
@@ -177,54 +190,50 @@ per_unit as (
     group by u.partnership_id, u.service_id, u.unit_name
 ),
 
-limits as (
-    select
-        pu.*,
-        o.centre,
-        funnel_limits('mean', o.centre, pu.n, $coverage_inner, o.sigma) as inner_limits,
-        funnel_limits('mean', o.centre, pu.n, $coverage_outer, o.sigma) as outer_limits
-    from per_unit pu
-    cross join overall o
+unit_and_all as (
+    -- The units and the All row in one set, so that the single evaluation
+    -- of `overall` joined below gives every row the same centre and sigma: an
+    -- aggregate over doubles evaluated twice may differ in its last bits,
+    -- and the limits file of the export draws each unit's limits from them.
+    select partnership_id, service_id, unit_name, n, mean, false as is_all
+    from per_unit
+    union all
+    select cast(null as bigint), cast(null as bigint), 'All', cast(0 as bigint), cast(null as double), true
 ),
 
-units as (
+limits as (
     select
-        partnership_id,
-        service_id,
-        unit_name,
-        mean as value,
-        n,
-        centre,
-        inner_limits['lower'] as lower_95,
-        inner_limits['upper'] as upper_95,
-        outer_limits['lower'] as lower_998,
-        outer_limits['upper'] as upper_998,
-        false as suppressed
-    from limits
+        u.partnership_id,
+        u.service_id,
+        u.unit_name,
+        u.is_all,
+        -- The All row: value = centre, n = all cases, no limits.
+        case when u.is_all then o.centre else u.mean end as value,
+        case when u.is_all then o.n else u.n end as n,
+        o.centre,
+        o.sigma,
+        case when not u.is_all then funnel_limits('mean', o.centre, u.n, $coverage_inner, o.sigma) end as inner_limits,
+        case when not u.is_all then funnel_limits('mean', o.centre, u.n, $coverage_outer, o.sigma) end as outer_limits
+    from unit_and_all u
+    cross join overall o
 ),
 
 final as (
     select
-        partnership_id, service_id, unit_name, value, n, centre,
-        lower_95, upper_95, lower_998, upper_998,
-        funnel_position(value, lower_95, upper_95, lower_998, upper_998) as position,
-        suppressed
-    from units
-    union all
-    select
-        cast(null as bigint) as partnership_id,
-        cast(null as bigint) as service_id,
-        'All' as unit_name,
-        centre as value,
+        partnership_id,
+        service_id,
+        unit_name,
+        value,
         n,
         centre,
-        cast(null as double) as lower_95,
-        cast(null as double) as upper_95,
-        cast(null as double) as lower_998,
-        cast(null as double) as upper_998,
-        cast(null as varchar) as position,
+        sigma as spread,
+        inner_limits['lower'] as lower_95,
+        inner_limits['upper'] as upper_95,
+        outer_limits['lower'] as lower_998,
+        outer_limits['upper'] as upper_998,
+        funnel_position(value, inner_limits['lower'], inner_limits['upper'], outer_limits['lower'], outer_limits['upper']) as position,
         false as suppressed
-    from overall
+    from limits
 )
 
 select * from final

@@ -24,7 +24,8 @@
 //! - As an export replaces the whole directory, an existing directory is
 //!   replaced only when it is empty or holds an earlier export and nothing
 //!   else: a cypdash `manifest.json`, files named like the exports
-//!   (`<section>__<chart>.parquet`, `.csv`, `.pq`), `dashboard.html` and
+//!   (`<section>__<chart>.parquet`, `.csv`, `.pq`, and the funnel charts'
+//!   `<section>__<chart>__limits.*`), `dashboard.html` and
 //!   temporary files. Anything else (a subdirectory, a Power BI file, another
 //!   tool's `manifest.json`) makes the export refuse, naming what it found,
 //!   so a user's folder is never swapped away.

@@ -538,3 +538,125 @@ fn the_repl_exports_a_folder_whole() {
     );
     assert_eq!(entries(root.path()), BTreeSet::from(["units".to_string()]));
 }
+
+/// Issue 17: a funnel chart's export has its limit curves beside it: the
+/// data files, their Power Query script, and manifest entries right after
+/// the chart's naming the chart file they belong to; a chart without a
+/// `[funnel]` declaration has none. On the tiny fixture the default
+/// `min_n` withholds every centre: the files are there, without rows, and
+/// the manifest says why.
+#[test]
+fn a_funnel_chart_exports_its_limit_curves_beside_it() {
+    let base = "outcomes__reliable_improvement";
+    let export = |min_n: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (code, _, stderr) = output(
+            crate::common::cypdash()
+                .args(["--quiet", "--data", DASHBOARD_DATA, "export", "--charts"])
+                .args(["outcomes/reliable_improvement,key/partnerships", "--out"])
+                .arg(dir.path())
+                .args(["--param", &format!("min_n={min_n}")]),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap())
+                .unwrap();
+        let bytes = std::fs::read(dir.path().join(format!("{base}__limits.csv"))).unwrap();
+        let records: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+            .from_reader(&bytes[3..])
+            .records()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        no_temporary_files(dir.path());
+        (dir, manifest, records)
+    };
+
+    let (dir, manifest, records) = export("1");
+    let files: Vec<(String, String, Option<String>)> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["power_query"].as_str().unwrap().to_string(),
+                f["funnel_limits"]["limits_of"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    let entry = |file: &str, pq: &str, of: Option<&str>| {
+        (file.to_string(), pq.to_string(), of.map(String::from))
+    };
+    assert_eq!(
+        files,
+        [
+            entry(&format!("{base}.parquet"), &format!("{base}.pq"), None),
+            entry(&format!("{base}.csv"), &format!("{base}.pq"), None),
+            entry(
+                &format!("{base}__limits.parquet"),
+                &format!("{base}__limits.pq"),
+                Some(&format!("{base}.parquet")),
+            ),
+            entry(
+                &format!("{base}__limits.csv"),
+                &format!("{base}__limits.pq"),
+                Some(&format!("{base}.csv")),
+            ),
+            entry("key__partnerships.parquet", "key__partnerships.pq", None),
+            entry("key__partnerships.csv", "key__partnerships.pq", None),
+        ]
+    );
+    let limits = &manifest["files"][3];
+    assert_eq!(limits["funnel_limits"]["kind"], "proportion_exact");
+    assert_eq!(
+        limits["funnel_limits"]["group"],
+        serde_json::json!(["metric"])
+    );
+    let columns: Vec<&str> = limits["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "metric",
+            "n",
+            "centre",
+            "lower_95",
+            "upper_95",
+            "lower_998",
+            "upper_998"
+        ]
+    );
+    // The CSV reads back with the rows the manifest lists, n from 1.
+    assert_eq!(limits["rows"], records.len());
+    assert!(records.iter().any(|r| &r[1] == "1"), "n = 1 is a row");
+    let pq = std::fs::read_to_string(dir.path().join(format!("{base}__limits.pq"))).unwrap();
+    assert!(
+        pq.contains(&format!("Folder & \"{base}__limits.csv\"")),
+        "{pq}"
+    );
+    assert!(pq.contains("{\"n\", Int64.Type}"), "{pq}");
+
+    let (_dir, manifest, records) = export("5");
+    assert!(
+        records.is_empty(),
+        "limits written with the centre withheld"
+    );
+    let groups = manifest["files"][3]["funnel_limits"]["groups"]
+        .as_array()
+        .unwrap();
+    assert_eq!(groups.len(), 4);
+    for g in groups {
+        assert_eq!(g["rows"], 0, "{g}");
+        assert!(
+            g["omitted"]
+                .as_str()
+                .unwrap()
+                .starts_with("centre withheld"),
+            "{g}"
+        );
+    }
+}

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// A dashboard over the committed demo data with the built-in queries.
-async fn open_demo() -> Dashboard {
+pub(crate) async fn open_demo() -> Dashboard {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
     let engine = Engine::open(EngineConfig::new(dir))
         .await

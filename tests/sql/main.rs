@@ -19,6 +19,7 @@
 mod catalog_checks;
 mod demo_invariants;
 mod disclosure;
+mod funnel_limits;
 mod runner;
 
 use std::path::{Path, PathBuf};

@@ -188,14 +188,9 @@ impl AggregateUDFImpl for FunnelOverdispersion {
                 Field::new_list_field(DataType::Float64, true),
                 true,
             )),
-            Arc::new(Field::new(
-                format_state_name(args.name, "sum_w"),
-                DataType::Float64,
-                true,
-            )),
-            Arc::new(Field::new(
-                format_state_name(args.name, "sum_w2"),
-                DataType::Float64,
+            Arc::new(Field::new_list(
+                format_state_name(args.name, "w"),
+                Field::new_list_field(DataType::Float64, true),
                 true,
             )),
         ])
@@ -228,8 +223,7 @@ impl AggregateUDFImpl for FunnelOverdispersion {
             kind,
             has_spread,
             z: Vec::new(),
-            sum_w: 0.0,
-            sum_w2: 0.0,
+            w: Vec::new(),
         }))
     }
 
@@ -243,9 +237,12 @@ struct OverdispersionAccumulator {
     /// The kind when it is a literal.
     kind: Option<FunnelKind>,
     has_spread: bool,
+    /// Each unit's z-score and weight 1/s^2. Kept (not summed as they
+    /// come) so that the result is summed in one order, whatever order
+    /// the units arrive and partial states merge in: the same units give
+    /// the same bits in every run and every evaluation of a query.
     z: Vec<f64>,
-    sum_w: f64,
-    sum_w2: f64,
+    w: Vec<f64>,
 }
 
 impl OverdispersionAccumulator {
@@ -313,14 +310,17 @@ impl Accumulator for OverdispersionAccumulator {
             }
             let (z, w) = unit_z(kind, y, nn, t, s);
             self.z.push(z);
-            self.sum_w += w;
-            self.sum_w2 += w * w;
+            self.w.push(w);
         }
         Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let result = overdispersion(&mut self.z, self.sum_w, self.sum_w2);
+        // z is sorted by `overdispersion`; the weights are summed sorted.
+        self.w.sort_by(f64::total_cmp);
+        let sum_w = self.w.iter().sum::<f64>();
+        let sum_w2 = self.w.iter().map(|w| w * w).sum::<f64>();
+        let result = overdispersion(&mut self.z, sum_w, sum_w2);
         ScalarStructBuilder::new()
             .with_scalar(
                 Field::new("phi", DataType::Float64, true),
@@ -334,34 +334,27 @@ impl Accumulator for OverdispersionAccumulator {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.z.capacity() * std::mem::size_of::<f64>()
+        std::mem::size_of_val(self)
+            + (self.z.capacity() + self.w.capacity()) * std::mem::size_of::<f64>()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let z: Vec<ScalarValue> = self.z.iter().map(|&v| ScalarValue::from(v)).collect();
-        Ok(vec![
-            ScalarValue::List(ScalarValue::new_list_nullable(&z, &DataType::Float64)),
-            ScalarValue::from(self.sum_w),
-            ScalarValue::from(self.sum_w2),
-        ])
+        let list = |values: &[f64]| {
+            let values: Vec<ScalarValue> = values.iter().map(|&v| ScalarValue::from(v)).collect();
+            ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Float64))
+        };
+        Ok(vec![list(&self.z), list(&self.w)])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let lists = states[0].as_list::<i32>();
-        let sum_w = args::f64_array(NAME, &states[1])?;
-        let sum_w2 = args::f64_array(NAME, &states[2])?;
-        for row in 0..lists.len() {
-            if lists.is_null(row) {
-                continue;
-            }
-            let values = lists.value(row);
-            let values = args::f64_array(NAME, &values)?;
-            self.z.extend(values.iter().flatten());
-            if sum_w.is_valid(row) {
-                self.sum_w += sum_w.value(row);
-            }
-            if sum_w2.is_valid(row) {
-                self.sum_w2 += sum_w2.value(row);
+        for (state, into) in [(&states[0], &mut self.z), (&states[1], &mut self.w)] {
+            let lists = state.as_list::<i32>();
+            for row in 0..lists.len() {
+                if lists.is_null(row) {
+                    continue;
+                }
+                let values = lists.value(row);
+                into.extend(args::f64_array(NAME, &values)?.iter().flatten());
             }
         }
         Ok(())
@@ -526,5 +519,74 @@ mod tests {
         assert!(check_unit(FunnelKind::Mean, 1.0, 10.0, 0.0, 0.0).is_err());
         assert!(check_unit(FunnelKind::Mean, f64::NAN, 10.0, 0.0, 1.0).is_err());
         assert!(check_unit(FunnelKind::Mean, 1.0, 10.0, 0.0, 1.0).is_ok());
+    }
+
+    /// Issue 17: tau2 is the same bits whatever order the units arrive and
+    /// partial states merge in (a query evaluating the aggregate twice, or
+    /// run twice, gives one value; the funnel charts repeat it on every row).
+    #[test]
+    fn the_result_does_not_depend_on_the_order_of_units_or_states() {
+        use datafusion::arrow::array::{Float64Array, StringArray};
+        use datafusion::logical_expr::Accumulator;
+        let units: Vec<(f64, f64)> = (1..=40)
+            .map(|i| {
+                let n = 7.0 + ((i * 37) % 200) as f64;
+                let x = ((i * 13) % 7 + (n as i64) / 3) as f64;
+                (x / n, n)
+            })
+            .collect();
+        let batch = |units: &[(f64, f64)]| -> Vec<ArrayRef> {
+            let len = units.len();
+            vec![
+                Arc::new(StringArray::from(vec!["proportion"; len])),
+                Arc::new(Float64Array::from_iter_values(units.iter().map(|u| u.0))),
+                Arc::new(Float64Array::from_iter_values(units.iter().map(|u| u.1))),
+                Arc::new(Float64Array::from(vec![0.31; len])),
+            ]
+        };
+        let new = || OverdispersionAccumulator {
+            kind: None,
+            has_spread: false,
+            z: Vec::new(),
+            w: Vec::new(),
+        };
+        let tau2 = |acc: &mut OverdispersionAccumulator| -> u64 {
+            let ScalarValue::Struct(s) = acc.evaluate().unwrap() else {
+                panic!("a struct")
+            };
+            let t = s
+                .column(1)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap()
+                .value(0);
+            assert!(t > 0.0, "overdispersed: {t}");
+            t.to_bits()
+        };
+        let mut whole = new();
+        whole.update_batch(&batch(&units)).unwrap();
+        let expected = tau2(&mut whole);
+        for split in [1, 7, 20, 33] {
+            let (a, b) = units.split_at(split);
+            let mut reversed: Vec<(f64, f64)> = b.to_vec();
+            reversed.extend(a.iter().rev());
+            let mut one = new();
+            one.update_batch(&batch(&reversed)).unwrap();
+            assert_eq!(tau2(&mut one), expected, "units reordered at {split}");
+            // Two partial states merged either way round.
+            let (mut pa, mut pb) = (new(), new());
+            pa.update_batch(&batch(a)).unwrap();
+            pb.update_batch(&batch(b)).unwrap();
+            let (sa, sb) = (pa.state().unwrap(), pb.state().unwrap());
+            for order in [[&sa, &sb], [&sb, &sa]] {
+                let mut merged = new();
+                for state in order {
+                    let arrays: Vec<ArrayRef> =
+                        state.iter().map(|s| s.to_array().unwrap()).collect();
+                    merged.merge_batch(&arrays).unwrap();
+                }
+                assert_eq!(tau2(&mut merged), expected, "states merged at {split}");
+            }
+        }
     }
 }
