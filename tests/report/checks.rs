@@ -343,7 +343,7 @@ pub fn check_changes(html: &str, dir: &Path, options: &ReportOptions) {
                             .any(|t| has_class(&t, "row-label") && t.text() == Some(label.as_str()))
                 })
                 .unwrap_or_else(|| panic!("{chart}: no panel for {scale:?} with {label}"));
-            let xs = Axis::read(&panel, "x");
+            let xs = Axis::read(panel, "x");
             let mark = panel.descendants().find(|n| {
                 has_class(n, "change") && n.attribute("data-unit") == Some(label.as_str())
             });

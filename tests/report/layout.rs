@@ -24,7 +24,8 @@ fn reports() -> [(&'static str, &'static Demo); 3] {
 
 fn text_of(n: &Node) -> String {
     n.descendants()
-        .filter_map(|d| d.is_text().then(|| d.text().unwrap_or("")))
+        .filter(|d| d.is_text())
+        .map(|d| d.text().unwrap_or(""))
         .collect::<String>()
 }
 

@@ -167,10 +167,12 @@ impl Checked<'_> {
                 }
                 let national = self.policy == Policy::Mhsds && self.is_total(r);
                 // Values are withheld or shown as they are, but for mhsds rounding.
-                if shown && !(self.policy == Policy::Mhsds && role != Role::Mean) {
-                    if self.out.text[c][r] != self.raw.text[c][r] && role != Role::Flag {
-                        self.fail(r, format!("{c} changed"));
-                    }
+                if shown
+                    && !(self.policy == Policy::Mhsds && role != Role::Mean)
+                    && self.out.text[c][r] != self.raw.text[c][r]
+                    && role != Role::Flag
+                {
+                    self.fail(r, format!("{c} changed"));
                 }
                 if !shown || national {
                     continue;
@@ -264,8 +266,10 @@ impl Checked<'_> {
         let key = |cols: &[String], r: usize| -> Vec<Option<String>> {
             cols.iter().map(|c| self.raw.text[c][r].clone()).collect()
         };
-        // (cells, total cells) as (column, row).
+        // (cells, total cells) as (column, row); a key is a row's values
+        // of some columns.
         type Cells = Vec<(String, usize)>;
+        type Key = Vec<Option<String>>;
         let mut groups: Vec<(Cells, Cells)> = Vec::new();
         // The total of a series: the row `total_when` names, else the
         // all-data row.
@@ -275,8 +279,7 @@ impl Checked<'_> {
         };
         let parts: Vec<String> = sdc.parts.iter().cloned().collect();
         for col in &sdc.across {
-            let mut cells: BTreeMap<(Vec<Option<String>>, Vec<Option<String>>), Cells> =
-                BTreeMap::new();
+            let mut cells: BTreeMap<(Key, Key), Cells> = BTreeMap::new();
             let mut totals: BTreeMap<Vec<Option<String>>, Cells> = BTreeMap::new();
             for r in 0..self.raw.rows {
                 if group_total(r) {
@@ -365,7 +368,7 @@ impl Checked<'_> {
             let protectable = cells
                 .iter()
                 .any(|(c, r)| !self.hidden(c, *r) && self.count(c, *r).is_some_and(|k| k > 0.0));
-            if (w == 1 || (w > 1 && pinned)) && !(national && !protectable) {
+            if (w == 1 || (w > 1 && pinned)) && (!national || protectable) {
                 self.fail(
                     *tr,
                     format!(
