@@ -52,7 +52,8 @@ fi
 
 if [[ -z "$html" ]]; then
     html="$out/dashboard.html"
-    cargo build --quiet
+    # The binary `cargo test --workspace` builds (one feature set on target/).
+    cargo test --workspace --no-run --quiet
     ./target/debug/cypdash --quiet --data "${DATA:-data/demo}" report --out "$html" "${report_args[@]}"
 fi
 [[ -f "$html" ]] || { echo "no such file: $html" >&2; exit 1; }
@@ -67,8 +68,13 @@ shoot() { # shoot URL PNG WIDTH HEIGHT
         --window-size="$3,$4" --screenshot="$2" "$1" >/dev/null 2>&1
 }
 
-shoot "$url" "$out/cover.png" 1280 1000
-echo "$out/cover.png"
+if [[ -d scripts/browser/node_modules ]]; then
+    # One picture per chart block (cd scripts/browser && npm ci).
+    node scripts/browser/shoot.mjs "$html" "$out"
+else
+    shoot "$url" "$out/cover.png" 1280 1000
+    echo "$out/cover.png"
+fi
 if [[ $pdf -eq 1 ]]; then
     "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \

@@ -757,6 +757,24 @@ async fn export_command(
                 ]
             })
             .collect();
+        let param = |name: &str| {
+            report
+                .manifest
+                .files
+                .iter()
+                .find_map(|f| match f.params.get(name)? {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+        };
+        let data_dir = global.data.clone().unwrap_or_else(default_data_dir);
+        writeln!(
+            out,
+            "data: {} · period: {} to {}",
+            data_dir.display(),
+            param("period_start").unwrap_or_else(|| "?".to_string()),
+            param("period_end").unwrap_or_else(|| "?".to_string())
+        )?;
         print_table(out, &["chart", "rows", "time", "status"], &[1, 2], &rows)?;
         writeln!(
             out,

@@ -363,6 +363,10 @@ pub(crate) fn categories_chart(chart: &Ran, units: &Units, svg_id: &str) -> Vec<
 /// title.
 pub(crate) const MAX_ROWS: usize = 22;
 
+/// Rows of a table of measures per printed block (their cells take two
+/// lines): each block stays whole on a page.
+pub(crate) const TABLE_ROWS: usize = 12;
+
 /// The id of a chart's page `page` (the first keeps the chart's id).
 pub(crate) fn page_id(svg_id: &str, page: usize) -> String {
     if page == 0 {

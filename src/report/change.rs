@@ -1,7 +1,7 @@
 //! Change from T1 to T2: one panel per scale, one row per unit, a hollow
 //! dot at the mean T1 score joined to a filled dot at the mean T2 score.
 
-use super::bars::{page_id, page_title, MAX_ROWS};
+use super::bars::{page_id, page_title, MAX_ROWS, TABLE_ROWS};
 use super::frame::Row;
 use super::funnel::tick_labels;
 use super::svg::{chunks, data_num, el, nice_ticks, num, Scale, Writer};
@@ -373,36 +373,41 @@ pub(crate) fn shares_table(chart: &Ran, units: &Units) -> Option<String> {
     if cols.is_empty() {
         return None;
     }
-    let mut w = Writer::new();
-    w.open(el("table").a("class", "metrics"));
-    w.text(el("caption"), "Shares beside the means");
-    w.open(el("thead")).open(el("tr"));
-    w.text(el("th").a("scope", "col"), units.level.noun());
-    w.text(el("th").a("scope", "col"), "n");
-    for c in &cols {
-        w.text(
-            el("th").a("scope", "col"),
-            chart.description_of(c).unwrap_or(*c),
-        );
-    }
-    w.close().close().open(el("tbody"));
     let mut rows: Vec<Row> = chart.frame.iter().collect();
     rows.sort_by_key(|r| (!units.is_all(r), units.id(r)));
-    for r in rows {
-        w.open(el("tr").a_opt("class", units.is_highlight(&r).then_some("highlight")));
-        w.text(el("th").a("scope", "row"), &units.label(&r));
-        w.text(
-            el("td"),
-            &r.i64("n").map(|n| n.to_string()).unwrap_or_default(),
-        );
+    let (all_rows, others): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| units.is_all(r));
+    // Pages of at most MAX_ROWS rows, the All row on each (see funnel).
+    let mut w = Writer::new();
+    for range in chunks(others.len(), TABLE_ROWS - 1) {
+        let rows: Vec<Row> = all_rows.iter().chain(&others[range]).copied().collect();
+        w.open(el("table").a("class", "metrics metrics-page"));
+        w.text(el("caption"), "Shares beside the means");
+        w.open(el("thead")).open(el("tr"));
+        w.text(el("th").a("scope", "col"), units.level.noun());
+        w.text(el("th").a("scope", "col"), "n");
         for c in &cols {
-            match r.f64(c) {
-                Some(v) => w.text(el("td"), &format!("{v:.1}%")),
-                None => w.text(el("td").a("class", "suppressed"), "suppressed"),
-            };
+            w.text(
+                el("th").a("scope", "col"),
+                chart.description_of(c).unwrap_or(*c),
+            );
         }
-        w.close();
+        w.close().close().open(el("tbody"));
+        for r in rows {
+            w.open(el("tr").a_opt("class", units.is_highlight(&r).then_some("highlight")));
+            w.text(el("th").a("scope", "row"), &units.label(&r));
+            w.text(
+                el("td"),
+                &r.i64("n").map(|n| n.to_string()).unwrap_or_default(),
+            );
+            for c in &cols {
+                match r.f64(c) {
+                    Some(v) => w.text(el("td"), &format!("{v:.1}%")),
+                    None => w.text(el("td").a("class", "suppressed"), "suppressed"),
+                };
+            }
+            w.close();
+        }
+        w.close().close();
     }
-    w.close().close();
     Some(w.finish())
 }

@@ -11,9 +11,10 @@
 //! example with overdispersion, whose tau2 the chart does not output), the
 //! lines join the units' own limits instead, and the plot says so.
 
+use super::bars::TABLE_ROWS;
 use super::frame::Row;
 use super::svg::{
-    data_num, el, nice_ticks, num, text_width, PathData, Placer, Rect, Scale, Writer,
+    chunks, data_num, el, nice_ticks, num, text_width, PathData, Placer, Rect, Scale, Writer,
 };
 use super::{metric_label, Format, Ran, ReportError, Units};
 use crate::dashboard::Dashboard;
@@ -940,9 +941,9 @@ fn label_at(
     let y = if dy < 0.0 {
         cy - gap * if dx == 0.0 { 1.0 } else { 0.6 } - 0.24 * font_px
     } else if dy > 0.0 {
-        cy + gap * if dx == 0.0 { 1.0 } else { 0.6 } + 0.78 * font_px
+        cy + gap * if dx == 0.0 { 1.0 } else { 0.6 } + 0.93 * font_px
     } else {
-        cy + 0.27 * font_px
+        cy + 0.35 * font_px
     };
     (
         Rect::of_text(x, y, anchor, text, font_px, bold),
@@ -1105,57 +1106,63 @@ pub(crate) fn other_metrics_table(chart: &Ran, units: &Units) -> Option<String> 
         }
     }
     unit_rows.sort_by_key(|r| !units.is_all(r));
+    let (all_rows, others): (Vec<Row>, Vec<Row>) =
+        unit_rows.into_iter().partition(|r| units.is_all(r));
+    // Pages of at most MAX_ROWS rows (the All row on each), each kept
+    // whole when printed: no page holds a table's last row alone.
     let mut w = Writer::new();
-    w.open(el("table").a("class", "metrics"));
-    w.text(
+    for range in chunks(others.len(), TABLE_ROWS - 1) {
+        let unit_rows: Vec<Row> = all_rows.iter().chain(&others[range]).copied().collect();
+        w.open(el("table").a("class", "metrics metrics-page"));
+        w.text(
         el("caption"),
         "The chart's other measures: value (n); ▲ above or ▼ below the inner limits, ▲▲ / ▼▼ beyond the outer limits.",
     );
-    w.open(el("thead")).open(el("tr"));
-    w.text(el("th").a("scope", "col"), units.level.noun());
-    for m in &metrics {
-        w.text(el("th").a("scope", "col"), &metric_label(m));
-    }
-    w.close().close();
-    w.open(el("tbody"));
-    for u in &unit_rows {
-        let hl = units.is_highlight(u);
-        w.open(el("tr").a_opt("class", hl.then_some("highlight")));
-        w.text(el("th").a("scope", "row"), &units.label(u));
+        w.open(el("thead")).open(el("tr"));
+        w.text(el("th").a("scope", "col"), units.level.noun());
         for m in &metrics {
-            let cell = chart
-                .frame
-                .iter()
-                .find(|r| r.str("metric") == Some(m.as_str()) && units.label(r) == units.label(u));
-            let text = match cell {
-                Some(r) => match (r.f64("value"), r.i64("n")) {
-                    (Some(v), Some(n)) => format!(
-                        "{} ({n}){}",
-                        fmt.text(v),
-                        match r.str("position") {
-                            Some("above_998") => " ▲▲",
-                            Some("above_95") => " ▲",
-                            Some("below_95") => " ▼",
-                            Some("below_998") => " ▼▼",
-                            _ => "",
-                        }
-                    ),
-                    (None, Some(n)) => format!("suppressed ({n})"),
-                    _ => "suppressed".to_string(),
-                },
-                None => String::new(),
-            };
-            let suppressed = cell.is_some_and(|r| r.f64("value").is_none());
-            w.text(
-                el("td")
-                    .a_opt("class", suppressed.then_some("suppressed"))
-                    .a("data-metric", m),
-                &text,
-            );
+            w.text(el("th").a("scope", "col"), &metric_label(m));
         }
-        w.close();
+        w.close().close();
+        w.open(el("tbody"));
+        for u in &unit_rows {
+            let hl = units.is_highlight(u);
+            w.open(el("tr").a_opt("class", hl.then_some("highlight")));
+            w.text(el("th").a("scope", "row"), &units.label(u));
+            for m in &metrics {
+                let cell = chart.frame.iter().find(|r| {
+                    r.str("metric") == Some(m.as_str()) && units.label(r) == units.label(u)
+                });
+                let text = match cell {
+                    Some(r) => match (r.f64("value"), r.i64("n")) {
+                        (Some(v), Some(n)) => format!(
+                            "{} ({n}){}",
+                            fmt.text(v),
+                            match r.str("position") {
+                                Some("above_998") => " ▲▲",
+                                Some("above_95") => " ▲",
+                                Some("below_95") => " ▼",
+                                Some("below_998") => " ▼▼",
+                                _ => "",
+                            }
+                        ),
+                        (None, Some(n)) => format!("suppressed ({n})"),
+                        _ => "suppressed".to_string(),
+                    },
+                    None => String::new(),
+                };
+                let suppressed = cell.is_some_and(|r| r.f64("value").is_none());
+                w.text(
+                    el("td")
+                        .a_opt("class", suppressed.then_some("suppressed"))
+                        .a("data-metric", m),
+                    &text,
+                );
+            }
+            w.close();
+        }
+        w.close().close();
     }
-    w.close().close();
     Some(w.finish())
 }
 

@@ -45,6 +45,10 @@ a { color: #005a8c; }
 .box ul, .box ol { margin: 0; padding-left: 20px; }
 .box li { margin: 2px 0; font-size: 13px; }
 .toc ol { columns: 2; font-size: 13px; }
+.toc li { margin: 0; }
+.toc a { display: inline-block; min-height: 24px; padding: 3px 0; }
+.scroll-region { overflow-x: auto; }
+.scroll-region .table-wrap { overflow: visible; max-height: none; }
 .progress ol { display: flex; gap: 4px; list-style: none; margin: 0 0 8px; padding: 0; }
 .progress li { flex: 1; padding: 5px 8px; font-size: 12px; background: #e7edf2; color: #333;
   border-radius: 3px; }
@@ -170,7 +174,6 @@ svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
   .dash-section { break-before: page; }
   .chart + .chart { break-before: page; }
   .chart { break-inside: avoid; margin: 0; border-top: none; }
-  .key { break-before: page; }
   /* Printed, every chart page shows its section in the progress tabs; a
      section title of its own would be left alone on a page, since the
      first chart does not fit beneath it. */
@@ -179,14 +182,19 @@ svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
   /* Funnels take five eighths of the page's width (about 168 mm), the
      discussion the rest: their 11 px labels print at 7 pt. */
   .chart-body { grid-template-columns: minmax(0, 5fr) minmax(0, 3fr); gap: 12px; }
-  .chart-body.wide { grid-template-columns: minmax(0, 1fr); }
+  .chart-body.wide { display: block; }
   /* A figure never splits, and its caption and notes stay with it; the
      chart's title stays with its first figure. Long charts come as
      several figures (pages of units), each of which fits a page. */
   figure { break-inside: avoid; }
+  /* Tables run on across pages (their header repeats), so their figures
+     may break; scroll regions print whole, unclipped. */
+  figure.benchmark-figure, figure.table-figure { break-inside: auto; }
+  .scroll-region { overflow: visible; }
   .progress, .chart h3, .chart .description, .chart .highlighted { break-after: avoid; }
   .chart-body.wide .discussion { break-inside: avoid; margin-top: 8px; }
-  table.benchmark tr, table.metrics tr { break-inside: avoid; }
+  table.benchmark tr { break-inside: avoid; }
+  table.metrics-page, table.key-table { break-inside: avoid; }
   .table-wrap.bench-wrap { overflow: visible; }
   /* The discussion box sits beside the chart on the same page: printed
      smaller, so that its longest text fits the page's height. */
@@ -296,12 +304,12 @@ fn section_title(section: &str) -> String {
         .unwrap_or_else(|| section.replace('_', " "))
 }
 
-fn progress(w: &mut Writer, current: Option<&str>) {
+fn progress(w: &mut Writer, current: Option<&str>, at: &str) {
     let pos = current.and_then(|c| PROGRESS.iter().position(|(s, _)| *s == c));
     w.open(
         el("nav")
             .a("class", "progress")
-            .a("aria-label", "Dashboard sections"),
+            .a("aria-label", format!("Dashboard sections ({at})")),
     );
     w.open(el("ol"));
     for (i, (section, title)) in PROGRESS.iter().enumerate() {
@@ -390,7 +398,7 @@ fn cover(
              service's own analysis only; do not share this page.",
         );
     }
-    progress(w, None);
+    progress(w, None, "cover");
 
     w.open(el("dl").a("class", "summary"));
     let mut item = |label: &str, value: String| {
@@ -529,7 +537,7 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
             .a("data-chart", &chart.file.id)
             .a("aria-labelledby", format!("{id}-h")),
     );
-    progress(w, Some(&chart.file.section));
+    progress(w, Some(&chart.file.section), &chart.file.header.title);
     w.text(
         el("h3").a("id", format!("{id}-h")),
         &chart.file.header.title,
@@ -574,12 +582,19 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
             "chart-body"
         },
     ));
+    // Beside a funnel the discussion follows the drawing; above a wide
+    // chart it comes first, so that printed it shares the title's page
+    // and never sits alone on the page after the chart's last figure.
+    let d = discussion::for_chart(&chart.file.id);
+    let discuss = chart.kind != ChartKind::Key;
+    if wide && discuss {
+        discussion_box(w, &d, &chart.file.header.title);
+    }
     w.open(el("div").a("class", "figures"));
     figures(w, chart, all, units, &id);
     w.close();
-    let d = discussion::for_chart(&chart.file.id);
-    if chart.kind != ChartKind::Key {
-        discussion_box(w, &d);
+    if !wide && discuss {
+        discussion_box(w, &d, &chart.file.header.title);
     }
     w.close();
     if chart.kind != ChartKind::Key {
@@ -670,9 +685,22 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             ));
             w.close();
         }
+        // The national tables scroll sideways inside a focusable region
+        // (keyboard users can scroll it).
         ChartKind::NationalMeasures => {
-            w.open(el("figure"));
+            w.open(el("figure").a("class", "table-figure"));
+            w.open(
+                el("div")
+                    .a("class", "scroll-region")
+                    .a("role", "region")
+                    .a("tabindex", "0")
+                    .a(
+                        "aria-label",
+                        format!("Table, scrolls sideways: {}", chart.file.header.title),
+                    ),
+            );
             w.raw(&national::measures_table(chart, units));
+            w.close();
             w.text(
                 el("figcaption"),
                 "Clinician-rated measures are left out: nationally they are CGAS and HoNOSCA, which cypdash does not hold, so their counts are 0 (the data table lists them). Percentages are unrounded; a value withheld by disclosure control reads withheld.",
@@ -680,8 +708,19 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
             w.close();
         }
         ChartKind::NationalPublished => {
-            w.open(el("figure"));
+            w.open(el("figure").a("class", "table-figure"));
+            w.open(
+                el("div")
+                    .a("class", "scroll-region")
+                    .a("role", "region")
+                    .a("tabindex", "0")
+                    .a(
+                        "aria-label",
+                        format!("Table, scrolls sideways: {}", chart.file.header.title),
+                    ),
+            );
             w.raw(&national::published_table(chart, units));
+            w.close();
             w.text(
                 el("figcaption"),
                 "The published column applies NHS England's disclosure rule whatever policy this report uses; the data table gives every breakdown (partnerships, teams, age band, gender, ethnic group, referral source).",
@@ -710,11 +749,11 @@ fn open_pages(w: &mut Writer, pages: &[String]) {
     }
 }
 
-fn discussion_box(w: &mut Writer, d: &Discussion) {
+fn discussion_box(w: &mut Writer, d: &Discussion, chart_title: &str) {
     w.open(
         el("aside")
             .a("class", "discussion")
-            .a("aria-label", "Discussion"),
+            .a("aria-label", format!("Discussion: {chart_title}")),
     );
     w.text(el("h4"), "What the chart shows");
     w.text(el("p").a("class", "shows"), d.shows);
@@ -828,15 +867,6 @@ fn params_line(w: &mut Writer, chart: &Ran) {
 
 fn key_table(w: &mut Writer, chart: &Ran, units: &Units) {
     w.open(el("div").a("class", "key"));
-    w.open(
-        el("table")
-            .a("class", "data-table key-table")
-            .a("data-chart", &chart.file.id),
-    );
-    w.text(
-        el("caption"),
-        "Partnership numbers as they appear on the charts",
-    );
     let columns: Vec<(&str, &str)> = vec![
         ("partnership_id", "Number"),
         ("partnership_name", "Partnership"),
@@ -844,16 +874,40 @@ fn key_table(w: &mut Writer, chart: &Ran, units: &Units) {
         ("services", "Services"),
         ("referrals", "In-scope referrals"),
     ];
-    w.open(el("thead")).open(el("tr"));
-    for (_, head) in &columns {
-        w.text(el("th").a("scope", "col"), head);
+    // Blocks of KEY_ROWS rows, each kept whole when printed.
+    let rows: Vec<Row> = chart.frame.iter().collect();
+    for (i, range) in super::svg::chunks(rows.len(), KEY_ROWS)
+        .into_iter()
+        .enumerate()
+    {
+        w.open(
+            el("table")
+                .a("class", "data-table key-table")
+                .a("data-chart", &chart.file.id),
+        );
+        w.text(
+            el("caption"),
+            if i == 0 {
+                "Partnership numbers as they appear on the charts"
+            } else {
+                "Partnership numbers (continued)"
+            },
+        );
+        w.open(el("thead")).open(el("tr"));
+        for (_, head) in &columns {
+            w.text(el("th").a("scope", "col"), head);
+        }
+        w.close().close().open(el("tbody"));
+        for row in &rows[range] {
+            key_row(w, row, &columns, units);
+        }
+        w.close().close();
     }
-    w.close().close().open(el("tbody"));
-    for row in chart.frame.iter() {
-        key_row(w, &row, &columns, units);
-    }
-    w.close().close().close();
+    w.close();
 }
+
+/// Rows of the key per printed block.
+const KEY_ROWS: usize = 25;
 
 fn key_row(w: &mut Writer, row: &Row, columns: &[(&str, &str)], units: &Units) {
     w.open(

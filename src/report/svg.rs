@@ -391,7 +391,8 @@ impl Rect {
             "end" => x - w,
             _ => x,
         };
-        Self::new(x0, y - 0.78 * font_px, x0 + w, y + 0.24 * font_px)
+        // DejaVu Sans's ascent and descent, as a browser's text box has them.
+        Self::new(x0, y - 0.93 * font_px, x0 + w, y + 0.24 * font_px)
     }
 
     pub fn overlaps(&self, other: &Rect) -> bool {
