@@ -265,7 +265,12 @@ fn validate_effects_match_what_the_charts_do() {
     let tmp = tempfile::tempdir().unwrap();
     // Every chart over a data directory, as file name -> CSV text.
     let export = |data: &std::path::Path| {
-        let out = data.with_extension("out");
+        // Beside the data in the temporary directory, never in the
+        // repository's fixtures.
+        let out = tmp.path().join(format!(
+            "{}.out",
+            data.file_name().unwrap().to_string_lossy()
+        ));
         let (code, _, stderr) = crate::common::output(
             cypdash()
                 .arg("--quiet")
