@@ -20,26 +20,19 @@
 
 -- Most pairs end by period_end (all of them at the default period): they
 -- are taken from outcome_pair as they are. A pair whose T2 in all the data
--- is after period_end but whose T1 is not gets its T2 again from the
--- scored questionnaires of that case up to period_end (the latest one
--- after T1, if any): the same rule as outcome_pair's, over the data known
--- at period_end. Only those few cases are unpivoted and paired here.
+-- is after period_end but whose T1 is not (late_pair) gets its T2 again
+-- from the scored questionnaires of that case up to period_end (the latest
+-- one after T1, if any): the same rule as outcome_pair's, over the data
+-- known at period_end. Only those cases are unpivoted and paired here.
 with ended as (
     select referral_id, measure, informant, scale, t1_date, t1, t2_date, t2
     from outcome_pair
     where t2_date <= $period_end
 ),
 
-late as (
-    select referral_id, measure, informant, scale, t1_date
-    from outcome_pair
-    where t1_date <= $period_end
-      and t2_date > $period_end
-),
-
 late_case as (
     select distinct referral_id, measure, informant
-    from late
+    from late_pair
 ),
 
 -- The scored questionnaires of the late cases up to period_end, one row
@@ -83,7 +76,7 @@ repaired as (
     select
         l.referral_id, l.measure, l.informant, l.scale,
         t1_t2(x.completed_date, x.questionnaire_id, x.score) as e
-    from late l
+    from late_pair l
     join late_score x
         on x.referral_id = l.referral_id and x.measure = l.measure
         and x.informant = l.informant and x.scale = l.scale
