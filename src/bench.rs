@@ -7,7 +7,13 @@
 use crate::catalog::Catalog;
 use crate::dashboard::{Dashboard, GivenParams, RunError};
 use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::output::{self, Format};
+use anyhow::Result;
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use serde::Serialize;
+use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The columns the dashboard reads, table by table: the scan floor reads
@@ -242,6 +248,57 @@ pub fn peak_rss_mib() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// Print a bench report (`cypdash bench`): one row per step with min, median and the ratio
+/// of the median to the scan floor's median.
+pub fn write_report(report: &BenchReport, format: Format, out: &mut dyn Write) -> Result<()> {
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let floor = report
+        .steps
+        .iter()
+        .find(|s| s.step == "scan_floor")
+        .map(|s| s.median());
+    let rows: Vec<Vec<String>> = report
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                s.step.clone(),
+                format!("{:.3}", s.min()),
+                format!("{:.3}", s.median()),
+                floor
+                    .filter(|f| *f > 0.0)
+                    .map_or_else(String::new, |f| format!("{:.2}", s.median() / f)),
+                s.rows.to_string(),
+            ]
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(
+        ["step", "min_s", "median_s", "x_scan_floor", "rows"]
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = (0..5)
+        .map(|c| {
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r[c].clone()).collect::<Vec<_>>(),
+            )) as _
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    output::write_batches(out, &schema, &[batch], format, None)?;
+    if let Some(peak) = report.peak_rss_mib {
+        if format == Format::Table {
+            writeln!(out, "peak memory: {peak:.0} MiB")?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! - [`generate`], [`validate`]: synthetic data and data checks;
 //! - [`catalog`], [`disclosure`], [`dashboard`]: chart files, disclosure
 //!   control of their results, and running them;
-//! - [`output`], [`export`]: printing results and BI-ready exports;
+//! - [`exec`]: ad hoc SQL over the dashboard's session;
+//! - [`output`], [`export`], [`docs`]: printing results, BI-ready exports,
+//!   and the catalogue's documentation (`list`, `describe`, `functions`);
 //! - [`cli`], [`repl`]: the command line and the interactive shell.
 
 pub mod bench;
@@ -16,7 +18,9 @@ pub mod cli;
 pub mod contract;
 pub mod dashboard;
 pub mod disclosure;
+pub mod docs;
 pub mod engine;
+pub mod exec;
 pub mod export;
 pub mod generate;
 pub mod output;

@@ -26,18 +26,10 @@ fn main() -> ExitCode {
         });
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if cypdash::output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", cypdash::cli::error_chain(&e));
+            eprintln!("error: {}", cypdash::output::error_chain(&e));
             ExitCode::from(1)
         }
     }
-}
-
-/// A closed pipe (`cypdash ... | head`) is not a failure.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

@@ -1,10 +1,13 @@
 //! Printing results: tables (comfy-table), CSV, JSON and Markdown, always to
 //! an `impl Write` chosen by the caller.
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, SchemaRef};
+use crate::dashboard::Resolved;
+use crate::export::param_json;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Schema, SchemaRef};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::io::Write;
+use std::sync::Arc;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -168,9 +171,140 @@ pub fn row_count(batches: &[RecordBatch]) -> usize {
     batches.iter().map(|b| b.num_rows()).sum()
 }
 
+/// An error and its causes on one line, `: `-separated, leaving out a
+/// cause whose text the message already holds (DataFusion errors repeat
+/// their source in their own text).
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        let core = c.split_once(": ").map_or(c.as_str(), |(_, rest)| rest);
+        if c.is_empty() || text.contains(&c) || text.contains(core) {
+            continue;
+        }
+        text.push_str(": ");
+        text.push_str(&c);
+    }
+    text
+}
+
+/// A closed pipe (`cypdash ... | head`) is not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A duration for people: `12 ms`, `3.4 s`.
+pub fn format_elapsed(d: std::time::Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// `params: name=value, ...` for the values a chart ran with.
+pub fn params_line(resolved: &Resolved) -> String {
+    let parts: Vec<String> = resolved
+        .values
+        .iter()
+        .map(|(k, v)| {
+            let text = match param_json(v) {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            format!("{k}={text}")
+        })
+        .collect();
+    if parts.is_empty() {
+        "params: none".to_string()
+    } else {
+        format!("params: {}", parts.join(", "))
+    }
+}
+
+/// Print rows as a table in the house style (the `right` columns aligned
+/// right), without a row-count footer.
+pub fn print_table(
+    out: &mut dyn Write,
+    header: &[&str],
+    right: &[usize],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(header.to_vec());
+    for i in right {
+        if let Some(c) = table.column_mut(*i) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    for row in rows {
+        table.add_row(row.clone());
+    }
+    writeln!(out, "{table}")
+}
+
+/// Print rows as a Markdown table (`|` and line breaks in cells escaped).
+pub fn markdown_table(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    writeln!(out, "| {} |", header.join(" | "))?;
+    writeln!(
+        out,
+        "|{}|",
+        header.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    )?;
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| c.replace('|', "\\|").replace('\n', " "))
+            .collect();
+        writeln!(out, "| {} |", cells.join(" | "))?;
+    }
+    Ok(())
+}
+
+/// A record batch of text columns.
+pub fn text_batch(
+    names: &[&str],
+    rows: &[Vec<String>],
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = (0..names.len())
+        .map(|i| {
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r.get(i).cloned()).collect::<Vec<_>>(),
+            )) as _
+        })
+        .collect();
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_chains_leave_out_repeated_causes() {
+        let inner = anyhow::anyhow!("table x not found");
+        let e = inner
+            .context("Error during planning: table x not found")
+            .context("chart `c` failed");
+        assert_eq!(
+            error_chain(&e),
+            "chart `c` failed: Error during planning: table x not found"
+        );
+    }
 
     /// Issue 14: `run who/severity_sdq` printed floats to 17 digits.
     #[test]

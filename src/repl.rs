@@ -34,27 +34,12 @@
 //! their defaults before any.
 
 use crate::catalog::QueryFile;
-use crate::cli::{self, DocFormat};
-use crate::dashboard::{parse_param_args, ChartResult, Dashboard, GivenParams, Resolved};
+use crate::dashboard::{parse_param_args, ChartResult, Dashboard, GivenParams, RunError};
+use crate::docs::{self, DocFormat};
+use crate::exec::{execute_statement, parse_sql};
 use crate::export::{self, ExportFormat, ExportRequest};
-use crate::output::{self, Format};
+use crate::output::{self, error_chain, format_elapsed, is_broken_pipe, params_line, Format};
 use anyhow::{anyhow, bail, Context as _, Result};
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::dataframe::DataFrame;
-use datafusion::error::DataFusionError;
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
-use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::coop::CooperativeExec;
-use datafusion::physical_plan::joins::{
-    CrossJoinExec, HashJoinExec, NestedLoopJoinExec, PiecewiseMergeJoinExec, SortMergeJoinExec,
-    SymmetricHashJoinExec,
-};
-use datafusion::physical_plan::unnest::UnnestExec;
-use datafusion::physical_plan::ExecutionPlan;
-use datafusion::sql::parser::{DFParser, Statement};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::io::Write;
@@ -62,151 +47,26 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// The result of one SQL statement.
-#[derive(Debug, Clone)]
-pub struct StatementResult {
-    pub schema: SchemaRef,
-    pub batches: Vec<RecordBatch>,
-}
-
-/// Split SQL text into statements (DataFusion's parser and dialect). A
-/// syntax error reads `sql parser error: Expected: ..., found: ... at Line:
-/// 1, Column: 1`.
-pub fn parse_sql(dash: &Dashboard, sql: &str) -> Result<Vec<Statement>> {
-    let state = dash.engine().ctx().state();
-    let dialect_name = state.config().options().sql_parser.dialect;
-    let dialect = datafusion::sql::sqlparser::dialect::dialect_from_str(dialect_name)
-        .ok_or_else(|| anyhow!("unsupported SQL dialect {dialect_name}"))?;
-    match DFParser::parse_sql_with_dialect(sql, dialect.as_ref()) {
-        Ok(statements) => Ok(statements.into()),
-        Err(DataFusionError::SQL(e, _)) => Err(anyhow!("{e}")),
-        Err(e) => Err(e.into()),
+/// Check given parameters against a chart's header before any data is
+/// read: every name declared, every value of the declared type.
+pub fn check_params(chart: &QueryFile, given: &GivenParams) -> Result<(), RunError> {
+    for (name, value) in given {
+        let Some(spec) = chart.param(name) else {
+            return Err(RunError::UnknownParam {
+                chart: chart.id.clone(),
+                name: name.clone(),
+                known: chart.header.params.iter().map(|p| p.name.clone()).collect(),
+            });
+        };
+        spec.ty.parse(value).map_err(|reason| RunError::BadParam {
+            chart: chart.id.clone(),
+            name: name.clone(),
+            ty: spec.ty,
+            value: value.clone(),
+            reason,
+        })?;
     }
-}
-
-/// Names of the shared building blocks not yet registered in the session.
-fn unprepared_shared(dash: &Dashboard) -> BTreeSet<String> {
-    let ctx = dash.engine().ctx();
-    dash.catalog()
-        .shared()
-        .filter(|b| !ctx.table_exist(b.name.as_str()).unwrap_or(false))
-        .map(|b| b.name.to_ascii_lowercase())
-        .collect()
-}
-
-/// Run one statement, computing the shared blocks first if it names one
-/// that is not there yet.
-pub async fn execute_statement(dash: &Dashboard, statement: Statement) -> Result<StatementResult> {
-    let ctx = dash.engine().ctx();
-    let state = ctx.state();
-    let missing = unprepared_shared(dash);
-    if !missing.is_empty() {
-        let refs = state.resolve_table_references(&statement)?;
-        if refs
-            .iter()
-            .any(|r| missing.contains(&r.table().to_ascii_lowercase()))
-        {
-            dash.prepare().await?;
-        }
-    }
-    let state = ctx.state();
-    let plan = state.statement_to_plan(statement).await?;
-    let df = ctx.execute_logical_plan(plan).await?;
-    let schema = Arc::new(df.schema().as_arrow().clone());
-    let (state, plan) = df.into_parts();
-    let batches = DataFrame::new(yielding(state), plan).collect().await?;
-    Ok(StatementResult { schema, batches })
-}
-
-/// The session state with [`YieldAfterRowMultipliers`] among its physical
-/// optimizer rules, right after DataFusion's own `EnsureCooperative` (and
-/// so before the dynamic filter pushdown, which must see the final plan).
-fn yielding(state: SessionState) -> SessionState {
-    let mut rules = state.physical_optimizers().to_vec();
-    let at = rules
-        .iter()
-        .position(|r| r.name() == "EnsureCooperative")
-        .map_or(rules.len(), |i| i + 1);
-    rules.insert(at, Arc::new(YieldAfterRowMultipliers));
-    SessionStateBuilder::new_from_existing(state)
-        .with_physical_optimizer_rules(rules)
-        .build()
-}
-
-/// A physical optimizer rule: a `CooperativeExec` above every operator
-/// that may produce many batches per input batch (joins, unnest), so
-/// that each batch it produces spends tokio's task budget and the task
-/// yields every 128 batches, where a cancelled task stops. DataFusion
-/// makes only scans and exchanges cooperative: a cross join fed by one
-/// scan batch makes as many output batches as its build side has rows,
-/// and the aggregate above it loops over them in a single poll.
-#[derive(Debug)]
-pub struct YieldAfterRowMultipliers;
-
-impl YieldAfterRowMultipliers {
-    fn multiplies_rows(plan: &dyn ExecutionPlan) -> bool {
-        plan.is::<CrossJoinExec>()
-            || plan.is::<NestedLoopJoinExec>()
-            || plan.is::<HashJoinExec>()
-            || plan.is::<SortMergeJoinExec>()
-            || plan.is::<SymmetricHashJoinExec>()
-            || plan.is::<PiecewiseMergeJoinExec>()
-            || plan.is::<UnnestExec>()
-    }
-}
-
-impl PhysicalOptimizerRule for YieldAfterRowMultipliers {
-    fn optimize(
-        &self,
-        plan: Arc<dyn ExecutionPlan>,
-        _config: &ConfigOptions,
-    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            Ok(if Self::multiplies_rows(node.as_ref()) {
-                Transformed::yes(Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>)
-            } else {
-                Transformed::no(node)
-            })
-        })
-        .map(|t| t.data)
-    }
-
-    fn name(&self) -> &str {
-        "YieldAfterRowMultipliers"
-    }
-
-    fn schema_check(&self) -> bool {
-        true
-    }
-}
-
-/// Run every statement of `sql` in order and collect their results.
-pub async fn execute_sql(dash: &Dashboard, sql: &str) -> Result<Vec<StatementResult>> {
-    let mut results = Vec::new();
-    for statement in parse_sql(dash, sql)? {
-        results.push(execute_statement(dash, statement).await?);
-    }
-    Ok(results)
-}
-
-/// `params: name=value, ...` for the values a chart ran with.
-pub fn params_line(resolved: &Resolved) -> String {
-    let parts: Vec<String> = resolved
-        .values
-        .iter()
-        .map(|(k, v)| {
-            let text = match export::param_json(v) {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            format!("{k}={text}")
-        })
-        .collect();
-    if parts.is_empty() {
-        "params: none".to_string()
-    } else {
-        format!("params: {}", parts.join(", "))
-    }
+    Ok(())
 }
 
 /// How the REPL starts.
@@ -558,7 +418,7 @@ impl Repl {
         match self.handle_line(line, out).await {
             Ok(c) => Ok(c),
             Err(e) => {
-                writeln!(out, "error: {}", cli::error_chain(&e))?;
+                writeln!(out, "error: {}", error_chain(&e))?;
                 Ok(Control::Continue)
             }
         }
@@ -597,7 +457,7 @@ impl Repl {
 
     fn print_timing(&self, started: Instant, out: &mut dyn Write) -> Result<()> {
         if self.timing {
-            writeln!(out, "time: {}", cli::format_elapsed(started.elapsed()))?;
+            writeln!(out, "time: {}", format_elapsed(started.elapsed()))?;
         }
         Ok(())
     }
@@ -615,14 +475,16 @@ impl Repl {
                 [name] => self.describe_table(name, out).await?,
                 _ => bail!("usage: \\d [TABLE]"),
             },
-            "\\charts" | "\\list" => cli::list(self.dash.catalog(), Format::Table, out)?,
+            "\\charts" | "\\list" => docs::list(self.dash.catalog(), Format::Table, out)?,
             "\\describe" => match args.as_slice() {
-                [chart] => cli::describe(self.dash.catalog().chart(chart)?, DocFormat::Table, out)?,
+                [chart] => {
+                    docs::describe(self.dash.catalog().chart(chart)?, DocFormat::Table, out)?
+                }
                 _ => bail!("usage: \\describe CHART"),
             },
             "\\functions" => match args.as_slice() {
-                [] => cli::functions(self.dash.engine(), None, self.format, out)?,
-                [name] => cli::functions(self.dash.engine(), Some(name), self.format, out)?,
+                [] => docs::functions(self.dash.engine(), None, self.format, out)?,
+                [name] => docs::functions(self.dash.engine(), Some(name), self.format, out)?,
                 _ => bail!("usage: \\functions [NAME]"),
             },
             "\\run" => match args.split_first() {
@@ -736,12 +598,12 @@ impl Repl {
                 Ok(Control::Quit) => return Ok(Control::Quit),
                 Ok(Control::Continue) => {}
                 Err(e) if e.is::<Cancelled>() => return Err(e),
-                Err(e) => writeln!(out, "error: {}", cli::error_chain(&e))?,
+                Err(e) => writeln!(out, "error: {}", error_chain(&e))?,
             }
         }
         match self.finish(out).await {
             Err(e) if e.is::<Cancelled>() => return Err(e),
-            Err(e) => writeln!(out, "error: {}", cli::error_chain(&e))?,
+            Err(e) => writeln!(out, "error: {}", error_chain(&e))?,
             Ok(()) => {}
         }
         Ok(Control::Continue)
@@ -783,7 +645,7 @@ impl Repl {
     /// ones given on the line (which must all be declared).
     fn chart_params(&self, chart: &QueryFile, args: &[&str]) -> Result<GivenParams> {
         let explicit = parse_param_args(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
-        cli::check_params(chart, &explicit)?;
+        check_params(chart, &explicit)?;
         let mut given: GivenParams = self
             .defaults
             .iter()
@@ -903,7 +765,7 @@ impl Repl {
                 .cmp(&kind_rank(&b[1]))
                 .then_with(|| a[0].cmp(&b[0]))
         });
-        let batch = cli::text_batch(&["table", "kind"], &rows)?;
+        let batch = output::text_batch(&["table", "kind"], &rows)?;
         output::write_batches(out, &batch.schema(), &[batch], self.format, None)?;
         Ok(())
     }
@@ -938,7 +800,7 @@ impl Repl {
                 ]
             })
             .collect();
-        let batch = cli::text_batch(&["column", "type", "nullable", "description"], &rows)?;
+        let batch = output::text_batch(&["column", "type", "nullable", "description"], &rows)?;
         output::write_batches(out, &batch.schema(), &[batch], self.format, None)?;
         Ok(())
     }
@@ -1151,7 +1013,7 @@ pub async fn run_interactive(mut repl: Repl, out: &mut dyn Write) -> Result<()> 
                     Err(e) if is_broken_pipe(&e) => break,
                     Err(e) => match e.downcast_ref::<Cancelled>() {
                         Some(cancelled) => eprintln!("{cancelled}"),
-                        None => eprintln!("error: {}", cli::error_chain(&e)),
+                        None => eprintln!("error: {}", error_chain(&e)),
                     },
                 }
                 out.flush()?;
@@ -1183,13 +1045,6 @@ fn save_history(
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
 /// Run the lines of a script (stdin not a terminal): errors go to stderr
 /// and the run goes on; the result is an error if any line failed.
 pub async fn run_script(
@@ -1206,13 +1061,13 @@ pub async fn run_script(
             Err(e) if is_broken_pipe(&e) => return Err(e),
             Err(e) => {
                 failures += 1;
-                eprintln!("error: {}", cli::error_chain(&e));
+                eprintln!("error: {}", error_chain(&e));
             }
         }
     }
     if let Err(e) = repl.finish(out).await {
         failures += 1;
-        eprintln!("error: {}", cli::error_chain(&e));
+        eprintln!("error: {}", error_chain(&e));
     }
     if failures > 0 {
         bail!("{failures} statement(s) or command(s) failed");
