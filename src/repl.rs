@@ -33,6 +33,8 @@
 //! and other chart parameters) hold the values of the last chart run, or
 //! their defaults before any.
 
+mod command;
+
 use crate::catalog::QueryFile;
 use crate::dashboard::{parse_param_args, ChartResult, Dashboard, GivenParams, RunError};
 use crate::docs::{self, DocFormat};
@@ -40,6 +42,7 @@ use crate::exec::{execute_statement, parse_sql};
 use crate::export::{self, ExportFormat, ExportRequest};
 use crate::output::{self, error_chain, format_elapsed, is_broken_pipe, params_line, Format};
 use anyhow::{anyhow, bail, Context as _, Result};
+use command::MetaCommand;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::io::Write;
@@ -95,53 +98,6 @@ pub enum Control {
     Continue,
     Quit,
 }
-
-const HELP: &str = "\
-SQL: type a statement ending in `;` (it may span lines); several may share a line.
-  Tables: the input tables, ref_* reference tables, the shared blocks; see \\d.
-  A line starting with \\ is a meta-command, also inside an unfinished statement:
-  the statement is kept and goes on at the next line (\\q still quits).
-
-Meta-commands:
-  \\?                       this help
-  \\q                       quit (also Ctrl-D)
-  \\d                       list tables
-  \\d NAME                  columns of a table
-  \\charts                  list the charts
-  \\describe CHART          parameters and output columns of a chart
-  \\run CHART [k=v ...]     run a chart (session parameters from \\set apply)
-  \\export CHART PATH       write a chart to PATH.csv, PATH.parquet, or a folder
-                           (Parquet, CSV, Power Query and manifest.json)
-  \\set [NAME VALUE]        set a chart parameter for this session; alone: list them;
-                           \\set sdc corc|mhsds|none chooses the disclosure control
-  \\unset NAME              forget a session parameter
-  \\functions [NAME]        the cypdash SQL functions, or one in full
-  \\format [FORMAT]         table, csv, json or markdown
-  \\maxrows [N]             rows printed at most in table/markdown (0: all)
-  \\timing [on|off]         print how long each statement takes
-  \\i FILE                  run the lines of a file
-
-Ctrl-C cancels a running query, chart run or export and keeps the session;
-at the prompt it clears a half-typed statement.
-Shared blocks (sdq_score, in_scope_referral, ...) are computed on first use;
-bound views among them hold the parameters of the last chart run.";
-
-const META_COMMANDS: &[&str] = &[
-    "\\?",
-    "\\q",
-    "\\d",
-    "\\charts",
-    "\\describe",
-    "\\run",
-    "\\export",
-    "\\set",
-    "\\unset",
-    "\\functions",
-    "\\format",
-    "\\maxrows",
-    "\\timing",
-    "\\i",
-];
 
 const SQL_KEYWORDS: &[&str] = &[
     "SELECT",
@@ -463,39 +419,37 @@ impl Repl {
     }
 
     async fn meta(&mut self, line: &str, out: &mut dyn Write) -> Result<Control> {
-        let mut words = line.split_whitespace();
-        let command = words.next().unwrap_or_default();
-        let args: Vec<&str> = words.collect();
-        let rest = line[command.len()..].trim();
+        let (command, rest) = MetaCommand::parse(line)?;
+        let args: Vec<&str> = rest.split_whitespace().collect();
         match command {
-            "\\q" | "\\quit" => return Ok(Control::Quit),
-            "\\?" | "\\h" | "\\help" => writeln!(out, "{HELP}")?,
-            "\\d" => match args.as_slice() {
+            MetaCommand::Quit => return Ok(Control::Quit),
+            MetaCommand::Help => writeln!(out, "{}", command::help_text())?,
+            MetaCommand::Tables => match args.as_slice() {
                 [] => self.list_tables(out)?,
                 [name] => self.describe_table(name, out).await?,
-                _ => bail!("usage: \\d [TABLE]"),
+                _ => return Err(command.usage()),
             },
-            "\\charts" | "\\list" => docs::list(self.dash.catalog(), Format::Table, out)?,
-            "\\describe" => match args.as_slice() {
+            MetaCommand::Charts => docs::list(self.dash.catalog(), Format::Table, out)?,
+            MetaCommand::Describe => match args.as_slice() {
                 [chart] => {
                     docs::describe(self.dash.catalog().chart(chart)?, DocFormat::Table, out)?
                 }
-                _ => bail!("usage: \\describe CHART"),
+                _ => return Err(command.usage()),
             },
-            "\\functions" => match args.as_slice() {
+            MetaCommand::Functions => match args.as_slice() {
                 [] => docs::functions(self.dash.engine(), None, self.format, out)?,
                 [name] => docs::functions(self.dash.engine(), Some(name), self.format, out)?,
-                _ => bail!("usage: \\functions [NAME]"),
+                _ => return Err(command.usage()),
             },
-            "\\run" => match args.split_first() {
+            MetaCommand::Run => match args.split_first() {
                 Some((chart, params)) => self.run_chart(chart, params, out).await?,
-                None => bail!("usage: \\run CHART [name=value ...]"),
+                None => return Err(command.usage()),
             },
-            "\\export" => match args.as_slice() {
+            MetaCommand::Export => match args.as_slice() {
                 [chart, path] => self.export_chart(chart, Path::new(path), out).await?,
-                _ => bail!("usage: \\export CHART PATH (PATH.csv, PATH.parquet or a folder)"),
+                _ => return Err(command.usage()),
             },
-            "\\set" => match args.as_slice() {
+            MetaCommand::Set => match args.as_slice() {
                 [] => {
                     writeln!(out, "sdc = {} (disclosure control)", self.dash.policy())?;
                     if self.defaults.is_empty() {
@@ -508,7 +462,7 @@ impl Repl {
                 [name, ..] => {
                     let value = rest[name.len()..].trim().trim_start_matches('=').trim();
                     if value.is_empty() {
-                        bail!("usage: \\set NAME VALUE");
+                        return Err(command.usage());
                     }
                     // `sdc` is the session's disclosure-control policy (the
                     // command line's --sdc), not a chart parameter.
@@ -523,15 +477,15 @@ impl Repl {
                     self.defaults.insert(name.to_string(), value.to_string());
                 }
             },
-            "\\unset" => match args.as_slice() {
+            MetaCommand::Unset => match args.as_slice() {
                 [name] => {
                     if self.defaults.remove(*name).is_none() {
                         bail!("`{name}` is not set");
                     }
                 }
-                _ => bail!("usage: \\unset NAME"),
+                _ => return Err(command.usage()),
             },
-            "\\format" => match args.as_slice() {
+            MetaCommand::Format => match args.as_slice() {
                 [] => writeln!(out, "format: {}", format_name(self.format))?,
                 [f] => {
                     use clap::ValueEnum;
@@ -539,9 +493,9 @@ impl Repl {
                         anyhow!("unknown format `{f}`: use table, csv, json or markdown")
                     })?;
                 }
-                _ => bail!("usage: \\format table|csv|json|markdown"),
+                _ => return Err(command.usage()),
             },
-            "\\maxrows" => match args.as_slice() {
+            MetaCommand::MaxRows => match args.as_slice() {
                 [] => writeln!(
                     out,
                     "maxrows: {}",
@@ -554,24 +508,23 @@ impl Repl {
                         .map_err(|_| anyhow!("`{n}` is not a number of rows"))?;
                     self.maxrows = (n > 0).then_some(n);
                 }
-                _ => bail!("usage: \\maxrows N"),
+                _ => return Err(command.usage()),
             },
-            "\\timing" => {
+            MetaCommand::Timing => {
                 self.timing = match args.as_slice() {
                     [] => !self.timing,
                     ["on"] => true,
                     ["off"] => false,
-                    _ => bail!("usage: \\timing [on|off]"),
+                    _ => return Err(command.usage()),
                 };
                 writeln!(out, "timing {}", if self.timing { "on" } else { "off" })?;
             }
-            "\\i" => {
+            MetaCommand::Include => {
                 if rest.is_empty() {
-                    bail!("usage: \\i FILE");
+                    return Err(command.usage());
                 }
                 return Box::pin(self.include(Path::new(rest), out)).await;
             }
-            other => bail!("unknown command `{other}`: \\? lists the commands"),
         }
         Ok(Control::Continue)
     }
@@ -848,7 +801,7 @@ fn registered_tables(ctx: &datafusion::prelude::SessionContext) -> Vec<String> {
 /// parameter names, function names and common SQL keywords.
 pub fn completion_words(dash: &Dashboard) -> Vec<String> {
     let mut words: BTreeSet<String> = BTreeSet::new();
-    words.extend(META_COMMANDS.iter().map(|s| s.to_string()));
+    words.extend(MetaCommand::ALL.iter().map(|c| c.name().to_string()));
     words.extend(SQL_KEYWORDS.iter().map(|s| s.to_string()));
     for t in crate::contract::TABLES {
         words.insert(t.name.to_string());
