@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 include!(concat!(env!("OUT_DIR"), "/queries.rs"));
 
 pub mod funnel;
+pub mod params;
 
 /// The folder of shared building blocks under `queries/`.
 pub const SHARED_DIR: &str = "_shared";

@@ -10,13 +10,14 @@ mod write;
 
 pub use args::*;
 
+use crate::catalog::params;
 use crate::catalog::{Catalog, SECTIONS};
-use crate::dashboard::{parse_param_args, Dashboard};
+use crate::dashboard::Dashboard;
 use crate::docs;
 use crate::engine::{Engine, EngineError};
 use crate::exec;
 use crate::output::{self, Format};
-use crate::repl::{self, check_params, Repl, ReplOptions};
+use crate::repl::{self, Repl, ReplOptions};
 use crate::report::ReportOptions;
 use crate::validate;
 use anyhow::{anyhow, bail, Context, Result};
@@ -39,7 +40,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
             let catalog = global.catalog()?;
             let charts: Vec<String> = catalog.charts().map(|c| c.id.clone()).collect();
             let page = ReportOptions {
-                params: parse_param_args(&args.params)?,
+                params: params::parse_args(&args.params)?,
                 ..ReportOptions::default()
             };
             let job = ExportJob {
@@ -60,7 +61,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
                 partnership: args.partnership,
                 service: args.service,
                 level: args.level.parse().map_err(|e: String| anyhow!(e))?,
-                params: parse_param_args(&args.params)?,
+                params: params::parse_args(&args.params)?,
             };
             let dash = open_dashboard(global, catalog).await?;
             write_report(global, &dash, &options, &args.out, out).await?;
@@ -96,8 +97,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
         Command::Run(args) => {
             let catalog = global.catalog()?;
             let chart = catalog.chart(&args.chart)?.clone();
-            let given = parse_param_args(&args.params)?;
-            check_params(&chart, &given)?;
+            let given = params::parse_args(&args.params)?;
+            // Checked before any data is read.
+            params::bind_chart(&chart, &given)?;
             let dash = open_dashboard(global, catalog).await?;
             let result = dash.run(&chart.id, &given).await?;
             if args.format == Format::Table && !global.quiet {

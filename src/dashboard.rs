@@ -1,16 +1,16 @@
 //! Running charts: shared building blocks once per session, parameters
 //! checked and bound by value, results collected.
 
-use crate::catalog::{Catalog, CatalogError, ParamType, QueryFile, SharedKind};
+use crate::catalog::params::{self, ParamError};
+use crate::catalog::{Catalog, CatalogError, QueryFile, SharedKind};
 use crate::disclosure::{self, Policy, SdcError};
 use crate::engine::Engine;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::ParamValues;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::scalar::ScalarValue;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -18,22 +18,8 @@ use tokio::sync::{Mutex, OnceCell};
 pub enum RunError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
-    #[error("chart `{chart}` has no parameter `{name}`; it takes: {}", known.join(", "))]
-    UnknownParam {
-        chart: String,
-        name: String,
-        known: Vec<String>,
-    },
-    #[error("parameter `{name}` of chart `{chart}`: `{value}` is not a valid {ty}: {reason}")]
-    BadParam {
-        chart: String,
-        name: String,
-        ty: ParamType,
-        value: String,
-        reason: String,
-    },
-    #[error("parameter `{0}` should be given as name=value")]
-    ParamSyntax(String),
+    #[error(transparent)]
+    Param(#[from] ParamError),
     #[error("shared block `{id}` failed: {source}")]
     Shared { id: String, source: DataFusionError },
     #[error("chart `{chart}` failed: {source}")]
@@ -43,42 +29,11 @@ pub enum RunError {
     },
     #[error("no dates in the data: give period_start and period_end")]
     NoDates,
-    #[error("chart `{chart}`: {message}")]
-    InvalidParams { chart: String, message: String },
     #[error("chart `{chart}`: {source}")]
     Disclosure { chart: String, source: SdcError },
 }
 
-/// Parameter values as given by a user: `name=value` pairs.
-pub type GivenParams = BTreeMap<String, String>;
-
-/// Parse `name=value` arguments.
-pub fn parse_param_args(args: &[String]) -> Result<GivenParams, RunError> {
-    args.iter()
-        .map(|a| {
-            a.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| RunError::ParamSyntax(a.clone()))
-        })
-        .collect()
-}
-
-/// The values a chart ran with, in header order.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub values: Vec<(String, ScalarValue)>,
-}
-
-impl Resolved {
-    pub fn get(&self, name: &str) -> Option<&ScalarValue> {
-        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
-    }
-
-    fn param_values(&self) -> ParamValues {
-        ParamValues::from(self.values.clone())
-    }
-}
+pub use crate::catalog::params::{GivenParams, Resolved};
 
 /// A chart's result.
 #[derive(Debug, Clone)]
@@ -329,57 +284,22 @@ impl Dashboard {
             .copied()
     }
 
-    /// Check the given parameters against a query file's header, parse them,
-    /// and fill in defaults.
+    /// A chart's parameter values: the given ones checked and typed by the
+    /// binder ([`params`]), the header's defaults for the rest (the period
+    /// from the data when it defaults to `auto`), the rules between them
+    /// checked.
     pub async fn resolve(
         &self,
         file: &QueryFile,
         given: &GivenParams,
     ) -> Result<Resolved, RunError> {
-        for name in given.keys() {
-            if file.param(name).is_none() {
-                return Err(RunError::UnknownParam {
-                    chart: file.id.clone(),
-                    name: name.clone(),
-                    known: file.header.params.iter().map(|p| p.name.clone()).collect(),
-                });
-            }
-        }
-        let mut values = Vec::with_capacity(file.header.params.len());
-        for spec in &file.header.params {
-            let value = match given.get(&spec.name) {
-                Some(v) => spec.ty.parse(v).map_err(|reason| RunError::BadParam {
-                    chart: file.id.clone(),
-                    name: spec.name.clone(),
-                    ty: spec.ty,
-                    value: v.clone(),
-                    reason,
-                })?,
-                None if spec.default == "auto" => {
-                    let (start, end) = self.auto_period().await?;
-                    let day = if spec.name == "period_start" {
-                        start
-                    } else {
-                        end
-                    };
-                    ScalarValue::Date32(Some(day))
-                }
-                None => spec
-                    .ty
-                    .parse(&spec.default)
-                    .map_err(|reason| RunError::BadParam {
-                        chart: file.id.clone(),
-                        name: spec.name.clone(),
-                        ty: spec.ty,
-                        value: spec.default.clone(),
-                        reason: format!("bad default in the header: {reason}"),
-                    })?,
-            };
-            values.push((spec.name.clone(), value));
-        }
-        let resolved = Resolved { values };
-        check_values(&file.id, &resolved)?;
-        Ok(resolved)
+        let bound = params::bind_chart(file, given)?;
+        let period = if params::needs_period(file, &bound) {
+            Some(self.auto_period().await?)
+        } else {
+            None
+        };
+        Ok(params::resolve(file, &bound, period)?)
     }
 
     /// Run one chart with the given parameters.
@@ -426,34 +346,6 @@ impl Dashboard {
     }
 }
 
-/// Rules between parameter values that their types cannot state.
-fn check_values(chart: &str, resolved: &Resolved) -> Result<(), RunError> {
-    let invalid = |message: String| RunError::InvalidParams {
-        chart: chart.to_string(),
-        message,
-    };
-    if let Some(ScalarValue::Int64(Some(m))) = resolved.get("min_n") {
-        if *m < 1 {
-            return Err(invalid(format!(
-                "min_n must be 1 or more (it is {m}); min_n = 1 withholds nothing under the \
-                 corc policy, and `--sdc none` switches disclosure control off"
-            )));
-        }
-    }
-    if let (Some(ScalarValue::Date32(Some(s))), Some(ScalarValue::Date32(Some(e)))) =
-        (resolved.get("period_start"), resolved.get("period_end"))
-    {
-        if s > e {
-            return Err(invalid(format!(
-                "period_start {} is after period_end {}",
-                crate::catalog::format_date(*s),
-                crate::catalog::format_date(*e)
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Run a query, returning its batches per partition with the physical
 /// plan's schema: the batches' own (the logical schema can differ in
 /// nullability and string types, which `MemTable` rejects).
@@ -493,17 +385,5 @@ mod tests {
             one_year_before(parse_date("2024-02-29").unwrap()),
             parse_date("2023-02-28").unwrap()
         );
-    }
-
-    #[test]
-    fn param_args_need_name_and_value() {
-        let p =
-            parse_param_args(&["min_n=3".to_string(), " level = service ".to_string()]).unwrap();
-        assert_eq!(p["min_n"], "3");
-        assert_eq!(p["level"], "service");
-        assert!(matches!(
-            parse_param_args(&["min_n".to_string()]),
-            Err(RunError::ParamSyntax(_))
-        ));
     }
 }

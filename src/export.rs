@@ -33,6 +33,7 @@
 //! or removed; it does not read file contents, so it costs nothing on large
 //! data (copying a data directory with new modification times changes it).
 
+use crate::catalog::params::ParamError;
 use crate::catalog::{fnv1a_hex, format_date, QueryFile};
 use crate::dashboard::{Dashboard, GivenParams, RunError};
 use crate::engine::{Engine, TableSource};
@@ -95,8 +96,8 @@ pub enum ExportError {
         column: String,
         ty: DataType,
     },
-    #[error("no chart in the selection takes parameter `{name}`; they take: {}", known.join(", "))]
-    ParamNotTaken { name: String, known: Vec<String> },
+    #[error(transparent)]
+    Param(#[from] ParamError),
     #[error("no charts selected")]
     NothingSelected,
     #[error("cannot write {}: {source}", path.display())]
@@ -654,59 +655,10 @@ pub struct ExportRequest {
     /// Chart ids, in order.
     pub charts: Vec<String>,
     /// The parameters given for each chart (same order as `charts`): only
-    /// those it declares (see [`params_per_chart`]).
+    /// those it declares (see [`crate::catalog::params::Binder`]).
     pub params: Vec<GivenParams>,
     pub format: ExportFormat,
     pub out: PathBuf,
-}
-
-/// Give each chart the parameters it declares. A parameter no chart
-/// declares is an error, as is a value of the wrong type for any chart
-/// that declares it.
-pub fn params_per_chart(
-    charts: &[&QueryFile],
-    given: &GivenParams,
-) -> Result<Vec<GivenParams>, ExportError> {
-    if charts.is_empty() {
-        return Err(ExportError::NothingSelected);
-    }
-    for (name, value) in given {
-        let mut taken = false;
-        for chart in charts {
-            if let Some(spec) = chart.param(name) {
-                taken = true;
-                spec.ty.parse(value).map_err(|reason| RunError::BadParam {
-                    chart: chart.id.clone(),
-                    name: name.clone(),
-                    ty: spec.ty,
-                    value: value.clone(),
-                    reason,
-                })?;
-            }
-        }
-        if !taken {
-            let mut known: Vec<String> = charts
-                .iter()
-                .flat_map(|c| c.header.params.iter().map(|p| p.name.clone()))
-                .collect();
-            known.sort();
-            known.dedup();
-            return Err(ExportError::ParamNotTaken {
-                name: name.clone(),
-                known,
-            });
-        }
-    }
-    Ok(charts
-        .iter()
-        .map(|c| {
-            given
-                .iter()
-                .filter(|(k, _)| c.param(k).is_some())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .collect())
 }
 
 /// How one chart went.
@@ -1124,17 +1076,5 @@ mod tests {
         assert!(m.contains("{\"day\", type date}"), "{m}");
         assert!(m.contains("File.Contents(Folder & \"who__t.csv\")"), "{m}");
         assert!(m.trim_end().ends_with("Nulls"), "{m}");
-    }
-
-    #[test]
-    fn a_parameter_no_chart_takes_is_an_error() {
-        let c = chart();
-        let mut given = GivenParams::new();
-        given.insert("min_n".to_string(), "3".to_string());
-        let err = params_per_chart(&[&c], &given).unwrap_err().to_string();
-        assert!(
-            err.starts_with("no chart in the selection takes parameter `min_n`"),
-            "{err}"
-        );
     }
 }

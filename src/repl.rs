@@ -36,7 +36,8 @@
 mod command;
 
 use crate::catalog::QueryFile;
-use crate::dashboard::{parse_param_args, ChartResult, Dashboard, GivenParams, RunError};
+use crate::catalog::params::{self, Binder};
+use crate::dashboard::{ChartResult, Dashboard, GivenParams};
 use crate::docs::{self, DocFormat};
 use crate::exec::{execute_statement, parse_sql};
 use crate::export::{self, ExportFormat, ExportRequest};
@@ -49,28 +50,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-
-/// Check given parameters against a chart's header before any data is
-/// read: every name declared, every value of the declared type.
-pub fn check_params(chart: &QueryFile, given: &GivenParams) -> Result<(), RunError> {
-    for (name, value) in given {
-        let Some(spec) = chart.param(name) else {
-            return Err(RunError::UnknownParam {
-                chart: chart.id.clone(),
-                name: name.clone(),
-                known: chart.header.params.iter().map(|p| p.name.clone()).collect(),
-            });
-        };
-        spec.ty.parse(value).map_err(|reason| RunError::BadParam {
-            chart: chart.id.clone(),
-            name: name.clone(),
-            ty: spec.ty,
-            value: value.clone(),
-            reason,
-        })?;
-    }
-    Ok(())
-}
 
 /// How the REPL starts.
 #[derive(Debug, Clone, Copy)]
@@ -431,9 +410,7 @@ impl Repl {
             },
             MetaCommand::Charts => docs::list(self.dash.catalog(), Format::Table, out)?,
             MetaCommand::Describe => match args.as_slice() {
-                [chart] => {
-                    docs::describe(self.dash.catalog().chart(chart)?, DocFormat::Table, out)?
-                }
+                [chart] => docs::describe(self.dash.catalog().chart(chart)?, DocFormat::Table, out)?,
                 _ => return Err(command.usage()),
             },
             MetaCommand::Functions => match args.as_slice() {
@@ -563,48 +540,19 @@ impl Repl {
     }
 
     /// A session parameter must be declared by some chart, and parse as
-    /// the type it is declared with.
+    /// the type each declares it with.
     fn check_session_param(&self, name: &str, value: &str) -> Result<()> {
-        let mut declared = false;
-        for chart in self.dash.catalog().charts() {
-            if let Some(spec) = chart.param(name) {
-                declared = true;
-                spec.ty.parse(value).map_err(|reason| {
-                    anyhow!(
-                        "`{value}` is not a valid {} for `{name}`: {reason}",
-                        spec.ty
-                    )
-                })?;
-            }
-        }
-        if !declared {
-            let mut known: Vec<String> = self
-                .dash
-                .catalog()
-                .charts()
-                .flat_map(|c| c.header.params.iter().map(|p| p.name.clone()))
-                .collect();
-            known.sort();
-            known.dedup();
-            bail!(
-                "no chart takes a parameter `{name}`; the parameters are: {}",
-                known.join(", ")
-            );
-        }
+        let given = GivenParams::from([(name.to_string(), value.to_string())]);
+        Binder::catalogue(self.dash.catalog().charts()).bind(&given)?;
         Ok(())
     }
 
-    /// The parameters for a chart: session values it declares, then the
-    /// ones given on the line (which must all be declared).
+    /// The parameters for a chart: the session values it declares, then
+    /// the ones given on the line (which it must all declare).
     fn chart_params(&self, chart: &QueryFile, args: &[&str]) -> Result<GivenParams> {
-        let explicit = parse_param_args(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
-        check_params(chart, &explicit)?;
-        let mut given: GivenParams = self
-            .defaults
-            .iter()
-            .filter(|(k, _)| chart.param(k).is_some())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let explicit = params::parse_args(args)?;
+        params::bind_chart(chart, &explicit)?;
+        let mut given = params::taken_by(chart, &self.defaults);
         given.extend(explicit);
         Ok(given)
     }

@@ -3,7 +3,8 @@
 
 use super::{open_dashboard, GlobalArgs};
 use crate::catalog::{Catalog, QueryFile};
-use crate::dashboard::{parse_param_args, Dashboard};
+use crate::catalog::params::{self, Binder};
+use crate::dashboard::Dashboard;
 use crate::export::{self, ExportFormat, ExportRequest};
 use crate::output::{format_elapsed, print_table};
 use crate::report::{self, ReportOptions};
@@ -60,16 +61,20 @@ pub(super) async fn export_command(
     job: ExportJob<'_>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let given = parse_param_args(job.params)?;
+    let given = params::parse_args(job.params)?;
     let files: Vec<&QueryFile> = job
         .charts
         .iter()
         .map(|id| catalog.chart(id))
         .collect::<Result<_, _>>()?;
-    let per_chart = export::params_per_chart(&files, &given)?;
+    if files.is_empty() {
+        return Err(export::ExportError::NothingSelected.into());
+    }
+    // Each parameter goes to the charts that declare it.
+    let per_chart = Binder::selection(files).bind(&given)?;
     let request = ExportRequest {
         charts: job.charts,
-        params: per_chart,
+        params: per_chart.into_iter().map(|b| b.given).collect(),
         format: job.format,
         out: job.out_dir,
     };

@@ -28,6 +28,7 @@ mod html;
 mod national;
 pub mod svg;
 
+use crate::catalog::params::{self, Binder, ParamError};
 use crate::catalog::{QueryFile, SECTIONS};
 use crate::dashboard::{Dashboard, GivenParams, Resolved, RunError};
 use datafusion::error::DataFusionError;
@@ -131,33 +132,23 @@ impl ReportOptions {
 
     /// The parameters for one chart: those it declares.
     pub fn params_for(&self, file: &QueryFile) -> GivenParams {
-        let mut given: GivenParams = self
-            .params
-            .iter()
-            .filter(|(k, _)| file.param(k).is_some())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let mut set = |name: &str, value: String| {
-            if file.param(name).is_some() {
-                given.insert(name.to_string(), value);
-            }
-        };
-        set("level", self.level.as_str().to_string());
+        let mut given = self.params.clone();
+        given.insert("level".to_string(), self.level.as_str().to_string());
         if let Some(c) = &self.collaborative {
-            set("collaborative", c.clone());
+            given.insert("collaborative".to_string(), c.clone());
         }
         if let (Level::Service, Some(p)) = (self.level, self.partnership) {
-            set("partnership", p.to_string());
+            given.insert("partnership".to_string(), p.to_string());
         }
-        given
+        params::taken_by(file, &given)
     }
 }
 
 /// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("parameter `{name}` is not taken by any chart; the charts take: {}", known.join(", "))]
-    UnknownParam { name: String, known: Vec<String> },
+    #[error(transparent)]
+    Param(#[from] ParamError),
     #[error(transparent)]
     Run(#[from] RunError),
     #[error("funnel limit lines of chart `{chart}`: {source}")]
@@ -391,7 +382,8 @@ impl Units {
 /// indicator, a discussion box and a data table per chart, and the key to
 /// partnership numbers at the end.
 pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<String, ReportError> {
-    check_params(dashboard, options)?;
+    // Every given parameter is taken by some chart, as its declared type.
+    Binder::catalogue(dashboard.catalog().charts()).bind(&options.params)?;
     let units = Units {
         level: options.level,
         highlight: options.highlight(),
@@ -416,24 +408,6 @@ pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<St
     }
     check_highlight(&ran, &units)?;
     Ok(html::page(&ran, &units, options, dashboard.policy()))
-}
-
-/// Every given parameter must be taken by at least one chart.
-fn check_params(dashboard: &Dashboard, options: &ReportOptions) -> Result<(), ReportError> {
-    let known: BTreeSet<String> = dashboard
-        .catalog()
-        .charts()
-        .flat_map(|c| c.header.params.iter().map(|p| p.name.clone()))
-        .collect();
-    for name in options.params.keys() {
-        if !known.contains(name) {
-            return Err(ReportError::UnknownParam {
-                name: name.clone(),
-                known: known.into_iter().collect(),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// The highlighted unit must be one of the compared units.

@@ -11,6 +11,7 @@ mod fixture;
 mod layout;
 
 use checks::*;
+use cypdash::catalog::params::ParamError;
 use cypdash::report::{render, Level, ReportError, ReportOptions};
 use fixture::*;
 
@@ -317,7 +318,10 @@ fn bad_options_are_errors() {
         .params
         .insert("no_such_param".to_string(), "1".to_string());
     let err = render_with(&dir, &options).unwrap_err();
-    assert!(matches!(err, ReportError::UnknownParam { .. }), "{err}");
+    assert!(
+        matches!(err, ReportError::Param(ParamError::Undeclared { .. })),
+        "{err}"
+    );
     let options = ReportOptions {
         partnership: Some(99),
         ..ReportOptions::default()

@@ -20,7 +20,8 @@ use cypdash::catalog::QueryFile;
 use cypdash::dashboard::{Dashboard, GivenParams};
 use cypdash::disclosure::Policy;
 use cypdash::export::limits::{self, TOLERANCE};
-use cypdash::export::{normalise, params_per_chart};
+use cypdash::catalog::params::Binder;
+use cypdash::export::normalise;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::{cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
@@ -343,10 +344,10 @@ fn every_funnel_charts_limits_are_funnel_limits_and_meet_its_units() {
         let mut totals = Seen::default();
         for (policy, params) in &configurations {
             dash.set_policy(*policy);
-            let per_chart = params_per_chart(&refs, params).unwrap();
+            let per_chart = Binder::selection(refs.iter().copied()).bind(params).unwrap();
             let mut seen = Seen::default();
-            for (chart, given) in charts.iter().zip(&per_chart) {
-                check_chart(&dash, chart, given, &mut seen).await;
+            for (chart, bound) in charts.iter().zip(&per_chart) {
+                check_chart(&dash, chart, &bound.given, &mut seen).await;
             }
             assert!(seen.groups_written > 0, "{policy} {params:?}: {seen:?}");
             totals.groups_withheld += seen.groups_withheld;

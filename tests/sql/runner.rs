@@ -6,7 +6,8 @@
 
 use async_trait::async_trait;
 use cypdash::catalog::Catalog;
-use cypdash::dashboard::{parse_param_args, Dashboard};
+use cypdash::catalog::params::parse_args;
+use cypdash::dashboard::Dashboard;
 use cypdash::engine::{Engine, EngineConfig};
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
@@ -135,7 +136,7 @@ impl sqllogictest::AsyncDB for Db {
                         None => cypdash::disclosure::Policy::None,
                     };
                     dash.set_policy(policy);
-                    let params = parse_param_args(&args).map_err(|e| DbError(e.to_string()))?;
+                    let params = parse_args(&args).map_err(|e| DbError(e.to_string()))?;
                     let result = dash
                         .run(name, &params)
                         .await
