@@ -28,3 +28,6 @@ pub mod reference;
 pub mod repl;
 pub mod report;
 pub mod validate;
+
+#[cfg(test)]
+mod layering;
