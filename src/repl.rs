@@ -35,8 +35,8 @@
 
 mod command;
 
-use crate::catalog::QueryFile;
 use crate::catalog::params::{self, Binder};
+use crate::catalog::QueryFile;
 use crate::dashboard::{ChartResult, Dashboard, GivenParams};
 use crate::docs::{self, DocFormat};
 use crate::exec::{execute_statement, parse_sql};
@@ -410,7 +410,9 @@ impl Repl {
             },
             MetaCommand::Charts => docs::list(self.dash.catalog(), Format::Table, out)?,
             MetaCommand::Describe => match args.as_slice() {
-                [chart] => docs::describe(self.dash.catalog().chart(chart)?, DocFormat::Table, out)?,
+                [chart] => {
+                    docs::describe(self.dash.catalog().chart(chart)?, DocFormat::Table, out)?
+                }
                 _ => return Err(command.usage()),
             },
             MetaCommand::Functions => match args.as_slice() {

@@ -2,8 +2,8 @@
 //! of exports, swapped in whole) and `report` (one HTML page).
 
 use super::{open_dashboard, GlobalArgs};
-use crate::catalog::{Catalog, QueryFile};
 use crate::catalog::params::{self, Binder};
+use crate::catalog::{Catalog, QueryFile};
 use crate::dashboard::Dashboard;
 use crate::export::{self, ExportFormat, ExportRequest};
 use crate::output::{format_elapsed, print_table};

@@ -16,11 +16,11 @@
 
 use crate::demo_invariants::open_demo;
 use cypdash::catalog::funnel::COVERAGES;
+use cypdash::catalog::params::Binder;
 use cypdash::catalog::QueryFile;
 use cypdash::dashboard::{Dashboard, GivenParams};
 use cypdash::disclosure::Policy;
 use cypdash::export::limits::{self, TOLERANCE};
-use cypdash::catalog::params::Binder;
 use cypdash::export::normalise;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::{cast, concat_batches};
@@ -344,7 +344,9 @@ fn every_funnel_charts_limits_are_funnel_limits_and_meet_its_units() {
         let mut totals = Seen::default();
         for (policy, params) in &configurations {
             dash.set_policy(*policy);
-            let per_chart = Binder::selection(refs.iter().copied()).bind(params).unwrap();
+            let per_chart = Binder::selection(refs.iter().copied())
+                .bind(params)
+                .unwrap();
             let mut seen = Seen::default();
             for (chart, bound) in charts.iter().zip(&per_chart) {
                 check_chart(&dash, chart, &bound.given, &mut seen).await;

@@ -5,8 +5,8 @@
 //! that follow.
 
 use async_trait::async_trait;
-use cypdash::catalog::Catalog;
 use cypdash::catalog::params::parse_args;
+use cypdash::catalog::Catalog;
 use cypdash::dashboard::Dashboard;
 use cypdash::engine::{Engine, EngineConfig};
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
