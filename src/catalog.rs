@@ -366,6 +366,11 @@ pub struct Header {
     /// Funnel charts only: how their funnels are drawn (see [`funnel`]).
     #[serde(default)]
     pub funnel: Option<funnel::FunnelSpec>,
+    /// Charts only: the measures whose items (not scale scores) the chart
+    /// reads, e.g. `["ESQ"]`; over data with no items of one of them the
+    /// chart returns no rows and a note saying so (issue 13).
+    #[serde(default)]
+    pub needs_items: Vec<String>,
 }
 
 /// One query file: a chart or a shared block.
@@ -689,6 +694,14 @@ impl Catalog {
         for chart in files.iter().filter(|f| !f.is_shared()) {
             check_roles(chart)?;
             funnel::check(chart)?;
+            if let Some(m) = chart.header.needs_items.iter().find(|m| {
+                !["SDQ", "RCADS", "ESQ", "GBO", "CURRENT_VIEW"].contains(&m.as_str())
+            }) {
+                return Err(CatalogError::Header {
+                    file: format!("{}.sql", chart.id),
+                    message: format!("needs_items names `{m}`, which is not a measure"),
+                });
+            }
         }
         Ok(Self { files })
     }

@@ -34,7 +34,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
         .command
         .unwrap_or_else(|| Command::Dashboard(DashboardArgs::default()))
     {
-        Command::Generate(args) => generate(global, &args, out),
+        Command::Generate(args) => generate(global, &args, out).await,
         Command::Validate { format } => run_validate(global, format, out).await,
         Command::Dashboard(args) => {
             let catalog = global.catalog()?;
@@ -214,7 +214,11 @@ fn select_charts(
     Ok(ids)
 }
 
-fn generate(global: &GlobalArgs, args: &GenerateArgs, out: &mut dyn Write) -> Result<ExitStatus> {
+async fn generate(
+    global: &GlobalArgs,
+    args: &GenerateArgs,
+    out: &mut dyn Write,
+) -> Result<ExitStatus> {
     if args.referrals == 0 || args.partnerships == 0 || args.files_per_table == 0 {
         bail!("--referrals, --partnerships and --files-per-table must be at least 1");
     }
@@ -230,11 +234,19 @@ fn generate(global: &GlobalArgs, args: &GenerateArgs, out: &mut dyn Write) -> Re
         "generating {bar:40} {pos}/{len} referrals ({eta} left)",
     );
     let started = std::time::Instant::now();
-    let summary = crate::generate::generate(&options, &mut |done| {
+    let mut progress = |done| {
         if let Some(bar) = &bar {
             bar.set_position(done);
         }
-    })
+    };
+    let summary = match args.format {
+        crate::generate::GenerateFormat::Contract => {
+            crate::generate::generate(&options, &mut progress)
+        }
+        crate::generate::GenerateFormat::Mhsds => {
+            crate::generate::mhsds::generate_mhsds(&options, &mut progress).await
+        }
+    }
     .with_context(|| format!("cannot generate data into {}", args.out.display()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();

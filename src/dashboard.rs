@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 
+mod items;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
@@ -41,6 +43,9 @@ pub struct ChartResult {
     pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
     pub params: Resolved,
+    /// Why the chart has no rows when the data cannot answer it (a chart
+    /// that needs items over scale scores only; see `dashboard/items.rs`).
+    pub note: Option<String>,
 }
 
 /// The parameter values a bound block was materialised with: its own
@@ -65,6 +70,8 @@ pub struct Dashboard {
     results: std::sync::Mutex<Option<HashMap<(String, Binding), ChartResult>>>,
     /// The disclosure-control policy applied to every chart result.
     policy: std::sync::RwLock<Policy>,
+    /// Which measures have items (charts that need them say so).
+    items: items::ItemData,
 }
 
 impl Dashboard {
@@ -78,6 +85,7 @@ impl Dashboard {
             timings: std::sync::Mutex::new(Vec::new()),
             results: std::sync::Mutex::new(None),
             policy: std::sync::RwLock::new(Policy::default()),
+            items: items::ItemData::default(),
         }
     }
 
@@ -324,7 +332,16 @@ impl Dashboard {
             .with_param_values(resolved.param_values())
             .map_err(err)?;
         let (schema, partitions) = collect_partitioned(df).await.map_err(err)?;
-        let batches: Vec<RecordBatch> = partitions.into_iter().flatten().collect();
+        let note = self
+            .items
+            .note(&self.engine, &file.header.needs_items)
+            .await
+            .map_err(err)?;
+        let batches: Vec<RecordBatch> = if note.is_some() {
+            Vec::new()
+        } else {
+            partitions.into_iter().flatten().collect()
+        };
         let min_n = match resolved.get("min_n") {
             Some(ScalarValue::Int64(Some(m))) => *m,
             _ => 1,
@@ -340,6 +357,7 @@ impl Dashboard {
             schema,
             batches,
             params: resolved,
+            note,
         };
         self.keep(&file.id, &result);
         Ok(result)

@@ -614,6 +614,10 @@ pub struct ManifestFile {
     /// chart file's units they belong to and how they were made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub funnel_limits: Option<limits::LimitsInfo>,
+    /// Why the chart has no rows when the data cannot answer it (a chart
+    /// that needs items, over scale scores only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A chart that could not be exported.
@@ -861,6 +865,7 @@ async fn export_chart(
         query_fingerprint: chart.fingerprint(),
         power_query: pq_name.clone(),
         funnel_limits: None,
+        note: result.note.clone(),
     };
     if format.parquet() {
         let name = format!("{base}.parquet");
@@ -905,6 +910,7 @@ async fn export_chart(
                 query_fingerprint: chart.fingerprint(),
                 power_query: lim_pq.clone(),
                 funnel_limits: Some(info.clone()),
+                note: None,
             };
         let batches = std::slice::from_ref(&lim.batch);
         if format.parquet() {

@@ -13,6 +13,7 @@
 //! - [`cli`], [`repl`]: the command line and the interactive shell.
 
 pub mod bench;
+pub mod block_cache;
 pub mod catalog;
 pub mod cli;
 pub mod contract;

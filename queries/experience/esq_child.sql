@@ -3,6 +3,7 @@
 -- ESQs completed in the period by children (9-11 version) and young people
 -- (12-18 version): for each of the 12 items, the share of answers certainly
 -- true, partly true and not true (don't know excluded), per version."""
+-- needs_items = ["ESQ"]
 --
 -- [[params]]
 -- name = "period_start"

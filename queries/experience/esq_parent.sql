@@ -2,6 +2,7 @@
 -- description = """
 -- Parent ESQs completed in the period: for each of the 12 items, the share of
 -- answers certainly true, partly true and not true (don't know excluded)."""
+-- needs_items = ["ESQ"]
 --
 -- [[params]]
 -- name = "period_start"

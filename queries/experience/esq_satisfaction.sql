@@ -4,6 +4,7 @@
 -- answer `certainly true` to item 12 (overall, the help is good), for parents
 -- and for children and young people separately (don't know and missing
 -- excluded), as proportion funnels."""
+-- needs_items = ["ESQ"]
 --
 -- [[params]]
 -- name = "period_start"

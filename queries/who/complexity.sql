@@ -3,6 +3,7 @@
 -- From the first Current View of each in-scope referral: the percentage of
 -- referrals with each of the 14 complexity factors recorded as present (yes).
 -- Not-known counts as not present."""
+-- needs_items = ["CURRENT_VIEW"]
 --
 -- [[params]]
 -- name = "period_start"

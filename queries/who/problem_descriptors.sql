@@ -4,6 +4,7 @@
 -- after the referral date): the percentage of referrals whose clinician rated
 -- each of the 30 problem descriptors at or above severity_threshold (default
 -- moderate). Not-known ratings count as not rated at that level."""
+-- needs_items = ["CURRENT_VIEW"]
 --
 -- [[params]]
 -- name = "period_start"

@@ -65,6 +65,11 @@ pub struct GlobalArgs {
     /// 5) or `none` (nothing withheld: for your own analysis only).
     #[arg(long, global = true, value_name = "POLICY", default_value = "corc")]
     pub sdc: crate::disclosure::Policy,
+    /// Shape of the data directory: `contract` (cypdash's tables,
+    /// docs/data-contract.md), `mhsds` (an MHSDS extract, docs/mhsds.md) or
+    /// `auto` (MHSDS when it holds MHS101Referral and no referral table).
+    #[arg(long, global = true, value_name = "SHAPE", default_value = "auto")]
+    pub input: crate::engine::mhsds::InputShape,
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,6 +300,11 @@ pub struct GenerateArgs {
     /// Files per table: 1 writes `<table>.parquet`, more write a folder.
     #[arg(long, default_value_t = 1)]
     pub files_per_table: u32,
+    /// `contract` (cypdash's tables) or `mhsds` (the same cases as an MHSDS
+    /// extract: coded scale scores, a referral record per month it is open;
+    /// docs/mhsds.md).
+    #[arg(long, value_name = "SHAPE", value_enum, default_value = "contract")]
+    pub format: crate::generate::GenerateFormat,
 }
 
 /// Parse a byte size such as `512MiB`, `2GiB`, `1G`, `1500000`.
@@ -337,6 +347,7 @@ impl GlobalArgs {
         let mut config = EngineConfig::new(self.data.clone().unwrap_or_else(default_data_dir));
         config.memory_limit = self.memory_limit;
         config.spill_dir = self.spill_dir.clone();
+        config.input = self.input;
         config
     }
 

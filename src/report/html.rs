@@ -605,6 +605,10 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
 }
 
 fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
+    if let Some(note) = &chart.note {
+        w.text(el("p").a("class", "note-text"), note);
+        return;
+    }
     match chart.kind {
         ChartKind::Funnel => {
             if chart.curves.is_empty() {

@@ -283,6 +283,8 @@ pub(crate) struct Ran {
     pub params: Resolved,
     /// The funnel limit lines, per headline metric (funnels only).
     pub curves: Vec<funnel::Curve>,
+    /// Why the chart has no rows (the data cannot answer it).
+    pub note: Option<String>,
 }
 
 impl Ran {
@@ -400,6 +402,7 @@ pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<St
             frame,
             params: result.params,
             curves: Vec::new(),
+            note: result.note,
         };
         if kind == ChartKind::Funnel {
             chart.curves = funnel::curves(dashboard, &chart).await?;

@@ -1,0 +1,598 @@
+//! The block cache: shared blocks kept as Parquet files, outside process
+//! memory.
+//!
+//! Without a cache, each shared block (`queries/_shared/*.sql` of kind
+//! `step` or `bound_view`) is computed into an in-memory table on every run.
+//! With `--cache DIR` each block's result is written once as Parquet under
+//! `DIR` and registered as a listing table over those files, so that
+//! - a later run over the same data, query files and parameter values reads
+//!   the files instead of computing the block again;
+//! - the block's rows are not held in process memory: only the operators
+//!   that read them are, under the memory limit;
+//! - every process that can read `DIR` (the executors of a cluster, on a
+//!   shared path) reads the same files.
+//!
+//! An entry's key is a BLAKE3 hash of: the cache format, cypdash's
+//! version, the input fingerprint (every file under the data directory by
+//! relative path, size and modification time, and every reference table's
+//! origin and shipped text), the text of every shared block (a block reads
+//! others, which read the inputs), the block's id and text, and the
+//! parameter values bound when it ran. Any change to one of them gives a
+//! new key: a stale entry is never read, only left behind (`cypdash cache
+//! clear` removes them).
+//!
+//! Layout: `DIR/v1/<block name>/<key>/part-<n>.parquet` (one file per output
+//! partition; each file embeds the block's Arrow schema) and a `complete`
+//! marker written last. An entry is written into `DIR/v1/.tmp-<pid>-<n>`
+//! and renamed into place, so a reader sees a whole entry or none; two
+//! processes filling the same key both write it, one rename wins, and the
+//! contents are the same.
+
+use std::fmt;
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::TableProvider;
+use datafusion::error::DataFusionError;
+use datafusion::execution::context::SessionContext;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::physical_plan::execute_stream_partitioned;
+use futures::StreamExt;
+
+use crate::reference::{LoadedReference, ReferenceOrigin, REFERENCES};
+
+/// The on-disk format; a change of layout bumps it.
+const FORMAT: &str = "v1";
+/// Written last into a complete entry.
+const MARKER: &str = "complete";
+
+/// A failure of the block cache, naming the path it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("block cache {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("block cache: writing block `{block}` to {path}: {source}")]
+    Write {
+        block: String,
+        path: PathBuf,
+        source: DataFusionError,
+    },
+    #[error("block cache {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The key of one cache entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlockKey {
+    /// The block's table name (the entry's folder).
+    pub block: String,
+    /// Hex BLAKE3 of everything the block's rows depend on.
+    pub hash: String,
+}
+
+impl fmt::Display for BlockKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.block, &self.hash[..16])
+    }
+}
+
+/// A block cache directory, with the fingerprint of one session's inputs.
+#[derive(Debug)]
+pub struct BlockCache {
+    root: PathBuf,
+    /// Everything every key of this session shares: format, version,
+    /// inputs, shared blocks' text.
+    base: blake3::Hasher,
+    /// Entries found complete (read) and written, this session.
+    hits: AtomicUsize,
+    fills: AtomicUsize,
+}
+
+impl BlockCache {
+    /// Open (create) the cache at `dir` for a session over `data_dir` with
+    /// these references and shared blocks (`(id, sql)`).
+    pub fn open(
+        dir: &Path,
+        data_dir: &Path,
+        references: &[LoadedReference],
+        shared: &[(&str, &str)],
+    ) -> Result<Self, CacheError> {
+        let root = dir.join(FORMAT);
+        fs::create_dir_all(&root).map_err(io(&root))?;
+        let mut base = blake3::Hasher::new();
+        field(&mut base, "format", FORMAT);
+        field(&mut base, "version", env!("CARGO_PKG_VERSION"));
+        fingerprint_inputs(&mut base, data_dir)?;
+        fingerprint_references(&mut base, references);
+        for (id, sql) in shared {
+            field(&mut base, "shared", id);
+            field(&mut base, "sql", sql);
+        }
+        Ok(Self {
+            root,
+            base,
+            hits: AtomicUsize::new(0),
+            fills: AtomicUsize::new(0),
+        })
+    }
+
+    /// The cache directory as given.
+    pub fn dir(&self) -> &Path {
+        self.root.parent().unwrap_or(&self.root)
+    }
+
+    /// The key of block `name` (`id`, `sql`) run with `binding`, the
+    /// parameter values in force (name, value as text).
+    pub fn key(&self, name: &str, id: &str, sql: &str, binding: &[(String, String)]) -> BlockKey {
+        let mut h = self.base.clone();
+        field(&mut h, "block", id);
+        field(&mut h, "sql", sql);
+        for (name, value) in binding {
+            field(&mut h, "param", name);
+            field(&mut h, "value", value);
+        }
+        BlockKey {
+            block: name.to_string(),
+            hash: h.finalize().to_hex().to_string(),
+        }
+    }
+
+    fn entry(&self, key: &BlockKey) -> PathBuf {
+        self.root.join(&key.block).join(&key.hash)
+    }
+
+    /// Whether the entry is there, whole.
+    pub fn contains(&self, key: &BlockKey) -> bool {
+        self.entry(key).join(MARKER).is_file()
+    }
+
+    /// How many entries this session read and wrote.
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.fills.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The table of `key`, computing it with `sql` (and `params`) first
+    /// when the cache does not hold it.
+    pub async fn table(
+        &self,
+        ctx: &SessionContext,
+        key: &BlockKey,
+        df: impl std::future::Future<Output = Result<datafusion::dataframe::DataFrame, DataFusionError>>,
+    ) -> Result<Arc<dyn TableProvider>, CacheError> {
+        if self.contains(key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let df = df.await.map_err(|source| CacheError::Write {
+                block: key.block.clone(),
+                path: self.entry(key),
+                source,
+            })?;
+            self.fill(key, df).await?;
+            self.fills.fetch_add(1, Ordering::Relaxed);
+        }
+        self.open_entry(ctx, key).await
+    }
+
+    /// Run `df` and write its partitions as an entry.
+    async fn fill(
+        &self,
+        key: &BlockKey,
+        df: datafusion::dataframe::DataFrame,
+    ) -> Result<(), CacheError> {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let tmp = self.root.join(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = self.write_entry(&tmp, key, df).await;
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+            return result;
+        }
+        let dest = self.entry(key);
+        let parent = dest.parent().unwrap_or(&self.root);
+        fs::create_dir_all(parent).map_err(io(parent))?;
+        match fs::rename(&tmp, &dest) {
+            Ok(()) => Ok(()),
+            // Another process put the same entry in place first: its
+            // contents are the same, keep it.
+            Err(_) if self.contains(key) => {
+                let _ = fs::remove_dir_all(&tmp);
+                Ok(())
+            }
+            // A stale incomplete entry (a killed writer before the marker
+            // existed cannot happen: the marker is written before the
+            // rename; an entry without it was left by hand): replace it.
+            Err(_) if dest.exists() => {
+                fs::remove_dir_all(&dest).map_err(io(&dest))?;
+                fs::rename(&tmp, &dest).map_err(io(&dest))
+            }
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                Err(io(&dest)(e))
+            }
+        }
+    }
+
+    async fn write_entry(
+        &self,
+        tmp: &Path,
+        key: &BlockKey,
+        df: datafusion::dataframe::DataFrame,
+    ) -> Result<(), CacheError> {
+        let werr = |source| CacheError::Write {
+            block: key.block.clone(),
+            path: tmp.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(tmp).map_err(io(tmp))?;
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await.map_err(werr)?;
+        let schema = plan.schema();
+        let streams = execute_stream_partitioned(plan, task).map_err(werr)?;
+        let writes = streams.into_iter().enumerate().map(|(i, mut stream)| {
+            let path = tmp.join(format!("part-{i}.parquet"));
+            let schema = schema.clone();
+            async move {
+                let file = fs::File::create(&path).map_err(io(&path))?;
+                let mut writer = ArrowWriter::try_new(BufWriter::new(file), schema, None)
+                    .map_err(|e| werr(e.into()))?;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(werr)?;
+                    writer.write(&batch).map_err(|e| werr(e.into()))?;
+                }
+                writer.close().map_err(|e| werr(e.into()))?;
+                Ok::<(), CacheError>(())
+            }
+        });
+        futures::future::try_join_all(writes).await?;
+        let marker = tmp.join(MARKER);
+        fs::write(&marker, key.hash.as_bytes()).map_err(io(&marker))
+    }
+
+    /// A listing table over a complete entry, with the schema its files
+    /// embed (string types and nullability as the block produced them).
+    async fn open_entry(
+        &self,
+        ctx: &SessionContext,
+        key: &BlockKey,
+    ) -> Result<Arc<dyn TableProvider>, CacheError> {
+        let dir = self.entry(key);
+        let schema = entry_schema(&dir)?;
+        let invalid = |e: DataFusionError| CacheError::Invalid {
+            path: dir.clone(),
+            message: e.to_string(),
+        };
+        let url = ListingTableUrl::parse(format!("{}/", dir.display())).map_err(invalid)?;
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .with_schema(schema);
+        let _ = ctx;
+        let table = ListingTable::try_new(config).map_err(invalid)?;
+        Ok(Arc::new(table))
+    }
+}
+
+/// The Arrow schema embedded in an entry's first file.
+fn entry_schema(dir: &Path) -> Result<SchemaRef, CacheError> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let first = dir.join("part-0.parquet");
+    let file = fs::File::open(&first).map_err(io(&first))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| CacheError::Invalid {
+            path: first.clone(),
+            message: e.to_string(),
+        })?;
+    Ok(builder.schema().clone())
+}
+
+/// One length-prefixed field, so that no two sequences of fields hash the
+/// same bytes.
+fn field(h: &mut blake3::Hasher, name: &str, value: &str) {
+    for part in [name, value] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+}
+
+/// Every file under the data directory: relative path, size, modification
+/// time (nanoseconds since the epoch), in path order.
+fn fingerprint_inputs(h: &mut blake3::Hasher, data_dir: &Path) -> Result<(), CacheError> {
+    let mut files = Vec::new();
+    walk(data_dir, data_dir, &mut files)?;
+    files.sort();
+    for (rel, size, mtime) in files {
+        field(h, "file", &rel);
+        field(h, "size", &size.to_string());
+        field(h, "mtime", &mtime.to_string());
+    }
+    Ok(())
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, u64, u128)>) -> Result<(), CacheError> {
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let path = entry.path();
+        let meta = fs::metadata(&path).map_err(io(&path))?;
+        if meta.is_dir() {
+            walk(root, &path, out)?;
+        } else {
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            out.push((rel, meta.len(), mtime));
+        }
+    }
+    Ok(())
+}
+
+fn fingerprint_references(h: &mut blake3::Hasher, references: &[LoadedReference]) {
+    for spec in REFERENCES {
+        field(h, "reference", spec.name);
+        field(h, "shipped", spec.shipped);
+    }
+    for loaded in references {
+        let origin = match &loaded.origin {
+            ReferenceOrigin::Shipped => "shipped".to_string(),
+            ReferenceOrigin::Override(p) => p.display().to_string(),
+        };
+        field(h, loaded.name, &origin);
+    }
+}
+
+/// One entry of a cache directory, as `cypdash cache list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub block: String,
+    pub hash: String,
+    pub files: usize,
+    pub bytes: u64,
+    pub complete: bool,
+}
+
+/// The entries of the cache at `dir` (none when it does not exist).
+pub fn entries(dir: &Path) -> Result<Vec<Entry>, CacheError> {
+    let root = dir.join(FORMAT);
+    let mut out = Vec::new();
+    if !root.is_dir() {
+        return Ok(out);
+    }
+    for block in fs::read_dir(&root).map_err(io(&root))? {
+        let block = block.map_err(io(&root))?;
+        let name = block.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".tmp-") || !block.path().is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(block.path()).map_err(io(&block.path()))? {
+            let entry = entry.map_err(io(&block.path()))?;
+            let path = entry.path();
+            let (mut files, mut bytes) = (0, 0);
+            for f in fs::read_dir(&path).map_err(io(&path))? {
+                let f = f.map_err(io(&path))?;
+                if f.path().extension().is_some_and(|e| e == "parquet") {
+                    files += 1;
+                    bytes += f.metadata().map_err(io(&f.path()))?.len();
+                }
+            }
+            out.push(Entry {
+                block: name.clone(),
+                hash: entry.file_name().to_string_lossy().into_owned(),
+                files,
+                bytes,
+                complete: path.join(MARKER).is_file(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.block, &a.hash).cmp(&(&b.block, &b.hash)));
+    Ok(out)
+}
+
+/// Remove every entry (and any partial write) of the cache at `dir`;
+/// returns how many entries and bytes went. Only the cache's own folder
+/// (`DIR/v1`) is removed: other files in `DIR` are left alone.
+pub fn clear(dir: &Path) -> Result<(usize, u64), CacheError> {
+    let found = entries(dir)?;
+    let root = dir.join(FORMAT);
+    if root.exists() {
+        fs::remove_dir_all(&root).map_err(io(&root))?;
+    }
+    Ok((found.len(), found.iter().map(|e| e.bytes).sum()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+
+    fn cache(dir: &Path, data: &Path) -> BlockCache {
+        BlockCache::open(dir, data, &[], &[("a", "SELECT 1")]).unwrap()
+    }
+
+    #[test]
+    fn keys_change_with_every_input() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        fs::write(data.join("referral.csv"), "a\n1\n").unwrap();
+        let c = cache(&tmp.path().join("c"), &data);
+        let binding = vec![("min_n".to_string(), "5".to_string())];
+        let k = c.key("b", "_shared/b", "SELECT 2", &binding);
+        // Same everything: same key.
+        assert_eq!(
+            k,
+            cache(&tmp.path().join("c"), &data).key("b", "_shared/b", "SELECT 2", &binding)
+        );
+        // Another parameter value, another block text.
+        let other = vec![("min_n".to_string(), "10".to_string())];
+        assert_ne!(k, c.key("b", "_shared/b", "SELECT 2", &other));
+        assert_ne!(k, c.key("b", "_shared/b", "SELECT 3", &binding));
+        // Field boundaries count: ("ab", "") is not ("a", "b").
+        let split = vec![("a".to_string(), "b".to_string())];
+        let joined = vec![("ab".to_string(), String::new())];
+        assert_ne!(c.key("b", "x", "y", &split), c.key("b", "x", "y", &joined));
+        // Another shared block text.
+        let c2 = BlockCache::open(&tmp.path().join("c"), &data, &[], &[("a", "SELECT 9")]).unwrap();
+        assert_ne!(k, c2.key("b", "_shared/b", "SELECT 2", &binding));
+        // The data changed (size differs).
+        fs::write(data.join("referral.csv"), "a\n1\n2\n").unwrap();
+        assert_ne!(
+            k,
+            cache(&tmp.path().join("c"), &data).key("b", "_shared/b", "SELECT 2", &binding)
+        );
+        // A new file in the data directory.
+        fs::write(data.join("partnership.csv"), "x\n").unwrap();
+        let k3 = cache(&tmp.path().join("c"), &data).key("b", "_shared/b", "SELECT 2", &binding);
+        fs::remove_file(data.join("partnership.csv")).unwrap();
+        assert_ne!(
+            k3,
+            cache(&tmp.path().join("c"), &data).key("b", "_shared/b", "SELECT 2", &binding)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_filled_entry_reads_back_exactly_and_is_reused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let dir = tmp.path().join("cache");
+        let c = cache(&dir, &data);
+        let ctx = SessionContext::new();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2, 3])),
+                Arc::new(StringArray::from(vec![Some("x"), None, Some("z")])),
+            ],
+        )
+        .unwrap();
+        ctx.register_batch("src", batch.clone()).unwrap();
+        let key = c.key("blk", "_shared/blk", "SELECT * FROM src", &[]);
+        assert!(!c.contains(&key));
+        let t = c
+            .table(&ctx, &key, ctx.sql("SELECT * FROM src"))
+            .await
+            .unwrap();
+        assert!(c.contains(&key));
+        // The schema as the block produced it: Utf8 stays Utf8, id stays
+        // non-null.
+        assert_eq!(t.schema().as_ref(), schema.as_ref());
+        ctx.register_table("blk", t).unwrap();
+        let got = ctx
+            .sql("SELECT * FROM blk ORDER BY id")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let got = datafusion::arrow::compute::concat_batches(&schema, &got).unwrap();
+        assert_eq!(got, batch);
+        assert_eq!(c.counts(), (0, 1));
+        // Reused: the query passed is not run (it would fail: no table).
+        let again = c
+            .table(&ctx, &key, ctx.sql("SELECT * FROM no_such_table"))
+            .await
+            .unwrap();
+        assert_eq!(again.schema().as_ref(), schema.as_ref());
+        assert_eq!(c.counts(), (1, 1));
+        let listed = entries(&dir).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].complete && listed[0].block == "blk" && listed[0].bytes > 0);
+        assert_eq!(clear(&dir).unwrap().0, 1);
+        assert!(entries(&dir).unwrap().is_empty());
+        assert!(!c.contains(&key));
+    }
+
+    #[tokio::test]
+    async fn a_failed_block_leaves_no_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let dir = tmp.path().join("cache");
+        let c = cache(&dir, &data);
+        let ctx = SessionContext::new();
+        let key = c.key("blk", "_shared/blk", "q", &[]);
+        // Fails while running, after the entry's temporary folder was
+        // made: a division by zero over a registered table's rows.
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)])),
+            vec![Arc::new(Int64Array::from(vec![1, 2]))],
+        )
+        .unwrap();
+        ctx.register_batch("src", batch).unwrap();
+        let err = c
+            .table(&ctx, &key, ctx.sql("SELECT 1 / (x - x) AS y FROM src"))
+            .await;
+        assert!(err.is_err(), "division by zero should fail");
+        assert!(!c.contains(&key));
+        let leftovers: Vec<_> = fs::read_dir(dir.join(FORMAT)).unwrap().collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_block_is_an_entry_with_its_schema() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let c = cache(&tmp.path().join("cache"), &data);
+        let ctx = SessionContext::new();
+        let key = c.key("empty", "_shared/empty", "q", &[]);
+        let t = c
+            .table(&ctx, &key, ctx.sql("SELECT 1::bigint AS n WHERE false"))
+            .await
+            .unwrap();
+        assert_eq!(t.schema().field(0).name(), "n");
+        ctx.register_table("empty", t).unwrap();
+        let n = ctx
+            .sql("SELECT count(*) FROM empty")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(
+            n[0].column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0),
+            0
+        );
+    }
+}
