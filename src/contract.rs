@@ -11,6 +11,9 @@ pub struct ColumnSpec {
     pub name: &'static str,
     pub data_type: ContractType,
     pub nullable: bool,
+    /// The column may be absent from the file: it then reads as NULL
+    /// (MHSDS tables only; every contract column is required).
+    pub optional: bool,
 }
 
 /// The logical types the contract uses.
@@ -18,9 +21,12 @@ pub struct ColumnSpec {
 pub enum ContractType {
     Int64,
     Int32,
+    Float64,
     Utf8,
     Date,
     Boolean,
+    /// A timestamp (MHSDS `AssToolCompTimestamp`): read as its date.
+    Timestamp,
 }
 
 impl ContractType {
@@ -29,9 +35,13 @@ impl ContractType {
         match self {
             ContractType::Int64 => DataType::Int64,
             ContractType::Int32 => DataType::Int32,
+            ContractType::Float64 => DataType::Float64,
             ContractType::Utf8 => DataType::Utf8,
             ContractType::Date => DataType::Date32,
             ContractType::Boolean => DataType::Boolean,
+            ContractType::Timestamp => {
+                DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None)
+            }
         }
     }
 
@@ -40,9 +50,11 @@ impl ContractType {
         match self {
             ContractType::Int64 => "INT64",
             ContractType::Int32 => "INT32",
+            ContractType::Float64 => "FLOAT64",
             ContractType::Utf8 => "UTF8",
             ContractType::Date => "DATE",
             ContractType::Boolean => "BOOLEAN",
+            ContractType::Timestamp => "TIMESTAMP",
         }
     }
 
@@ -59,9 +71,13 @@ impl ContractType {
                 found,
                 D::Int32 | D::Int16 | D::Int8 | D::UInt16 | D::UInt8 | D::Int64
             ),
+            ContractType::Float64 => {
+                matches!(found, D::Float64 | D::Float32) || ContractType::Int64.accepts(found)
+            }
             ContractType::Utf8 => matches!(found, D::Utf8 | D::LargeUtf8 | D::Utf8View),
             ContractType::Date => matches!(found, D::Date32 | D::Date64),
             ContractType::Boolean => matches!(found, D::Boolean),
+            ContractType::Timestamp => matches!(found, D::Timestamp(..) | D::Date32 | D::Date64),
         }
     }
 }
@@ -94,6 +110,17 @@ const fn col(name: &'static str, data_type: ContractType, nullable: bool) -> Col
         name,
         data_type,
         nullable,
+        optional: false,
+    }
+}
+
+/// A column that may be missing from the file (read as NULL).
+pub(crate) const fn optional_col(name: &'static str, data_type: ContractType) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        data_type,
+        nullable: true,
+        optional: true,
     }
 }
 
@@ -175,7 +202,28 @@ pub const QUESTIONNAIRE_ITEM: TableSpec = TableSpec {
     ],
 };
 
-/// Every input table, parents before children.
+/// Already-scored scales of a questionnaire (optional): for questionnaires
+/// recorded as scale scores rather than items (an MHSDS extract, a service
+/// that keeps only totals). A questionnaire with items is scored from its
+/// items and these rows are only compared with them (`validate`).
+pub const QUESTIONNAIRE_SCORE: TableSpec = TableSpec {
+    name: "questionnaire_score",
+    columns: &[
+        col("questionnaire_id", Int64, false),
+        col("scale", Utf8, false),
+        col("score", Float64, true),
+    ],
+};
+
+/// Tables a data directory may leave out: each is then an empty table.
+pub const OPTIONAL_TABLES: &[TableSpec] = &[QUESTIONNAIRE_SCORE];
+
+/// Every input table, required and optional, parents before children.
+pub fn all_tables() -> impl Iterator<Item = &'static TableSpec> {
+    TABLES.iter().chain(OPTIONAL_TABLES)
+}
+
+/// Every required input table, parents before children.
 pub const TABLES: &[TableSpec] = &[
     PARTNERSHIP,
     SERVICE,
@@ -188,5 +236,5 @@ pub const TABLES: &[TableSpec] = &[
 
 /// Look a contract table up by name.
 pub fn table(name: &str) -> Option<&'static TableSpec> {
-    TABLES.iter().find(|t| t.name == name)
+    all_tables().find(|t| t.name == name)
 }

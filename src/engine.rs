@@ -13,12 +13,14 @@
 //! table and file (and CSV line, or Parquet row group and column) in a read
 //! error (`engine/scan.rs`).
 
+pub mod mhsds;
 mod parquet_check;
 mod scan;
 
 use crate::contract::{self, ContractType, TableSpec};
 use crate::reference;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
@@ -44,6 +46,9 @@ pub struct EngineConfig {
     pub spill_dir: Option<PathBuf>,
     /// Number of partitions (None: the number of CPU cores).
     pub target_partitions: Option<usize>,
+    /// The shape of the data directory (default: recognised by its
+    /// table names, see [`mhsds::InputShape`]).
+    pub input: mhsds::InputShape,
 }
 
 impl EngineConfig {
@@ -53,6 +58,7 @@ impl EngineConfig {
             memory_limit: None,
             spill_dir: None,
             target_partitions: None,
+            input: mhsds::InputShape::Auto,
         }
     }
 }
@@ -210,6 +216,7 @@ pub enum EngineError {
 /// An input table that was found and registered.
 #[derive(Debug, Clone)]
 pub struct InputTable {
+    /// The table's name (a contract table, or an MHSDS table).
     pub name: &'static str,
     pub source: TableSource,
     /// The schema of the file(s) as found (before projection to the contract).
@@ -222,6 +229,8 @@ pub struct Engine {
     config: EngineConfig,
     inputs: Vec<InputTable>,
     references: Vec<reference::LoadedReference>,
+    /// Contract or MHSDS (never `Auto` once open).
+    shape: mhsds::InputShape,
 }
 
 impl fmt::Debug for Engine {
@@ -239,7 +248,31 @@ impl Engine {
     /// Build the session: UDFs, reference tables and every contract table.
     /// Fails with [`EngineError::Contract`] listing every contract problem.
     pub async fn open(config: EngineConfig) -> Result<Self, EngineError> {
-        let (ctx, inputs, problems) = Self::open_unchecked(&config).await?;
+        if !config.data_dir.is_dir() {
+            return Err(EngineError::DataDirMissing(config.data_dir.clone()));
+        }
+        let shape = config.input.resolve(&config.data_dir);
+        let sources = Arc::new(scan::ScanSources::default());
+        let ctx = new_context(&config, &sources)?;
+        cypdash_udfs::register_all(&ctx);
+        let (inputs, problems) = match shape {
+            mhsds::InputShape::Mhsds => {
+                // The contract views read the SNOMED reference table.
+                let references = reference::register_all(&ctx, &config.data_dir)?;
+                let (inputs, problems) = mhsds::register(&ctx, &sources, &config.data_dir).await?;
+                if problems.is_empty() {
+                    return Ok(Self {
+                        ctx,
+                        config,
+                        inputs,
+                        references,
+                        shape,
+                    });
+                }
+                (inputs, problems)
+            }
+            _ => register_contract(&ctx, &sources, &config.data_dir).await?,
+        };
         if !problems.is_empty() {
             return Err(EngineError::Contract {
                 dir: config.data_dir.clone(),
@@ -252,28 +285,13 @@ impl Engine {
             config,
             inputs,
             references,
+            shape,
         })
     }
 
-    async fn open_unchecked(
-        config: &EngineConfig,
-    ) -> Result<(SessionContext, Vec<InputTable>, Vec<ContractProblem>), EngineError> {
-        if !config.data_dir.is_dir() {
-            return Err(EngineError::DataDirMissing(config.data_dir.clone()));
-        }
-        let sources = Arc::new(scan::ScanSources::default());
-        let ctx = new_context(config, &sources)?;
-        cypdash_udfs::register_all(&ctx);
-        let mut inputs = Vec::new();
-        let mut problems = Vec::new();
-        for spec in contract::TABLES {
-            match register_input(&ctx, &sources, &config.data_dir, spec).await {
-                Ok(Ok(table)) => inputs.push(table),
-                Ok(Err(mut found)) => problems.append(&mut found),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok((ctx, inputs, problems))
+    /// Whether the data directory is in the contract's shape or MHSDS's.
+    pub fn shape(&self) -> mhsds::InputShape {
+        self.shape
     }
 
     pub fn ctx(&self) -> &SessionContext {
@@ -288,7 +306,8 @@ impl Engine {
         &self.config.data_dir
     }
 
-    /// The input tables, in contract order.
+    /// The input tables as found, in contract order (MHSDS tables for an
+    /// MHSDS extract); an optional table left out is not listed.
     pub fn inputs(&self) -> &[InputTable] {
         &self.inputs
     }
@@ -347,6 +366,38 @@ fn new_context(
         .with_physical_optimizer_rule(Arc::new(scan::NameScanErrors::new(Arc::clone(sources))))
         .build();
     Ok(SessionContext::new_with_state(state))
+}
+
+/// Register every contract table (the optional ones empty when absent).
+async fn register_contract(
+    ctx: &SessionContext,
+    sources: &scan::ScanSources,
+    dir: &Path,
+) -> Result<(Vec<InputTable>, Vec<ContractProblem>), EngineError> {
+    let mut inputs = Vec::new();
+    let mut problems = Vec::new();
+    for spec in contract::all_tables() {
+        let optional = contract::OPTIONAL_TABLES
+            .iter()
+            .any(|t| t.name == spec.name);
+        if optional && matches!(locate(dir, spec), Err(ContractProblem::MissingTable { .. })) {
+            register_empty(ctx, spec)?;
+            continue;
+        }
+        match register_input(ctx, sources, dir, spec).await {
+            Ok(Ok(table)) => inputs.push(table),
+            Ok(Err(mut found)) => problems.append(&mut found),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((inputs, problems))
+}
+
+/// Register a table with the spec's columns and no rows.
+fn register_empty(ctx: &SessionContext, spec: &TableSpec) -> Result<(), DataFusionError> {
+    let table = datafusion::datasource::MemTable::try_new(spec.schema(), vec![vec![]])?;
+    ctx.register_table(TableReference::bare(spec.name), Arc::new(table))?;
+    Ok(())
 }
 
 /// Find where a table is stored in `dir`.
@@ -449,6 +500,13 @@ async fn register_input(
     let mut exprs = Vec::with_capacity(spec.columns.len());
     for column in spec.columns {
         match file_schema.field_with_name(column.name) {
+            Err(_) if column.optional => exprs.push(
+                cast(
+                    datafusion::prelude::lit(datafusion::scalar::ScalarValue::Null),
+                    column.data_type.arrow(),
+                )
+                .alias(column.name),
+            ),
             Err(_) => problems.push(ContractProblem::MissingColumn {
                 table: spec.name,
                 column: column.name,
@@ -482,7 +540,8 @@ async fn register_input(
         return Ok(Err(problems));
     }
     let view = df.select(exprs)?.into_view();
-    ctx.register_table(spec.name, view)?;
+    // `bare`: MHSDS table names keep their case (`"MHS101Referral"`).
+    ctx.register_table(TableReference::bare(spec.name), view)?;
     sources.add(scan_source);
     Ok(Ok(InputTable {
         name: spec.name,

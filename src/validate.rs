@@ -14,9 +14,10 @@
 //! with those rows.
 
 use crate::contract;
-use crate::engine::{ContractProblem, Engine};
+use crate::engine::{mhsds, ContractProblem, Engine};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::error::DataFusionError;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -131,7 +132,48 @@ pub const CHECKS: &[Check] = &[
     warn("future date", "person", "SELECT person_id AS id FROM person WHERE birth_date > current_date()"),
     // Cases.
     warn("open case with no contacts", "referral", "SELECT r.referral_id AS id FROM referral r LEFT ANTI JOIN contact c ON c.referral_id = r.referral_id WHERE r.closure_date IS NULL"),
+    // Scale scores (questionnaire_score): a questionnaire with items is
+    // scored from them; one without is scored from these rows.
+    warn_with_effect("scale given twice in a questionnaire", "questionnaire_score", "SELECT questionnaire_id AS id FROM questionnaire_score GROUP BY questionnaire_id, scale HAVING count(*) > 1", "the scale counts as not scored unless both values agree"),
+    warn_with_effect("scale score without a questionnaire", "questionnaire_score", "SELECT DISTINCT s.questionnaire_id AS id FROM questionnaire_score s LEFT ANTI JOIN questionnaire q ON s.questionnaire_id = q.questionnaire_id WHERE s.questionnaire_id IS NOT NULL", EFFECT_ITEM_LEFT_OUT),
+    warn_with_effect("unknown scale for the measure", "questionnaire_score", "SELECT DISTINCT s.questionnaire_id AS id FROM questionnaire_score s JOIN questionnaire q ON s.questionnaire_id = q.questionnaire_id LEFT ANTI JOIN ref_scale r ON r.measure = q.measure AND r.scale = s.scale WHERE s.scale IS NOT NULL", "not read by any chart"),
+    warn_with_effect("out-of-range or fractional scale score", "questionnaire_score", "SELECT DISTINCT s.questionnaire_id AS id FROM questionnaire_score s JOIN questionnaire q ON s.questionnaire_id = q.questionnaire_id JOIN ref_scale r ON r.measure = q.measure AND r.scale = s.scale WHERE s.score < r.min_score OR s.score > r.max_score OR s.score <> round(s.score)", "the scale counts as not scored (as an out-of-range item does)"),
+    warn_with_effect("scale score disagrees with its items", "questionnaire_score", SCORE_DISAGREES, "the items win: the charts score the questionnaire from its items"),
 ];
+
+/// Questionnaires with both items and scale scores whose given score of a
+/// scale differs from the score of its items (scored as the charts score
+/// them: `sdq_scores`, `rcads_scores`, goal ratings 0-10).
+const SCORE_DISAGREES: &str = "\
+    WITH both_kinds AS ( \
+        SELECT DISTINCT questionnaire_id FROM questionnaire_score \
+        WHERE questionnaire_id IN (SELECT questionnaire_id FROM questionnaire_item)), \
+    item AS ( \
+        SELECT i.* FROM questionnaire_item i JOIN both_kinds b USING (questionnaire_id)), \
+    sdq AS (SELECT questionnaire_id, sdq_scores(item, value) AS s FROM item GROUP BY questionnaire_id), \
+    rcads AS (SELECT questionnaire_id, rcads_scores(item, value) AS s FROM item GROUP BY questionnaire_id), \
+    scored AS ( \
+        SELECT questionnaire_id, 'SDQ' AS measure, \
+            unnest(['emotional', 'conduct', 'hyperactivity', 'peer', 'prosocial', \
+                    'total_difficulties', 'externalising', 'internalising', 'impact']) AS scale, \
+            unnest([s['emotional'], s['conduct'], s['hyperactivity'], s['peer'], s['prosocial'], \
+                    s['total_difficulties'], s['externalising'], s['internalising'], s['impact']]) AS v \
+        FROM sdq \
+        UNION ALL \
+        SELECT questionnaire_id, 'RCADS', \
+            unnest(['separation_anxiety', 'generalised_anxiety', 'panic', 'social_phobia', \
+                    'ocd', 'depression', 'total_anxiety', 'total']), \
+            unnest([s['separation_anxiety'], s['generalised_anxiety'], s['panic'], \
+                    s['social_phobia'], s['ocd'], s['depression'], s['total_anxiety'], s['total']]) \
+        FROM rcads \
+        UNION ALL \
+        SELECT questionnaire_id, 'GBO', item, CAST(CASE WHEN value BETWEEN 0 AND 10 THEN value END AS BIGINT) \
+        FROM item WHERE item IN ('goal_1', 'goal_2', 'goal_3')) \
+    SELECT DISTINCT s.questionnaire_id AS id \
+    FROM questionnaire_score s \
+    JOIN questionnaire q USING (questionnaire_id) \
+    JOIN scored x ON x.questionnaire_id = s.questionnaire_id AND x.measure = q.measure AND x.scale = s.scale \
+    WHERE s.score IS DISTINCT FROM CAST(x.v AS DOUBLE)";
 
 /// What the charts do with a row holding a NULL in a required column, for
 /// each column the contract requires (`nullable: false`); a test checks that
@@ -166,12 +208,14 @@ pub const NULL_EFFECTS: &[(&str, &str, &str)] = &[
     ("questionnaire", "completed_date", EFFECT_QUESTIONNAIRE_LEFT_OUT),
     ("questionnaire_item", "questionnaire_id", EFFECT_ITEM_LEFT_OUT),
     ("questionnaire_item", "item", EFFECT_ITEM_LEFT_OUT),
+    ("questionnaire_score", "questionnaire_id", EFFECT_ITEM_LEFT_OUT),
+    ("questionnaire_score", "scale", EFFECT_ITEM_LEFT_OUT),
 ];
 
 /// Every check, in the order they are reported: a NULL check (an error)
 /// for each column the contract requires, then [`CHECKS`].
 pub fn checks() -> Vec<Check> {
-    let nulls = contract::TABLES.iter().flat_map(|table| {
+    let nulls = contract::all_tables().flat_map(|table| {
         // Rows are identified by the table's first column, its id (for
         // questionnaire_item, its questionnaire).
         let id = table.columns[0].name;
@@ -186,7 +230,9 @@ pub fn checks() -> Vec<Check> {
                     "SELECT {distinct}{id} AS id FROM {t} WHERE {c} IS NULL",
                     // Item findings count questionnaires, except a NULL
                     // questionnaire_id, which counts item rows.
-                    distinct = if table.name == "questionnaire_item" && c.name != id {
+                    distinct = if matches!(table.name, "questionnaire_item" | "questionnaire_score")
+                        && c.name != id
+                    {
                         "DISTINCT "
                     } else {
                         ""
@@ -228,15 +274,29 @@ pub fn contract_findings(problems: &[ContractProblem]) -> Vec<Finding> {
 /// Run every data check ([`checks`]: NULLs in required columns, which are
 /// errors, and the quality warnings) over a session whose tables meet the
 /// contract's columns and types.
+///
+/// On an MHSDS extract the contract's checks run on the contract views and
+/// their findings name the MHSDS tables and columns they come from
+/// ([`mhsds::relabel`]); the extract's own checks ([`MHSDS_CHECKS`]:
+/// unknown concepts, unusable scores, duplicate monthly records) follow.
 pub async fn quality_findings(engine: &Engine) -> Result<Vec<Finding>, DataFusionError> {
+    let is_mhsds = engine.shape() == mhsds::InputShape::Mhsds;
+    let extra = if is_mhsds { MHSDS_CHECKS } else { &[] };
+    let base = checks();
     let mut findings = Vec::new();
-    for check in checks() {
-        let (count, examples) = run_check(engine, &check).await?;
+    for (i, check) in base.iter().chain(extra).enumerate() {
+        let (count, examples) = run_check(engine, check).await?;
         if count > 0 {
+            let own = i >= base.len();
+            let (table, problem) = if is_mhsds && !own {
+                mhsds::relabel(check.table, &check.problem)
+            } else {
+                (check.table.to_string(), check.problem.to_string())
+            };
             findings.push(Finding {
                 severity: check.severity,
-                problem: check.problem.to_string(),
-                table: check.table.to_string(),
+                problem,
+                table,
                 count,
                 examples,
                 effect: check.effect.to_string(),
@@ -250,7 +310,7 @@ async fn run_check(engine: &Engine, check: &Check) -> Result<(u64, Vec<String>),
     let sql = format!(
         "WITH bad AS ({}) \
          SELECT (SELECT count(*) FROM bad) AS n, id FROM (SELECT id FROM bad ORDER BY id LIMIT 3) \
-         UNION ALL SELECT (SELECT count(*) FROM bad), CAST(NULL AS BIGINT) ORDER BY id NULLS LAST",
+         UNION ALL SELECT (SELECT count(*) FROM bad), NULL ORDER BY id NULLS LAST",
         check.sql
     );
     let batches: Vec<RecordBatch> = engine.sql(&sql).await.map_err(|e| {
@@ -263,7 +323,9 @@ async fn run_check(engine: &Engine, check: &Check) -> Result<(u64, Vec<String>),
     let mut examples = Vec::new();
     for b in &batches {
         let n = b.column(0).as_primitive::<Int64Type>();
-        let ids = b.column(1).as_primitive::<Int64Type>();
+        // Ids are numbers in the contract, text in MHSDS.
+        let ids = cast(b.column(1), &DataType::Utf8)?;
+        let ids = ids.as_string::<i32>();
         for i in 0..b.num_rows() {
             count = n.value(i) as u64;
             if ids.is_valid(i) {
@@ -316,4 +378,57 @@ pub fn findings_batch(
             text(|f| f.effect.clone()),
         ],
     )
+}
+
+const EFFECT_SCORE_MISSING: &str = "the scale counts as not scored in every chart";
+const EFFECT_LATEST_RECORD: &str =
+    "one record is taken: the higher RecordNumber, then the one with a discharge date";
+
+/// Checks of an MHSDS extract itself (`src/engine/mhsds.rs`, `docs/mhsds.md`) (warnings), run by `validate` besides
+/// the contract's checks on the views. Each yields the MHSDS row ids.
+#[rustfmt::skip]
+pub const MHSDS_CHECKS: &[Check] = &[
+    mhsds_check("unknown concept (CodedAssToolType not in ref_scale_snomed)", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
+        "SELECT row_id AS id FROM mhsds_coded_score WHERE NOT listed",
+        "not read: no chart counts it"),
+    mhsds_check("concept with no cypdash scale (item-level or unnumbered goal)", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
+        "SELECT row_id AS id FROM mhsds_coded_score WHERE listed AND NOT known",
+        "not read: cypdash reads scale scores, not items, from MHSDS"),
+    mhsds_check("non-numeric PersScore", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
+        "SELECT row_id AS id FROM mhsds_coded_score WHERE scale IS NOT NULL AND pers_score IS NOT NULL AND number IS NULL",
+        EFFECT_SCORE_MISSING),
+    mhsds_check("PersScore outside the concept's valid range", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
+        "SELECT row_id AS id FROM mhsds_coded_score WHERE scale IS NOT NULL AND number IS NOT NULL AND score IS NULL",
+        EFFECT_SCORE_MISSING),
+    mhsds_check("care activity score without its contact", "MHS607CodedScoreAssessmentAct",
+        "SELECT row_id AS id FROM mhsds_coded_score WHERE completed_date IS NULL",
+        "not read: no date to place it"),
+    mhsds_check("duplicate monthly record (UniqServReqID, UniqMonthID)", "MHS101Referral",
+        "SELECT \"UniqServReqID\" AS id FROM \"MHS101Referral\" GROUP BY \"UniqServReqID\", \"UniqMonthID\" HAVING count(*) > 1",
+        EFFECT_LATEST_RECORD),
+    mhsds_check("duplicate monthly record (Person_ID, OrgIDProv, UniqMonthID)", "MHS001MPI",
+        "SELECT \"Person_ID\" AS id FROM \"MHS001MPI\" GROUP BY \"Person_ID\", \"OrgIDProv\", \"UniqMonthID\" HAVING count(*) > 1",
+        "one record is taken: the latest month, then the higher RecordNumber"),
+    mhsds_check("contact in more than one record (UniqCareContID)", "MHS201CareContact",
+        "SELECT \"UniqCareContID\" AS id FROM \"MHS201CareContact\" GROUP BY \"UniqCareContID\" HAVING count(*) > 1",
+        "counted once: the record of the latest month"),
+    mhsds_check("id not decimal text", "MHS101Referral",
+        "SELECT \"UniqServReqID\" AS id FROM \"MHS101Referral\" WHERE try_cast(\"UniqServReqID\" AS BIGINT) IS NULL \
+         UNION ALL SELECT \"Person_ID\" FROM \"MHS101Referral\" WHERE try_cast(\"Person_ID\" AS BIGINT) IS NULL",
+        "the referral (or its person) has no id: see the NULL findings"),
+];
+
+const fn mhsds_check(
+    problem: &'static str,
+    table: &'static str,
+    sql: &'static str,
+    effect: &'static str,
+) -> Check {
+    Check {
+        problem: Cow::Borrowed(problem),
+        table,
+        sql: Cow::Borrowed(sql),
+        severity: Severity::Warning,
+        effect,
+    }
 }

@@ -1,7 +1,9 @@
 -- title = "Goal ratings"
 -- description = """
 -- One row per rated goal per GBO questionnaire (ratings 0-10; out-of-range
--- ratings count as not rated). Computed once per session."""
+-- ratings count as not rated). A questionnaire with no items takes its
+-- ratings from questionnaire_score (given_score, scales goal_1 .. goal_3);
+-- one with both is rated by its items. Computed once per session."""
 -- kind = "table"
 -- stage = 1
 
@@ -11,7 +13,7 @@ with gbo_questionnaire as (
     where measure = 'GBO'
 ),
 
-final as (
+from_items as (
     select
         q.questionnaire_id,
         q.referral_id,
@@ -23,6 +25,25 @@ final as (
     join questionnaire_item i using (questionnaire_id)
     where i.item in ('goal_1', 'goal_2', 'goal_3')
       and i.value between 0 and 10
+),
+
+from_scores as (
+    select
+        q.questionnaire_id,
+        q.referral_id,
+        q.informant,
+        q.completed_date,
+        g.scale as goal,
+        g.score as rating
+    from gbo_questionnaire q
+    join given_score g using (questionnaire_id)
+    where g.measure = 'GBO'
+),
+
+final as (
+    select * from from_items
+    union all
+    select * from from_scores
 )
 
 select * from final

@@ -1,8 +1,10 @@
 -- title = "SDQ scores"
 -- description = """
 -- One row per SDQ questionnaire with its scale scores (sdq_scores: reverse
--- items, prorating at 3 of 5 answered, impact recode). Computed once per
--- session and kept in memory: every SDQ chart reads it."""
+-- items, prorating at 3 of 5 answered, impact recode). A questionnaire with
+-- no items takes its scales from questionnaire_score instead (given_score);
+-- one with both is scored from its items. Computed once per session and
+-- kept in memory: every SDQ chart reads it."""
 -- kind = "table"
 -- stage = 1
 --
@@ -34,7 +36,7 @@ scored as (
     group by questionnaire_id
 ),
 
-final as (
+from_items as (
     select
         q.questionnaire_id,
         q.referral_id,
@@ -52,6 +54,53 @@ final as (
         s['impact'] as impact
     from sdq_questionnaire q
     join scored using (questionnaire_id)
+),
+
+-- Questionnaires recorded as scale scores only (no item rows): each
+-- usable score (given_score) in its column; a total not given is the sum
+-- its items would give (NULL when a part is missing).
+given as (
+    select
+        g.questionnaire_id,
+        max(case when g.scale = 'emotional' then g.score end) as emotional,
+        max(case when g.scale = 'conduct' then g.score end) as conduct,
+        max(case when g.scale = 'hyperactivity' then g.score end) as hyperactivity,
+        max(case when g.scale = 'peer' then g.score end) as peer,
+        max(case when g.scale = 'prosocial' then g.score end) as prosocial,
+        max(case when g.scale = 'total_difficulties' then g.score end) as total_difficulties,
+        max(case when g.scale = 'externalising' then g.score end) as externalising,
+        max(case when g.scale = 'internalising' then g.score end) as internalising,
+        max(case when g.scale = 'impact' then g.score end) as impact
+    from given_score g
+    where g.measure = 'SDQ'
+    group by g.questionnaire_id
+),
+
+from_scores as (
+    select
+        q.questionnaire_id,
+        q.referral_id,
+        q.informant,
+        q.version,
+        q.completed_date,
+        g.emotional,
+        g.conduct,
+        g.hyperactivity,
+        g.peer,
+        g.prosocial,
+        coalesce(g.total_difficulties, g.emotional + g.conduct + g.hyperactivity + g.peer)
+            as total_difficulties,
+        coalesce(g.externalising, g.conduct + g.hyperactivity) as externalising,
+        coalesce(g.internalising, g.emotional + g.peer) as internalising,
+        g.impact
+    from sdq_questionnaire q
+    join given g using (questionnaire_id)
+),
+
+final as (
+    select * from from_items
+    union all
+    select * from from_scores
 )
 
 select * from final

@@ -260,6 +260,8 @@ fn type_hint(t: ContractType) -> &'static str {
     match t {
         ContractType::Int64 => "INT64 (a whole number)",
         ContractType::Int32 => "INT32 (a whole number)",
+        ContractType::Float64 => "FLOAT64 (a number)",
+        ContractType::Timestamp => "TIMESTAMP (YYYY-MM-DD HH:MM:SS)",
         ContractType::Date => "DATE (YYYY-MM-DD)",
         ContractType::Boolean => "BOOLEAN (true or false)",
         ContractType::Utf8 => "UTF8",

@@ -47,6 +47,7 @@
 mod codes;
 mod dates;
 mod measures;
+pub mod mhsds;
 mod model;
 mod rng;
 mod rows;
@@ -105,6 +106,15 @@ const CHUNK_REFERRALS: u64 = 50_000;
 /// Largest supported number of referrals (person ids are a 32-bit bijection).
 pub const MAX_REFERRALS: u64 = 1 << 32;
 
+/// The shape `generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenerateFormat {
+    /// The contract's tables (docs/data-contract.md).
+    Contract,
+    /// An MHSDS extract of the same cases ([`mhsds`], docs/mhsds.md).
+    Mhsds,
+}
+
 /// What to generate and where.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -158,6 +168,12 @@ pub enum GenerateError {
     },
     #[error("the generator thread panicked")]
     Panicked,
+    #[error("could not write the MHSDS table {table}")]
+    Convert {
+        table: &'static str,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
 }
 
 /// Generate a data directory; `progress` is called with the number of

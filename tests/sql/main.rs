@@ -20,6 +20,7 @@ mod catalog_checks;
 mod demo_invariants;
 mod disclosure;
 mod funnel_limits;
+mod mhsds_input;
 mod runner;
 
 use std::path::{Path, PathBuf};
