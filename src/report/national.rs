@@ -46,14 +46,44 @@ pub(crate) fn measures_table(chart: &Ran, units: &Units) -> String {
     };
     let mut w = Writer::new();
     w.open(el("div").a("class", "table-wrap national"));
+    // Blocks of MEASURES_ROWS units, each a table kept whole when printed
+    // (a table left to break across pages can leave its last rows alone on
+    // a page), the All row heading the first.
+    for (i, range) in super::svg::chunks(unit_rows.len(), MEASURES_ROWS)
+        .into_iter()
+        .enumerate()
+    {
+        measures_block(&mut w, chart, units, &unit_rows[range], i > 0, &row_of);
+    }
+    w.close();
+    w.finish()
+}
+
+/// Units per printed block of the national measures' table: with its two
+/// header rows and caption, 20 rows fill about two thirds of an A4
+/// landscape page at the printed font size.
+const MEASURES_ROWS: usize = 20;
+
+fn measures_block<'a>(
+    w: &mut Writer,
+    chart: &Ran,
+    units: &Units,
+    unit_rows: &[Row<'a>],
+    continued: bool,
+    row_of: &impl Fn(&Row<'a>, &str) -> Option<Row<'a>>,
+) {
     w.open(
         el("table")
-            .a("class", "metrics national-measures")
+            .a("class", "metrics metrics-page national-measures")
             .a("data-chart", &chart.file.id),
     );
     w.text(
         el("caption"),
-        "NHS England's CYP outcome measures by the national method: % of MHS110 assessed and paired, % of the paired improved, unchanged and deteriorated (count in brackets)",
+        if continued {
+            "NHS England's CYP outcome measures by the national method (continued)"
+        } else {
+            "NHS England's CYP outcome measures by the national method: % of MHS110 assessed and paired, % of the paired improved, unchanged and deteriorated (count in brackets)"
+        },
     );
     w.open(el("thead"));
     w.open(el("tr"));
@@ -97,7 +127,7 @@ pub(crate) fn measures_table(chart: &Ran, units: &Units) -> String {
     }
     w.close().close();
     w.open(el("tbody"));
-    for unit in &unit_rows {
+    for unit in unit_rows {
         w.open(
             el("tr")
                 .a_opt("class", units.is_highlight(unit).then_some("highlight"))
@@ -111,14 +141,12 @@ pub(crate) fn measures_table(chart: &Ran, units: &Units) -> String {
         w.text(el("th").a("scope", "row"), &name);
         let any = row_of(unit, "any");
         for column in ["closed_referrals", "closed_2_contacts"] {
-            cell(&mut w, any.as_ref(), |r| {
-                r.i64(column).map(|n| n.to_string())
-            });
+            cell(w, any.as_ref(), |r| r.i64(column).map(|n| n.to_string()));
         }
         for (rater, _) in RATERS {
             let row = row_of(unit, rater);
             for (pct, count, _) in columns(rater) {
-                cell(&mut w, row.as_ref(), |r| {
+                cell(w, row.as_ref(), |r| {
                     let share = r.f64(pct)?;
                     let n = r.i64(count).map(|n| format!(" ({n})")).unwrap_or_default();
                     Some(format!("{}{n}", Format::Percent.text(share)))
@@ -127,8 +155,7 @@ pub(crate) fn measures_table(chart: &Ran, units: &Units) -> String {
         }
         w.close();
     }
-    w.close().close().close();
-    w.finish()
+    w.close().close();
 }
 
 fn columns(
