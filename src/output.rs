@@ -287,7 +287,7 @@ pub fn text_batch(
             )) as _
         })
         .collect();
-    Ok(RecordBatch::try_new(schema, columns)?)
+    RecordBatch::try_new(schema, columns)
 }
 
 #[cfg(test)]
