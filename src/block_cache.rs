@@ -42,7 +42,6 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::TableProvider;
 use datafusion::error::DataFusionError;
-use datafusion::execution::context::SessionContext;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::physical_plan::execute_stream_partitioned;
 use futures::StreamExt;
@@ -172,11 +171,10 @@ impl BlockCache {
         )
     }
 
-    /// The table of `key`, computing it with `sql` (and `params`) first
-    /// when the cache does not hold it.
+    /// The table of `key`: the entry's files, written first by running
+    /// the query `df` (awaited only then) when the cache does not hold it.
     pub async fn table(
         &self,
-        ctx: &SessionContext,
         key: &BlockKey,
         df: impl std::future::Future<Output = Result<datafusion::dataframe::DataFrame, DataFusionError>>,
     ) -> Result<Arc<dyn TableProvider>, CacheError> {
@@ -191,7 +189,7 @@ impl BlockCache {
             self.fill(key, df).await?;
             self.fills.fetch_add(1, Ordering::Relaxed);
         }
-        self.open_entry(ctx, key).await
+        self.open_entry(key)
     }
 
     /// Run `df` and write its partitions as an entry.
@@ -274,11 +272,7 @@ impl BlockCache {
 
     /// A listing table over a complete entry, with the schema its files
     /// embed (string types and nullability as the block produced them).
-    async fn open_entry(
-        &self,
-        ctx: &SessionContext,
-        key: &BlockKey,
-    ) -> Result<Arc<dyn TableProvider>, CacheError> {
+    fn open_entry(&self, key: &BlockKey) -> Result<Arc<dyn TableProvider>, CacheError> {
         let dir = self.entry(key);
         let schema = entry_schema(&dir)?;
         let invalid = |e: DataFusionError| CacheError::Invalid {
@@ -291,7 +285,6 @@ impl BlockCache {
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
             .with_schema(schema);
-        let _ = ctx;
         let table = ListingTable::try_new(config).map_err(invalid)?;
         Ok(Arc::new(table))
     }
@@ -436,6 +429,7 @@ mod tests {
     use datafusion::arrow::array::{Int64Array, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::execution::context::SessionContext;
 
     fn cache(dir: &Path, data: &Path) -> BlockCache {
         BlockCache::open(dir, data, &[], &[("a", "SELECT 1")]).unwrap()
@@ -505,10 +499,7 @@ mod tests {
         ctx.register_batch("src", batch.clone()).unwrap();
         let key = c.key("blk", "_shared/blk", "SELECT * FROM src", &[]);
         assert!(!c.contains(&key));
-        let t = c
-            .table(&ctx, &key, ctx.sql("SELECT * FROM src"))
-            .await
-            .unwrap();
+        let t = c.table(&key, ctx.sql("SELECT * FROM src")).await.unwrap();
         assert!(c.contains(&key));
         // The schema as the block produced it: Utf8 stays Utf8, id stays
         // non-null.
@@ -526,7 +517,7 @@ mod tests {
         assert_eq!(c.counts(), (0, 1));
         // Reused: the query passed is not run (it would fail: no table).
         let again = c
-            .table(&ctx, &key, ctx.sql("SELECT * FROM no_such_table"))
+            .table(&key, ctx.sql("SELECT * FROM no_such_table"))
             .await
             .unwrap();
         assert_eq!(again.schema().as_ref(), schema.as_ref());
@@ -557,7 +548,7 @@ mod tests {
         .unwrap();
         ctx.register_batch("src", batch).unwrap();
         let err = c
-            .table(&ctx, &key, ctx.sql("SELECT 1 / (x - x) AS y FROM src"))
+            .table(&key, ctx.sql("SELECT 1 / (x - x) AS y FROM src"))
             .await;
         assert!(err.is_err(), "division by zero should fail");
         assert!(!c.contains(&key));
@@ -574,7 +565,7 @@ mod tests {
         let ctx = SessionContext::new();
         let key = c.key("empty", "_shared/empty", "q", &[]);
         let t = c
-            .table(&ctx, &key, ctx.sql("SELECT 1::bigint AS n WHERE false"))
+            .table(&key, ctx.sql("SELECT 1::bigint AS n WHERE false"))
             .await
             .unwrap();
         assert_eq!(t.schema().field(0).name(), "n");

@@ -36,6 +36,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
     {
         Command::Generate(args) => generate(global, &args, out).await,
         Command::Validate { format } => run_validate(global, format, out).await,
+        Command::Cache { action } => cache_command(global, action, out),
         Command::Dashboard(args) => {
             let catalog = global.catalog()?;
             let charts: Vec<String> = catalog.charts().map(|c| c.id.clone()).collect();
@@ -175,9 +176,53 @@ async fn open(global: &GlobalArgs) -> Result<Engine> {
 }
 
 pub(crate) async fn open_dashboard(global: &GlobalArgs, catalog: Catalog) -> Result<Dashboard> {
-    let dashboard = Dashboard::new(open(global).await?, catalog);
+    let mut dashboard = Dashboard::new(open(global).await?, catalog);
+    if let Some(dir) = &global.cache {
+        dashboard = dashboard.with_cache(dir)?;
+    }
     dashboard.set_policy(global.sdc);
     Ok(dashboard)
+}
+
+/// `cypdash cache list|clear` on the cache given by `--cache`.
+fn cache_command(
+    global: &GlobalArgs,
+    action: CacheAction,
+    out: &mut dyn Write,
+) -> Result<ExitStatus> {
+    let dir = global
+        .cache
+        .as_deref()
+        .ok_or_else(|| anyhow!("give the block cache's folder: cypdash --cache DIR cache ..."))?;
+    match action {
+        CacheAction::List { format } => {
+            let rows: Vec<Vec<String>> = crate::block_cache::entries(dir)?
+                .into_iter()
+                .map(|e| {
+                    vec![
+                        e.block,
+                        e.hash[..16].to_string(),
+                        e.files.to_string(),
+                        e.bytes.to_string(),
+                        e.complete.to_string(),
+                    ]
+                })
+                .collect();
+            let batch = output::text_batch(&["block", "key", "files", "bytes", "complete"], &rows)?;
+            output::write_batches(out, &batch.schema(), &[batch], format, None)?;
+        }
+        CacheAction::Clear => {
+            let (entries, bytes) = crate::block_cache::clear(dir)?;
+            if !global.quiet {
+                writeln!(
+                    out,
+                    "removed {entries} entries ({bytes} bytes) from {}",
+                    dir.display()
+                )?;
+            }
+        }
+    }
+    Ok(0)
 }
 
 /// The chart ids an export selects: `--charts`, `--section`, or all.

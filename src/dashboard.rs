@@ -1,6 +1,7 @@
 //! Running charts: shared building blocks once per session, parameters
 //! checked and bound by value, results collected.
 
+use crate::block_cache::{BlockCache, CacheError};
 use crate::catalog::params::{self, ParamError};
 use crate::catalog::{Catalog, CatalogError, QueryFile, SharedKind};
 use crate::disclosure::{self, Policy, SdcError};
@@ -24,6 +25,8 @@ pub enum RunError {
     Param(#[from] ParamError),
     #[error("shared block `{id}` failed: {source}")]
     Shared { id: String, source: DataFusionError },
+    #[error("shared block `{id}`: {source}")]
+    Cache { id: String, source: CacheError },
     #[error("chart `{chart}` failed: {source}")]
     Query {
         chart: String,
@@ -72,6 +75,8 @@ pub struct Dashboard {
     policy: std::sync::RwLock<Policy>,
     /// Which measures have items (charts that need them say so).
     items: items::ItemData,
+    /// Where shared blocks are kept as Parquet (None: in memory).
+    cache: Option<BlockCache>,
 }
 
 impl Dashboard {
@@ -86,7 +91,32 @@ impl Dashboard {
             results: std::sync::Mutex::new(None),
             policy: std::sync::RwLock::new(Policy::default()),
             items: items::ItemData::default(),
+            cache: None,
         }
+    }
+
+    /// Keep shared blocks in the block cache at `dir` (`--cache`) instead
+    /// of in memory: computed once per input data, query text and
+    /// parameter values, and read back from Parquet (src/block_cache.rs).
+    pub fn with_cache(mut self, dir: &std::path::Path) -> Result<Self, CacheError> {
+        let shared: Vec<(&str, &str)> = self
+            .catalog
+            .shared()
+            .map(|b| (b.id.as_str(), b.sql.as_str()))
+            .collect();
+        let cache = BlockCache::open(
+            dir,
+            self.engine.data_dir(),
+            self.engine.references(),
+            &shared,
+        )?;
+        self.cache = Some(cache);
+        Ok(self)
+    }
+
+    /// The block cache in use, if any.
+    pub fn cache(&self) -> Option<&BlockCache> {
+        self.cache.as_ref()
     }
 
     /// Choose the disclosure-control policy of the charts run from now on
@@ -151,9 +181,9 @@ impl Dashboard {
                 let mut steps = Vec::new();
                 for block in self.catalog.shared() {
                     match block.header.kind.unwrap_or(SharedKind::View) {
-                        SharedKind::Table => self.materialise(block, None).await?,
+                        SharedKind::Table => self.materialise(block, None, &[]).await?,
                         SharedKind::Step => {
-                            self.materialise(block, None).await?;
+                            self.materialise(block, None, &[]).await?;
                             steps.push(block);
                         }
                         SharedKind::View => self.register_view(block).await?,
@@ -202,7 +232,7 @@ impl Dashboard {
                 }
             }
             if bound.get(&block.name) != Some(&cumulative) {
-                self.materialise(block, Some(&own)).await?;
+                self.materialise(block, Some(&own), &cumulative).await?;
                 bound.insert(block.name.clone(), cumulative.clone());
             }
         }
@@ -215,13 +245,16 @@ impl Dashboard {
         self.timings.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
+    /// Compute a block (bound to `params`; `binding` is every bound value
+    /// in force, its key in the block cache) and register it as a table.
     async fn materialise(
         &self,
         block: &QueryFile,
         params: Option<&Resolved>,
+        binding: &[(String, ScalarValue)],
     ) -> Result<(), RunError> {
         let started = std::time::Instant::now();
-        let result = self.materialise_inner(block, params).await;
+        let result = self.materialise_inner(block, params, binding).await;
         if let Ok(mut t) = self.timings.lock() {
             t.push((block.id.clone(), started.elapsed()));
         }
@@ -232,20 +265,44 @@ impl Dashboard {
         &self,
         block: &QueryFile,
         params: Option<&Resolved>,
+        binding: &[(String, ScalarValue)],
     ) -> Result<(), RunError> {
         let err = |source| RunError::Shared {
             id: block.id.clone(),
             source,
         };
         let ctx = self.engine.ctx();
-        let mut df = ctx.sql(&block.sql).await.map_err(err)?;
-        if let Some(p) = params {
-            df = df.with_param_values(p.param_values()).map_err(err)?;
-        }
-        let (schema, partitions) = collect_partitioned(df).await.map_err(err)?;
-        let table = MemTable::try_new(schema, partitions).map_err(err)?;
+        let query = async {
+            let df = ctx.sql(&block.sql).await?;
+            match params {
+                Some(p) => df.with_param_values(p.param_values()),
+                None => Ok(df),
+            }
+        };
+        let table: Arc<dyn datafusion::datasource::TableProvider> = match &self.cache {
+            Some(cache) => {
+                let binding: Vec<(String, String)> = binding
+                    .iter()
+                    .map(|(n, v)| (n.clone(), format!("{v:?}")))
+                    .collect();
+                let key = cache.key(&block.name, &block.id, &block.sql, &binding);
+                cache
+                    .table(&key, query)
+                    .await
+                    .map_err(|source| RunError::Cache {
+                        id: block.id.clone(),
+                        source,
+                    })?
+            }
+            None => {
+                let (schema, partitions) = collect_partitioned(query.await.map_err(err)?)
+                    .await
+                    .map_err(err)?;
+                Arc::new(MemTable::try_new(schema, partitions).map_err(err)?)
+            }
+        };
         ctx.deregister_table(block.name.as_str()).map_err(err)?;
-        ctx.register_table(block.name.as_str(), Arc::new(table))
+        ctx.register_table(block.name.as_str(), table)
             .map_err(err)?;
         Ok(())
     }

@@ -70,6 +70,11 @@ pub struct GlobalArgs {
     /// `auto` (MHSDS when it holds MHS101Referral and no referral table).
     #[arg(long, global = true, value_name = "SHAPE", default_value = "auto")]
     pub input: crate::engine::mhsds::InputShape,
+    /// Keep the shared blocks as Parquet in DIR (the block cache) instead of
+    /// in memory: each is computed once per input data, query text and
+    /// parameter values, and read back on later runs (docs/block-cache.md).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +156,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// List or clear the block cache given by --cache (docs/block-cache.md).
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// Check the data against the contract and for quality problems (exit
     /// code 1 when the contract does not hold).
     Validate {
@@ -158,6 +168,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+}
+
+/// What `cypdash cache` does.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// The entries: block, key, files, size, whether complete.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Remove every entry (the cache folder's `v1/`; nothing else in it).
+    Clear,
 }
 
 #[derive(Debug, Args)]

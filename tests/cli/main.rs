@@ -8,6 +8,7 @@
 //! times, paths and fingerprints filtered; review changes with
 //! `cargo insta review` (or `INSTA_UPDATE=always` and `git diff`).
 
+mod cache;
 mod commands;
 mod common;
 mod errors;
