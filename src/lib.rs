@@ -10,7 +10,8 @@
 //! - [`exec`]: ad hoc SQL over the dashboard's session;
 //! - [`output`], [`export`], [`docs`]: printing results, BI-ready exports,
 //!   and the catalogue's documentation (`list`, `describe`, `functions`);
-//! - [`cli`], [`repl`]: the command line and the interactive shell.
+//! - [`cli`], [`repl`], [`serve`]: the command line, the interactive shell,
+//!   and the PostgreSQL-wire server for BI tools.
 
 pub mod bench;
 pub mod block_cache;
@@ -28,6 +29,7 @@ pub mod output;
 pub mod reference;
 pub mod repl;
 pub mod report;
+pub mod serve;
 pub mod validate;
 
 #[cfg(test)]
