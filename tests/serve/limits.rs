@@ -50,6 +50,23 @@ fn writes_are_refused_with_a_clear_error() {
     assert!(stdout(&out).contains("5000ms"), "{}", stdout(&out));
 }
 
+/// `--charts-only`: the disclosure-controlled charts, no row-level table.
+#[test]
+fn charts_only_serves_no_table() {
+    if !available(psql_found(), "psql (postgresql-client)") {
+        return;
+    }
+    let server = Server::start(&[], &["--charts-only"]);
+    let out = psql(server.port, &["-At", "-c", "SELECT count(*) FROM referral"]);
+    assert!(!out.status.success(), "referral is served");
+    assert!(stderr(&out).contains("referral"), "{}", stderr(&out));
+    let out = psql(
+        server.port,
+        &["-At", "-c", "SELECT count(*) > 0 FROM charts.who__gender"],
+    );
+    assert_eq!(stdout(&out).trim(), "t", "{}", stderr(&out));
+}
+
 #[test]
 fn another_address_than_localhost_needs_a_password() {
     let out = Command::new(BIN)
