@@ -1,4 +1,5 @@
-//! Embeds every query file under `queries/` into the binary, so `cypdash`
+//! Embeds every query file under `queries/` (the SQL, the charts' discussions
+//! and the `.toml` declarations) into the binary, so `cypdash`
 //! runs the charts from anywhere; `--queries DIR` reads them from disk instead.
 
 use std::fmt::Write as _;
@@ -12,7 +13,10 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
         let path = entry.path();
         if path.is_dir() {
             collect(&path, root, out);
-        } else if path.extension().is_some_and(|e| e == "sql") {
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "sql" || e == "md" || e == "toml")
+        {
             let rel = path
                 .strip_prefix(root)
                 .expect("under root")

@@ -29,14 +29,18 @@
 
 use datafusion::scalar::ScalarValue;
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/queries.rs"));
 
 pub mod funnel;
+pub mod meta;
 pub mod params;
+pub mod standard;
+
+pub use meta::{ChartKind, Discussion, MetricSpec, Section};
 
 /// The folder of shared building blocks under `queries/`.
 pub const SHARED_DIR: &str = "_shared";
@@ -345,7 +349,7 @@ pub enum SharedKind {
 }
 
 /// A query file's header.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
     pub title: String,
@@ -371,6 +375,13 @@ pub struct Header {
     /// chart returns no rows and a note saying so (issue 13).
     #[serde(default)]
     pub needs_items: Vec<String>,
+    /// Charts only: how the report places and draws it ([`meta`]).
+    #[serde(default)]
+    pub chart: Option<meta::ChartMeta>,
+    /// Charts only: the metric codes it reports, with their names,
+    /// directions and headlines ([`meta`]).
+    #[serde(default)]
+    pub metrics: Vec<MetricSpec>,
 }
 
 /// One query file: a chart or a shared block.
@@ -559,6 +570,16 @@ fn reads_table(sql: &str, table: &str) -> bool {
 /// Split a file into its TOML header (the leading `--` lines, prefix
 /// removed) and parse it.
 pub fn parse_header(file: &str, text: &str) -> Result<Header, CatalogError> {
+    parse_header_with(file, text, &standard::Standard::default())
+}
+
+/// [`parse_header`], expanding the `use` entries of `[[params]]` and
+/// `[[columns]]` by the standard declarations ([`standard`]).
+pub fn parse_header_with(
+    file: &str,
+    text: &str,
+    standard: &standard::Standard,
+) -> Result<Header, CatalogError> {
     let mut toml_text = String::new();
     for line in text.lines() {
         let t = line.trim_start();
@@ -568,10 +589,23 @@ pub fn parse_header(file: &str, text: &str) -> Result<Header, CatalogError> {
         toml_text.push_str(rest.strip_prefix(' ').unwrap_or(rest));
         toml_text.push('\n');
     }
-    toml::from_str(&toml_text).map_err(|e| CatalogError::Header {
+    let bad = |e: toml::de::Error| CatalogError::Header {
         file: file.to_string(),
         message: e.to_string(),
-    })
+    };
+    let mut table: toml::Table = toml::from_str(&toml_text).map_err(bad)?;
+    let uses = |key: &str| {
+        table.get(key).and_then(|v| v.as_array()).is_some_and(|a| {
+            a.iter()
+                .any(|e| e.as_table().is_some_and(|t| t.contains_key("use")))
+        })
+    };
+    if !uses("params") && !uses("columns") {
+        // Read from the text, so that an error points at its line.
+        return toml::from_str(&toml_text).map_err(bad);
+    }
+    standard.expand(file, &mut table)?;
+    Header::deserialize(toml::Value::Table(table)).map_err(bad)
 }
 
 /// The `$name` parameters a SQL text uses (comments and strings skipped).
@@ -623,6 +657,10 @@ fn identifiers(sql: &str) -> impl Iterator<Item = (bool, &str)> {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     files: Vec<QueryFile>,
+    /// The sections, in dashboard order.
+    sections: Vec<Section>,
+    /// The discussion of each chart that has a `<chart>.md`, by chart id.
+    discussions: BTreeMap<String, Discussion>,
 }
 
 impl Catalog {
@@ -635,28 +673,40 @@ impl Catalog {
         )
     }
 
-    /// The query files under `dir` (same layout as `queries/`).
+    /// The query files under `dir` (same layout as `queries/`): the
+    /// standard declarations at its top, and in each section folder its
+    /// `_section.toml`, the query files and the charts' discussions.
     pub fn from_dir(dir: &Path) -> Result<Self, CatalogError> {
         let mut texts = Vec::new();
         let io = |source| CatalogError::Io {
             dir: dir.to_path_buf(),
             source,
         };
-        for section in std::fs::read_dir(dir).map_err(io)? {
-            let section = section.map_err(io)?.path();
-            if !section.is_dir() {
+        let mut read = |path: PathBuf| -> Result<(), CatalogError> {
+            let rel = path
+                .strip_prefix(dir)
+                .expect("under dir")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(&path).map_err(io)?;
+            texts.push((rel, text, Some(path)));
+            Ok(())
+        };
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            if !path.is_dir() {
+                if path.extension().is_some_and(|e| e == "toml") {
+                    read(path)?;
+                }
                 continue;
             }
-            for file in std::fs::read_dir(&section).map_err(io)? {
+            for file in std::fs::read_dir(&path).map_err(io)? {
                 let path = file.map_err(io)?.path();
-                if path.extension().is_some_and(|e| e == "sql") {
-                    let rel = path
-                        .strip_prefix(dir)
-                        .expect("under dir")
-                        .to_string_lossy()
-                        .replace('\\', "/");
-                    let text = std::fs::read_to_string(&path).map_err(io)?;
-                    texts.push((rel, text, Some(path)));
+                if path
+                    .extension()
+                    .is_some_and(|e| e == "sql" || e == "md" || e == "toml")
+                {
+                    read(path)?;
                 }
             }
         }
@@ -666,15 +716,42 @@ impl Catalog {
     fn from_texts(
         texts: impl IntoIterator<Item = (String, String, Option<PathBuf>)>,
     ) -> Result<Self, CatalogError> {
-        let mut files = Vec::new();
+        let mut sql = Vec::new();
+        let mut docs = Vec::new();
+        let mut section_files = BTreeMap::new();
+        let (mut params, mut columns) = (None, None);
         for (rel, text, path) in texts {
+            match rel.rsplit_once('/') {
+                None if rel == standard::PARAMS_FILE => params = Some(text),
+                None if rel == standard::COLUMNS_FILE => columns = Some(text),
+                Some((section, meta::SECTION_FILE)) => {
+                    section_files.insert(section.to_string(), (rel.clone(), text));
+                }
+                _ if rel.ends_with(".sql") => sql.push((rel, text, path)),
+                _ if rel.ends_with(".md") => docs.push((rel, text)),
+                _ => {
+                    return Err(CatalogError::Header {
+                        file: rel,
+                        message: format!(
+                            "not a query file: queries/ holds {}, {}, <section>/{}, <section>/<chart>.sql and <section>/<chart>.md",
+                            standard::PARAMS_FILE,
+                            standard::COLUMNS_FILE,
+                            meta::SECTION_FILE
+                        ),
+                    })
+                }
+            }
+        }
+        let standard = standard::Standard::parse(params.as_deref(), columns.as_deref())?;
+        let mut files = Vec::new();
+        for (rel, text, path) in sql {
             let id = rel.trim_end_matches(".sql").to_string();
             let (section, name) = id.split_once('/').ok_or_else(|| CatalogError::Header {
                 file: rel.clone(),
                 message: "query files live in a section folder: queries/<section>/<chart>.sql"
                     .to_string(),
             })?;
-            let header = parse_header(&rel, &text)?;
+            let header = parse_header_with(&rel, &text, &standard)?;
             files.push(QueryFile {
                 section: section.to_string(),
                 name: name.to_string(),
@@ -684,31 +761,116 @@ impl Catalog {
                 path,
             });
         }
+        let mut sections = Vec::new();
+        for section in files
+            .iter()
+            .filter(|f| !f.is_shared())
+            .map(|f| f.section.clone())
+            .collect::<BTreeSet<_>>()
+        {
+            sections.push(match section_files.remove(&section) {
+                Some((rel, text)) => Section::parse(&section, &rel, &text)?,
+                None => Section::undeclared(&section),
+            });
+        }
+        if let Some((_, (rel, _))) = section_files.into_iter().next() {
+            return Err(CatalogError::Header {
+                file: rel,
+                message: "a section file in a folder without charts".to_string(),
+            });
+        }
+        sections.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(&b.name)));
+        let rank = |section: &str| {
+            sections
+                .iter()
+                .position(|s| s.name == section)
+                .unwrap_or(sections.len())
+        };
+        let chart_order = |f: &QueryFile| f.header.chart.as_ref().and_then(|c| c.order);
         files.sort_by(|a, b| {
-            section_rank(&a.section)
-                .cmp(&section_rank(&b.section))
+            b.is_shared()
+                .cmp(&a.is_shared())
+                .then_with(|| rank(&a.section).cmp(&rank(&b.section)))
                 .then_with(|| a.header.stage.cmp(&b.header.stage))
+                .then_with(|| match (chart_order(a), chart_order(b)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    (x, y) => x.is_none().cmp(&y.is_none()),
+                })
                 .then_with(|| a.id.cmp(&b.id))
         });
+        let mut discussions = BTreeMap::new();
+        for (rel, text) in docs {
+            let id = rel.trim_end_matches(".md");
+            if !files.iter().any(|f| f.id == id && !f.is_shared()) {
+                return Err(CatalogError::Header {
+                    file: rel.clone(),
+                    message: format!("a discussion without its chart `{id}.sql`"),
+                });
+            }
+            discussions.insert(id.to_string(), Discussion::parse(&rel, &text)?);
+        }
+        let generated = {
+            let charts: Vec<&QueryFile> = files.iter().filter(|f| !f.is_shared()).collect();
+            meta::chart_metric_block(&charts)
+        };
+        if let Some(clash) = files.iter().find(|f| f.name == generated.name) {
+            return Err(CatalogError::Header {
+                file: format!("{}.sql", clash.id),
+                message: format!("`{}` is the catalogue's own view", generated.name),
+            });
+        }
+        files.insert(0, generated);
         check_steps(&files)?;
         for chart in files.iter().filter(|f| !f.is_shared()) {
             check_roles(chart)?;
             funnel::check(chart)?;
-            if let Some(m) = chart.header.needs_items.iter().find(|m| {
-                !["SDQ", "RCADS", "ESQ", "GBO", "CURRENT_VIEW"].contains(&m.as_str())
-            }) {
+            meta::check(chart)?;
+            if let Some(m) = chart
+                .header
+                .needs_items
+                .iter()
+                .find(|m| !["SDQ", "RCADS", "ESQ", "GBO", "CURRENT_VIEW"].contains(&m.as_str()))
+            {
                 return Err(CatalogError::Header {
                     file: format!("{}.sql", chart.id),
                     message: format!("needs_items names `{m}`, which is not a measure"),
                 });
             }
         }
-        Ok(Self { files })
+        Ok(Self {
+            files,
+            sections,
+            discussions,
+        })
     }
 
-    /// Charts, in dashboard order (sections as in the paper dashboard).
+    /// Charts, in dashboard order: by section (`_section.toml` order),
+    /// then by the `order` of their `[chart]` table.
     pub fn charts(&self) -> impl Iterator<Item = &QueryFile> {
         self.files.iter().filter(|f| !f.is_shared())
+    }
+
+    /// The sections, in dashboard order.
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// A section by folder name.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// A chart's discussion (`queries/<section>/<chart>.md`), if it has one.
+    pub fn discussion(&self, chart: &str) -> Option<&Discussion> {
+        self.discussions.get(chart)
+    }
+
+    /// The declaration of a metric code by any chart (first in dashboard
+    /// order).
+    pub fn metric(&self, code: &str) -> Option<&MetricSpec> {
+        self.charts()
+            .flat_map(|c| c.header.metrics.iter())
+            .find(|m| m.code == code)
     }
 
     /// Shared building blocks, in registration order.
@@ -741,29 +903,6 @@ impl Catalog {
             suggestions,
         })
     }
-}
-
-/// Dashboard order of the sections.
-pub const SECTIONS: &[(&str, &str)] = &[
-    ("who", "Who is my collaborative seeing?"),
-    ("outcomes", "How well are we addressing their needs?"),
-    ("experience", "What do service users think?"),
-    ("data_quality", "How good is our data?"),
-    (
-        "national",
-        "How do we do by NHS England's national measures?",
-    ),
-    ("key", "Key to partnership numbers"),
-];
-
-fn section_rank(section: &str) -> usize {
-    if section == SHARED_DIR {
-        return 0;
-    }
-    SECTIONS
-        .iter()
-        .position(|(s, _)| *s == section)
-        .map_or(SECTIONS.len() + 1, |p| p + 1)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -899,8 +1038,10 @@ mod tests {
         for f in catalog.charts() {
             assert!(f.header.kind.is_none(), "{}: charts take no kind", f.id);
             assert!(
-                SECTIONS.iter().any(|(s, _)| *s == f.section),
-                "{}: unknown section",
+                catalog
+                    .section(&f.section)
+                    .is_some_and(|s| s.order < u32::MAX),
+                "{}: its section has no _section.toml",
                 f.id
             );
             assert!(

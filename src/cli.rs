@@ -11,7 +11,7 @@ mod write;
 pub use args::*;
 
 use crate::catalog::params;
-use crate::catalog::{Catalog, SECTIONS};
+use crate::catalog::Catalog;
 use crate::dashboard::Dashboard;
 use crate::docs;
 use crate::engine::{Engine, EngineError};
@@ -238,7 +238,7 @@ fn select_charts(
             .map(|c| c.id.clone())
             .collect();
         if ids.is_empty() {
-            let known: Vec<&str> = SECTIONS.iter().map(|(s, _)| *s).collect();
+            let known: Vec<&str> = catalog.sections().iter().map(|s| s.name.as_str()).collect();
             bail!(
                 "no charts in section `{section}`; the sections are: {}",
                 known.join(", ")

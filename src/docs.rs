@@ -2,7 +2,7 @@
 //! `describe` (a chart's header), `functions` (the cypdash SQL functions)
 //! and `tables` (the registered tables), for the command line and the REPL.
 
-use crate::catalog::{Catalog, QueryFile, SECTIONS};
+use crate::catalog::{Catalog, QueryFile};
 use crate::engine::Engine;
 use crate::output::{self, markdown_table, print_table, text_batch, Format};
 use anyhow::{bail, Result};
@@ -21,12 +21,7 @@ pub enum DocFormat {
 
 /// `list`: the charts by section.
 pub fn list(catalog: &Catalog, format: Format, out: &mut dyn Write) -> Result<()> {
-    let section_title = |s: &str| {
-        SECTIONS
-            .iter()
-            .find(|(id, _)| *id == s)
-            .map_or("", |(_, t)| *t)
-    };
+    let section_title = |s: &str| catalog.section(s).map_or("", |s| s.title.as_str());
     if format == Format::Table {
         let width = catalog.charts().map(|c| c.id.len()).max().unwrap_or(0);
         let mut section: Option<&str> = None;

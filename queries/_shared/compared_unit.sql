@@ -8,10 +8,7 @@
 -- stage = 4
 --
 -- [[params]]
--- name = "collaborative"
--- type = "text"
--- default = "all"
--- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
+-- use = ["collaborative"]
 --
 -- [[params]]
 -- name = "partnership"
@@ -20,10 +17,7 @@
 -- description = "Compare only the services of this partnership (0: every partnership); use with level = service for a team drill-down"
 --
 -- [[params]]
--- name = "level"
--- type = "text"
--- default = "partnership"
--- description = "Unit of comparison: `partnership` or `service` (teams)"
+-- use = ["level"]
 
 with partnership_in_scope as (
     select partnership_id, partnership_name, collaborative

@@ -9,16 +9,7 @@
 -- stage = 5
 --
 -- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period (default: 12 months before period_end)"
---
--- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
+-- use = ["period"]
 
 with unit_service as (
     -- One row per service of a compared unit (level is already applied in

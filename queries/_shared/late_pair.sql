@@ -11,10 +11,7 @@
 -- stage = 4
 --
 -- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
+-- use = ["period_end"]
 
 with final as (
     select referral_id, measure, informant, scale, t1_date

@@ -44,10 +44,7 @@
 -- description = "Last day of the reporting period"
 --
 -- [[params]]
--- name = "idle_days"
--- type = "int"
--- default = "90"
--- description = "A case is idle when more than this many days passed since its last attended contact"
+-- use = ["idle_days"]
 
 -- Nothing dated after period_end is read: contacts are taken up to it,
 -- T1 counts when dated by it, and pairs are those of paired_outcome (T2 the

@@ -10,16 +10,7 @@
 -- stage = 6
 --
 -- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period (default: 12 months before period_end)"
---
--- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
+-- use = ["period"]
 --
 -- [[params]]
 -- name = "collaborative"

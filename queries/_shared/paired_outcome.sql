@@ -13,10 +13,7 @@
 -- stage = 6
 --
 -- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
+-- use = ["period_end"]
 
 -- Most pairs end by period_end (all of them at the default period): they
 -- are taken from outcome_pair as they are. A pair whose T2 in all the data

@@ -3,52 +3,17 @@
 -- The headline value of each funnel chart for every partnership, beside the
 -- value of its collaborative and the national value (all partnerships in the
 -- data), with the partnership's position on its collaborative's funnel
--- (centre = the collaborative's value). Headlines: mean T1 SDQ total (parent)
--- and RCADS total (self), SDQ total effect size (parent), reliable
--- improvement, satisfaction (parent and self), paired completion (any
--- measure), idle cases and paired goals."""
+-- (centre = the collaborative's value). The headlines are the metrics the
+-- chart headers declare with a `benchmark` kind, in dashboard order: a
+-- proportion's cases come from _shared/metric_case.sql, the two means at
+-- intake and the SDQ effect size from case_value and es_case below."""
+--
+-- [chart]
+-- order = 4
+-- kind = "benchmark"
 --
 -- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period (default: 12 months before period_end)"
---
--- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
---
--- [[params]]
--- name = "idle_days"
--- type = "int"
--- default = "90"
--- description = "A case is idle when more than this many days passed since its last attended contact"
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
---
--- [[params]]
--- name = "coverage_inner"
--- type = "float"
--- default = "95"
--- description = "Coverage of the inner funnel limits (lower_95, upper_95), in percent"
---
--- [[params]]
--- name = "coverage_outer"
--- type = "float"
--- default = "99.8"
--- description = "Coverage of the outer funnel limits (lower_998, upper_998), in percent"
---
--- [[params]]
--- name = "funnel_kind"
--- type = "text"
--- default = "proportion_exact"
--- description = "Funnel limits: `proportion_exact` (Spiegelhalter interpolated binomial), `proportion` (normal approximation) or `proportion_arcsine`"
+-- use = ["period", "idle_days", "min_n", "coverage", "funnel_kind"]
 --
 -- [[columns]]
 -- name = "partnership_id"
@@ -198,10 +163,7 @@
 -- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "suppressed"
--- type = "Boolean"
--- role = "flag"
--- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+-- use = ["suppressed"]
 
 with partnership_row as (
     -- Every partnership in the data (this chart always compares them all).
@@ -210,17 +172,12 @@ with partnership_row as (
 ),
 
 headline as (
-    select column1 as chart, column2 as metric, column3 as kind, column4 as chart_order
-    from (values
-        ('who/severity_sdq', 'mean_t1_sdq_total_parent', 'mean', 1),
-        ('who/severity_rcads', 'mean_t1_rcads_total_self', 'mean', 2),
-        ('outcomes/effect_size', 'effect_size_sdq_total_parent', 'effect_size', 3),
-        ('outcomes/reliable_improvement', 'reliable_improvement', 'proportion', 4),
-        ('experience/esq_satisfaction', 'esq_satisfaction_parent', 'proportion', 5),
-        ('experience/esq_satisfaction', 'esq_satisfaction_self', 'proportion', 6),
-        ('data_quality/completion', 'paired_any', 'proportion', 7),
-        ('data_quality/idle_cases', 'idle', 'proportion', 8),
-        ('data_quality/goals_use', 'goal_paired', 'proportion', 9))
+    -- The headlines the chart headers declare ([[metrics]] with a benchmark
+    -- kind; the view chart_metric), in dashboard order.
+    select chart, metric, benchmark as kind,
+        row_number() over (order by chart_order, metric_order) as chart_order
+    from chart_metric
+    where benchmark is not null
 ),
 
 case_value as (

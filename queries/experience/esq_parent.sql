@@ -4,61 +4,15 @@
 -- answers certainly true, partly true and not true (don't know excluded)."""
 -- needs_items = ["ESQ"]
 --
--- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period (default: 12 months before period_end)"
+-- [chart]
+-- order = 1
+-- kind = "esq"
 --
 -- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
---
--- [[params]]
--- name = "collaborative"
--- type = "text"
--- default = "all"
--- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
---
--- [[params]]
--- name = "partnership"
--- type = "int"
--- default = "0"
--- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
---
--- [[params]]
--- name = "level"
--- type = "text"
--- default = "partnership"
--- description = "Unit of comparison: `partnership` or `service` (teams)"
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
+-- use = ["period", "units", "min_n"]
 --
 -- [[columns]]
--- name = "partnership_id"
--- type = "Int64"
--- role = "key"
--- description = "The partnership"
--- null_when = "the All row"
---
--- [[columns]]
--- name = "service_id"
--- type = "Int64"
--- role = "key"
--- description = "The service (team)"
--- null_when = "level = partnership, and the All row"
---
--- [[columns]]
--- name = "unit_name"
--- type = "Utf8"
--- role = "key"
--- description = "Name of the partnership or service; `All` for the compared set"
+-- use = ["unit"]
 --
 -- [[columns]]
 -- name = "version"
@@ -122,10 +76,7 @@
 -- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
--- name = "suppressed"
--- type = "Boolean"
--- role = "flag"
--- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+-- use = ["suppressed"]
 --
 -- [sdc]
 -- unit = ["partnership_id", "service_id"]

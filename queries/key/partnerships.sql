@@ -4,29 +4,21 @@
 -- collaborative, how many services they have and how many in-scope referrals
 -- they had in the period."""
 --
--- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period (default: 12 months before period_end)"
+-- [chart]
+-- order = 1
+-- kind = "key"
+--
+-- [[chart.cover]]
+-- label = "Partnerships"
+-- take = "rows"
+--
+-- [[chart.cover]]
+-- label = "Services (teams)"
+-- take = "sum"
+-- column = "services"
 --
 -- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
---
--- [[params]]
--- name = "collaborative"
--- type = "text"
--- default = "all"
--- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
+-- use = ["period", "collaborative", "min_n"]
 --
 -- [[columns]]
 -- name = "partnership_id"
@@ -62,10 +54,7 @@
 -- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "suppressed"
--- type = "Boolean"
--- role = "flag"
--- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+-- use = ["suppressed"]
 
 with referral_count as (
     select partnership_id, count(*) as referrals

@@ -9,85 +9,20 @@
 -- national clinician-rated concept, so there is no clinician funnel
 -- (national/outcome_measures shows its zeros)."""
 --
--- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period (default: 12 months before period_end)"
+-- metrics = [
+--     { code = "improvement_self", label = "Self-rated: measurable improvement (MHS113b)", headline = true, better = "higher" },
+--     { code = "improvement_parent", label = "Parent-rated: measurable improvement (MHS114b)", headline = true, better = "higher" },
+-- ]
+--
+-- [chart]
+-- order = 2
+-- kind = "funnel"
 --
 -- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
---
--- [[params]]
--- name = "collaborative"
--- type = "text"
--- default = "all"
--- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
---
--- [[params]]
--- name = "partnership"
--- type = "int"
--- default = "0"
--- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
---
--- [[params]]
--- name = "level"
--- type = "text"
--- default = "partnership"
--- description = "Unit of comparison: `partnership` or `service` (teams)"
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share or mean over fewer than min_n cases (`--sdc`; docs/definitions.md)"
---
--- [[params]]
--- name = "coverage_inner"
--- type = "float"
--- default = "95"
--- description = "Coverage of the inner funnel limits (lower_95, upper_95), in percent"
---
--- [[params]]
--- name = "coverage_outer"
--- type = "float"
--- default = "99.8"
--- description = "Coverage of the outer funnel limits (lower_998, upper_998), in percent"
---
--- [[params]]
--- name = "funnel_kind"
--- type = "text"
--- default = "proportion_exact"
--- description = "Funnel limits: `proportion_exact` (Spiegelhalter interpolated binomial), `proportion` (normal approximation) or `proportion_arcsine`"
---
--- [[params]]
--- name = "overdispersion"
--- type = "bool"
--- default = "false"
--- description = "Widen the limits by the additive overdispersion (DerSimonian-Laird tau2) estimated over the compared units"
+-- use = ["period", "units", "min_n", "funnel"]
 --
 -- [[columns]]
--- name = "partnership_id"
--- type = "Int64"
--- role = "key"
--- description = "The partnership"
--- null_when = "the All row"
---
--- [[columns]]
--- name = "service_id"
--- type = "Int64"
--- role = "key"
--- description = "The service (team)"
--- null_when = "level = partnership, and the All row"
---
--- [[columns]]
--- name = "unit_name"
--- type = "Utf8"
--- role = "key"
--- description = "Name of the partnership or service; `All` for the compared set"
+-- use = ["unit"]
 --
 -- [[columns]]
 -- name = "metric"
@@ -137,59 +72,7 @@
 -- null_when = "no cases at all, or withheld on the All row"
 --
 -- [[columns]]
--- name = "tau2"
--- type = "Float64"
--- role = "derived"
--- from = ["centre"]
--- description = "The additive overdispersion in the limits (the tau2 argument of funnel_limits): DerSimonian-Laird tau2 over the compared units of the metric with overdispersion = true, else 0"
--- unit = "the funnel kind's comparison scale, squared"
--- null_when = "withheld with the centre"
---
--- [[columns]]
--- name = "lower_95"
--- type = "Float64"
--- role = "derived"
--- from = ["n", "centre"]
--- description = "Inner lower limit (coverage_inner, default 95%)"
--- null_when = "n = 0 or withheld, and the All row"
---
--- [[columns]]
--- name = "upper_95"
--- type = "Float64"
--- role = "derived"
--- from = ["n", "centre"]
--- description = "Inner upper limit (coverage_inner, default 95%)"
--- null_when = "n = 0 or withheld, and the All row"
---
--- [[columns]]
--- name = "lower_998"
--- type = "Float64"
--- role = "derived"
--- from = ["n", "centre"]
--- description = "Outer lower limit (coverage_outer, default 99.8%)"
--- null_when = "n = 0 or withheld, and the All row"
---
--- [[columns]]
--- name = "upper_998"
--- type = "Float64"
--- role = "derived"
--- from = ["n", "centre"]
--- description = "Outer upper limit (coverage_outer, default 99.8%)"
--- null_when = "n = 0 or withheld, and the All row"
---
--- [[columns]]
--- name = "position"
--- type = "Utf8"
--- role = "derived"
--- from = ["value"]
--- description = "Where the value lies: above_998, above_95, inside, below_95, below_998"
--- null_when = "the value is withheld, and the All row"
---
--- [[columns]]
--- name = "suppressed"
--- type = "Boolean"
--- role = "flag"
--- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+-- use = ["tau2", "limits", "suppressed"]
 --
 -- [sdc]
 -- unit = ["partnership_id", "service_id"]
@@ -201,100 +84,15 @@
 -- group = ["metric", "rater"]
 -- tau2 = "tau2"
 
-with per_unit as (
-    -- x and n per compared unit and rater (definitions: _shared/national_*.sql).
+with final as (
+    -- The national metrics of the shared proportion funnel
+    -- (_shared/proportion_funnel.sql; counts: _shared/national_unit_measure.sql).
     select
-        partnership_id, service_id, unit_name,
-        'improvement_' || rater as metric,
-        rater,
-        improvement as x,
-        paired as n
-    from national_unit_measure
-    where rater in ('self', 'parent') and partnership_id is not null
-),
-
-overall as (
-    -- Centre over every referral of the compared units, suppressed units included.
-    select metric, rater, sum(x) as x, sum(n) as n, cast(sum(x) as double) / nullif(sum(n), 0) as centre
-    from per_unit
-    group by metric, rater
-),
-
-dispersion as (
-    -- Additive overdispersion when asked (tau2 = 0 when phi <= 1).
-    select
-        pu.metric,
-        case
-            when $overdispersion then coalesce(
-                funnel_overdispersion($funnel_kind, cast(pu.x as double) / pu.n, pu.n, o.centre)['tau2'],
-                0.0)
-            else 0.0
-        end as tau2
-    from per_unit pu
-    join overall o using (metric)
-    where pu.n > 0
-    group by pu.metric
-),
-
-limits as (
-    select
-        pu.*,
-        o.centre,
-        coalesce(d.tau2, 0.0) as tau2,
-        funnel_limits($funnel_kind, o.centre, pu.n, $coverage_inner, 0.0, coalesce(d.tau2, 0.0)) as inner_limits,
-        funnel_limits($funnel_kind, o.centre, pu.n, $coverage_outer, 0.0, coalesce(d.tau2, 0.0)) as outer_limits
-    from per_unit pu
-    join overall o using (metric)
-    left join dispersion d using (metric)
-),
-
-units as (
-    select
-        partnership_id,
-        service_id,
-        unit_name,
-        metric,
-        rater,
-        case when n > 0 then cast(x as double) / n end as value,
-        x,
-        n,
-        centre,
-        tau2,
-        inner_limits['lower'] as lower_95,
-        inner_limits['upper'] as upper_95,
-        outer_limits['lower'] as lower_998,
-        outer_limits['upper'] as upper_998,
-        false as suppressed
-    from limits
-),
-
-final as (
-    select
-        partnership_id, service_id, unit_name, metric, rater, value, x, n, centre, tau2,
-        lower_95, upper_95, lower_998, upper_998,
-        funnel_position(value, lower_95, upper_95, lower_998, upper_998) as position,
-        suppressed
-    from units
-    union all
-    select
-        cast(null as bigint) as partnership_id,
-        cast(null as bigint) as service_id,
-        'All' as unit_name,
-        metric,
-        rater,
-        centre as value,
-        x,
-        n,
-        centre,
-        coalesce(d.tau2, 0.0) as tau2,
-        cast(null as double) as lower_95,
-        cast(null as double) as upper_95,
-        cast(null as double) as lower_998,
-        cast(null as double) as upper_998,
-        cast(null as varchar) as position,
-        false as suppressed
-    from overall
-    left join dispersion d using (metric)
+        partnership_id, service_id, unit_name, metric,
+        substr(metric, length('improvement_') + 1) as rater,
+        value, x, n, centre, tau2, lower_95, upper_95, lower_998, upper_998, position, suppressed
+    from proportion_funnel
+    where source = 'national'
 )
 
 select * from final

@@ -11,6 +11,10 @@
 -- Clinician counts are 0: no cypdash measure maps to a national
 -- clinician-rated concept (CGAS, HoNOSCA)."""
 --
+-- [chart]
+-- order = 1
+-- kind = "national_measures"
+--
 -- [[params]]
 -- name = "period_start"
 -- type = "date"
@@ -18,22 +22,7 @@
 -- description = "First day of the reporting period (default: 12 months before period_end); nationally one calendar month"
 --
 -- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
---
--- [[params]]
--- name = "collaborative"
--- type = "text"
--- default = "all"
--- description = "Compare only the partnerships of this collaborative (`all`: every partnership)"
---
--- [[params]]
--- name = "partnership"
--- type = "int"
--- default = "0"
--- description = "Compare only the services of this partnership (0: all); use with level = service for a team drill-down"
+-- use = ["period_end", "collaborative", "partnership"]
 --
 -- [[params]]
 -- name = "level"
@@ -48,18 +37,7 @@
 -- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[columns]]
--- name = "partnership_id"
--- type = "Int64"
--- role = "key"
--- description = "The partnership"
--- null_when = "the All row"
---
--- [[columns]]
--- name = "service_id"
--- type = "Int64"
--- role = "key"
--- description = "The service (team)"
--- null_when = "level = partnership, and the All row"
+-- use = ["partnership_id", "service_id"]
 --
 -- [[columns]]
 -- name = "unit_name"
@@ -190,10 +168,7 @@
 -- null_when = "rater = any, paired = 0, or withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "suppressed"
--- type = "Boolean"
--- role = "flag"
--- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+-- use = ["suppressed"]
 --
 -- [sdc]
 -- unit = ["partnership_id", "service_id"]

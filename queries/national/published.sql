@@ -13,6 +13,10 @@
 -- unrounded counts. ICB, region, IMD, reason for referral and team type
 -- cannot be given from cypdash's data."""
 --
+-- [chart]
+-- order = 3
+-- kind = "national_published"
+--
 -- [[params]]
 -- name = "period_start"
 -- type = "date"
@@ -20,10 +24,7 @@
 -- description = "First day of the reporting period (default: 12 months before period_end); nationally one calendar month"
 --
 -- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period (default: the latest date in the data)"
+-- use = ["period_end"]
 --
 -- [[params]]
 -- name = "collaborative"
@@ -123,10 +124,7 @@
 -- null_when = "a percentage over 0 on an all-data row, or withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "suppressed"
--- type = "Boolean"
--- role = "flag"
--- description = "True when the disclosure policy withheld a value of the row (`cypdash --sdc`; docs/definitions.md)"
+-- use = ["suppressed"]
 --
 -- [sdc]
 -- unit = ["partnership_id", "service_id"]

@@ -16,27 +16,10 @@ use super::frame::Row;
 use super::svg::{
     chunks, data_num, el, nice_ticks, num, text_width, PathData, Placer, Rect, Scale, Writer,
 };
-use super::{metric_label, Format, Ran, ReportError, Units};
+use super::{Format, Ran, ReportError, Units};
 use crate::dashboard::Dashboard;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
-
-/// Charts whose headline metrics are drawn as funnels (the rest of their
-/// metrics go in a table). A funnel chart not listed draws its first metric.
-const HEADLINES: &[(&str, &[&str])] = &[
-    ("data_quality/completion", &["paired_any"]),
-    ("data_quality/goals_use", &["goal_paired"]),
-    ("data_quality/idle_cases", &["idle"]),
-    ("outcomes/reliable_improvement", &["reliable_improvement"]),
-    (
-        "experience/esq_satisfaction",
-        &["esq_satisfaction_parent", "esq_satisfaction_self"],
-    ),
-    (
-        "national/improvement_funnel",
-        &["improvement_self", "improvement_parent"],
-    ),
-];
 
 /// The limit lines of one funnel.
 #[derive(Debug, Clone)]
@@ -82,15 +65,15 @@ pub(crate) fn headline_metrics(chart: &Ran) -> Vec<Option<String>> {
             }
         }
     }
-    let listed = HEADLINES
+    // The headline metrics the header declares, in its order; none
+    // declared or present: the first metric of the result.
+    let chosen: Vec<Option<String>> = chart
+        .file
+        .header
+        .metrics
         .iter()
-        .find(|(id, _)| *id == chart.file.id)
-        .map(|(_, m)| *m)
-        .unwrap_or(&[]);
-    let chosen: Vec<Option<String>> = listed
-        .iter()
-        .filter(|m| present.iter().any(|p| p == *m))
-        .map(|m| Some(m.to_string()))
+        .filter(|m| m.headline && present.contains(&m.code))
+        .map(|m| Some(m.code.clone()))
         .collect();
     if !chosen.is_empty() {
         chosen
@@ -374,7 +357,7 @@ pub(crate) fn draw(
     let metric_text = curve
         .metric
         .as_deref()
-        .map(metric_label)
+        .map(|m| chart.metric_label(m))
         .unwrap_or_else(|| chart.file.header.title.clone());
     let highlight_row = rows.iter().find(|r| units.is_highlight(r));
 
@@ -1121,7 +1104,7 @@ pub(crate) fn other_metrics_table(chart: &Ran, units: &Units) -> Option<String> 
         w.open(el("thead")).open(el("tr"));
         w.text(el("th").a("scope", "col"), units.level.noun());
         for m in &metrics {
-            w.text(el("th").a("scope", "col"), &metric_label(m));
+            w.text(el("th").a("scope", "col"), &chart.metric_label(m));
         }
         w.close().close();
         w.open(el("tbody"));

@@ -10,35 +10,9 @@
 
 use super::frame::Row;
 use super::svg::{data_num, el, Writer};
-use super::{metric_label, Format, Ran, Units};
+use super::{Format, Ran, Units};
 
-/// Which way a measure is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Better {
-    Higher,
-    Lower,
-}
-
-/// The headline measures with a better direction. A measure not listed
-/// has none (severity at intake: more severe difficulties are not worse
-/// care) and is coloured in greys. These facts belong with the charts
-/// (issue 11); until the chart files declare them, they are here.
-const BETTER: &[(&str, Better)] = &[
-    ("effect_size_sdq_total_parent", Better::Higher),
-    ("reliable_improvement", Better::Higher),
-    ("recovery", Better::Higher),
-    ("reliable_recovery", Better::Higher),
-    ("reliable_deterioration", Better::Lower),
-    ("esq_satisfaction_parent", Better::Higher),
-    ("esq_satisfaction_self", Better::Higher),
-    ("paired_any", Better::Higher),
-    ("goal_paired", Better::Higher),
-    ("idle", Better::Lower),
-];
-
-pub(crate) fn better(metric: &str) -> Option<Better> {
-    BETTER.iter().find(|(m, _)| *m == metric).map(|(_, b)| *b)
-}
+pub(crate) use crate::catalog::meta::Better;
 
 /// What a cell's position means for the reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,7 +210,7 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, id: &str)
         "Partnership",
     );
     for (chart_id, metric) in &columns {
-        let head = metric_label(metric);
+        let head = chart.metric_label(metric);
         let unit = source(chart_id).and_then(|c| unit_text(c.unit_of("value")));
         w.open(
             el("th")
@@ -250,7 +224,7 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, id: &str)
         }
         w.text(
             el("span").a("class", "direction"),
-            match better(metric) {
+            match chart.metric(metric).and_then(|m| m.better) {
                 Some(Better::Higher) => "higher is better",
                 Some(Better::Lower) => "lower is better",
                 None => "no better direction",
@@ -340,7 +314,7 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, id: &str)
                 let verdict = if value.is_none() {
                     Verdict::Withheld
                 } else {
-                    Verdict::of(position, better(&col.1))
+                    Verdict::of(position, chart.metric(&col.1).and_then(|m| m.better))
                 };
                 let outer = matches!(position, Some("above_998" | "below_998"));
                 let (fill, ink) = cell_fill(verdict, outer);
@@ -349,7 +323,7 @@ pub(crate) fn benchmark_chart(chart: &Ran, all: &[Ran], units: &Units, id: &str)
                     Some(v) => format!(
                         "{}, {}: {} ({}); collaborative {}; {}",
                         units.long_label(&r),
-                        metric_label(&col.1),
+                        chart.metric_label(&col.1),
                         fmt.text(v),
                         super::n_text(n),
                         r.f64("collaborative_value")
@@ -431,8 +405,6 @@ mod tests {
             Verdict::Inside
         );
         assert_eq!(Verdict::of(None, Some(Better::Higher)), Verdict::Withheld);
-        assert_eq!(better("idle"), Some(Better::Lower));
-        assert_eq!(better("mean_t1_sdq_total_parent"), None);
     }
 
     #[test]

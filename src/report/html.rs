@@ -9,19 +9,7 @@ use super::discussion::{self, Discussion};
 use super::frame::{Row, Value};
 use super::svg::{el, Writer};
 use super::{bars, change, funnel, grid, national, ChartKind, Level, Ran, ReportOptions, Units};
-use crate::catalog::SECTIONS;
-
-/// The five sections the progress indicator walks through (the key follows).
-const PROGRESS: &[(&str, &str)] = &[
-    ("who", "1. Who is my collaborative seeing?"),
-    ("outcomes", "2. How well are we addressing their needs?"),
-    ("experience", "3. What do service users think?"),
-    ("data_quality", "4. How good is our data?"),
-    (
-        "national",
-        "5. How do we do by NHS England's national measures?",
-    ),
-];
+use crate::catalog::Section;
 
 const CSS: &str = r#"
 @page { size: A4 landscape; margin: 9mm; }
@@ -209,6 +197,7 @@ svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
 /// The whole page.
 pub(crate) fn page(
     ran: &[Ran],
+    sections: &[Section],
     units: &Units,
     options: &ReportOptions,
     policy: crate::disclosure::Policy,
@@ -242,18 +231,18 @@ pub(crate) fn page(
     w.close();
     w.open(el("body"));
     w.open(el("main"));
-    cover(&mut w, ran, units, options, &title, policy);
+    cover(&mut w, ran, sections, units, options, &title, policy);
 
-    // Sections in dashboard order; the key goes last, on its own.
-    let mut sections: Vec<&str> = Vec::new();
+    // Sections in dashboard order (the charts are in it).
+    let mut shown: Vec<&str> = Vec::new();
     for c in ran {
-        if !sections.contains(&c.file.section.as_str()) {
-            sections.push(&c.file.section);
+        if !shown.contains(&c.file.section.as_str()) {
+            shown.push(&c.file.section);
         }
     }
-    for section in sections {
+    for section in shown {
         let charts: Vec<&Ran> = ran.iter().filter(|c| c.file.section == section).collect();
-        let heading = section_title(section);
+        let heading = section_of(sections, section).heading();
         w.open(
             el("section")
                 .a("class", "dash-section")
@@ -271,7 +260,7 @@ pub(crate) fn page(
                 ChartKind::Benchmark | ChartKind::Key => &partnership_units,
                 _ => units,
             };
-            chart_block(&mut w, chart, ran, u);
+            chart_block(&mut w, chart, ran, sections, u);
         }
         w.close();
     }
@@ -290,29 +279,25 @@ pub(crate) fn page(
     out
 }
 
-fn section_title(section: &str) -> String {
-    PROGRESS
+/// A section's declaration (`queries/<section>/_section.toml`).
+fn section_of(sections: &[Section], name: &str) -> Section {
+    sections
         .iter()
-        .find(|(s, _)| *s == section)
-        .map(|(_, t)| t.to_string())
-        .or_else(|| {
-            SECTIONS
-                .iter()
-                .find(|(s, _)| *s == section)
-                .map(|(_, t)| t.to_string())
-        })
-        .unwrap_or_else(|| section.replace('_', " "))
+        .find(|s| s.name == name)
+        .cloned()
+        .unwrap_or_else(|| Section::undeclared(name))
 }
 
-fn progress(w: &mut Writer, current: Option<&str>, at: &str) {
-    let pos = current.and_then(|c| PROGRESS.iter().position(|(s, _)| *s == c));
+fn progress(w: &mut Writer, sections: &[Section], current: Option<&str>, at: &str) {
+    let walked: Vec<&Section> = sections.iter().filter(|s| s.progress).collect();
+    let pos = current.and_then(|c| walked.iter().position(|s| s.name == c));
     w.open(
         el("nav")
             .a("class", "progress")
             .a("aria-label", format!("Dashboard sections ({at})")),
     );
     w.open(el("ol"));
-    for (i, (section, title)) in PROGRESS.iter().enumerate() {
+    for (i, section) in walked.iter().enumerate() {
         let class = match pos {
             Some(p) if p == i => "current",
             Some(p) if i < p => "done",
@@ -323,7 +308,10 @@ fn progress(w: &mut Writer, current: Option<&str>, at: &str) {
                 .a("class", class)
                 .a_opt("aria-current", (pos == Some(i)).then_some("step")),
         );
-        w.text(el("a").a("href", format!("#section-{section}")), title);
+        w.text(
+            el("a").a("href", format!("#section-{}", section.name)),
+            &section.heading(),
+        );
         w.close();
     }
     w.close().close();
@@ -332,6 +320,7 @@ fn progress(w: &mut Writer, current: Option<&str>, at: &str) {
 fn cover(
     w: &mut Writer,
     ran: &[Ran],
+    sections: &[Section],
     units: &Units,
     options: &ReportOptions,
     title: &str,
@@ -341,23 +330,7 @@ fn cover(
     let period =
         any.and_then(|c| Some((c.param_text("period_start")?, c.param_text("period_end")?)));
     let key = ran.iter().find(|c| c.kind == ChartKind::Key);
-    let find = |id: &str| ran.iter().find(|c| c.file.id == id);
-    let referrals = find("who/gender")
-        .or_else(|| ran.iter().find(|c| c.kind == ChartKind::Categories))
-        .and_then(|c| {
-            c.frame
-                .iter()
-                .find(|r| units.is_all(r))
-                .and_then(|r| r.i64("n"))
-        });
-    let paired = find("outcomes/reliable_improvement").and_then(|c| {
-        c.frame
-            .iter()
-            .find(|r| units.is_all(r) && r.str("metric") == Some("reliable_improvement"))
-            .and_then(|r| r.i64("n"))
-    });
-    let partnerships = key.map(|k| k.frame.len());
-    let services: Option<i64> = key.map(|k| k.frame.iter().filter_map(|r| r.i64("services")).sum());
+    let figures = cover_figures(ran, units);
     let mut collaboratives: Vec<String> = key
         .map(|k| {
             k.frame
@@ -398,7 +371,7 @@ fn cover(
              service's own analysis only; do not share this page.",
         );
     }
-    progress(w, None, "cover");
+    progress(w, sections, None, "cover");
 
     w.open(el("dl").a("class", "summary"));
     let mut item = |label: &str, value: String| {
@@ -407,30 +380,14 @@ fn cover(
         w.text(el("dd"), &value);
         w.close();
     };
-    item(
-        "In-scope referrals",
-        referrals
-            .map(thousands)
-            .unwrap_or_else(|| "not available".to_string()),
-    );
-    item(
-        "Partnerships",
-        partnerships
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "not available".to_string()),
-    );
-    item(
-        "Services (teams)",
-        services
-            .map(thousands)
-            .unwrap_or_else(|| "not available".to_string()),
-    );
-    item(
-        "Cases with a paired outcome",
-        paired
-            .map(thousands)
-            .unwrap_or_else(|| "not available".to_string()),
-    );
+    for (label, value) in figures {
+        item(
+            &label,
+            value
+                .map(thousands)
+                .unwrap_or_else(|| "not available".to_string()),
+        );
+    }
     let highlighted = highlighted_name(ran, units);
     item(
         "Highlighted",
@@ -472,7 +429,7 @@ fn cover(
             el("a").a("href", format!("#{}", anchor(&c.file.id))),
             &format!(
                 "{}: {}",
-                section_short(&c.file.section),
+                section_of(sections, &c.file.section).short,
                 c.file.header.title
             ),
         );
@@ -482,16 +439,33 @@ fn cover(
     w.close();
 }
 
-fn section_short(section: &str) -> String {
-    match section {
-        "who" => "1".to_string(),
-        "outcomes" => "2".to_string(),
-        "experience" => "3".to_string(),
-        "data_quality" => "4".to_string(),
-        "national" => "5".to_string(),
-        "key" => "Key".to_string(),
-        other => other.to_string(),
+/// The cover's figures the charts declare (`[[chart.cover]]`), in
+/// dashboard order: `None` where the chart's result does not give it.
+fn cover_figures(ran: &[Ran], units: &Units) -> Vec<(String, Option<i64>)> {
+    use crate::catalog::meta::Take;
+    let mut out = Vec::new();
+    for chart in ran {
+        let Some(meta) = &chart.file.header.chart else {
+            continue;
+        };
+        for f in &meta.cover {
+            let column = f.column.as_deref().unwrap_or("n");
+            let value = match f.take {
+                Take::Rows => i64::try_from(chart.frame.len()).ok(),
+                Take::Sum => Some(chart.frame.iter().filter_map(|r| r.i64(column)).sum()),
+                Take::All => chart
+                    .frame
+                    .iter()
+                    .find(|r| {
+                        units.is_all(r)
+                            && (f.metric.is_none() || r.str("metric") == f.metric.as_deref())
+                    })
+                    .and_then(|r| r.i64(column)),
+            };
+            out.push((f.label.clone(), value));
+        }
     }
+    out
 }
 
 fn highlighted_name(ran: &[Ran], units: &Units) -> Option<String> {
@@ -528,7 +502,7 @@ pub(crate) fn anchor(chart_id: &str) -> String {
     format!("chart-{}", chart_id.replace(['/', '_'], "-"))
 }
 
-fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
+fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], sections: &[Section], units: &Units) {
     let id = anchor(&chart.file.id);
     w.open(
         el("section")
@@ -537,7 +511,12 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
             .a("data-chart", &chart.file.id)
             .a("aria-labelledby", format!("{id}-h")),
     );
-    progress(w, Some(&chart.file.section), &chart.file.header.title);
+    progress(
+        w,
+        sections,
+        Some(&chart.file.section),
+        &chart.file.header.title,
+    );
     w.text(
         el("h3").a("id", format!("{id}-h")),
         &chart.file.header.title,
@@ -585,7 +564,7 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units) {
     // Beside a funnel the discussion follows the drawing; above a wide
     // chart it comes first, so that printed it shares the title's page
     // and never sits alone on the page after the chart's last figure.
-    let d = discussion::for_chart(&chart.file.id);
+    let d = chart.discussion.clone().unwrap_or_else(discussion::generic);
     let discuss = chart.kind != ChartKind::Key;
     if wide && discuss {
         discussion_box(w, &d, &chart.file.header.title);
@@ -621,7 +600,7 @@ fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
                     .metric
                     .as_deref()
                     .filter(|_| chart.curves.len() > 1)
-                    .map(super::metric_label);
+                    .map(|m| chart.metric_label(m));
                 w.raw(&funnel::draw(
                     chart,
                     curve,
@@ -760,7 +739,7 @@ fn discussion_box(w: &mut Writer, d: &Discussion, chart_title: &str) {
             .a("aria-label", format!("Discussion: {chart_title}")),
     );
     w.text(el("h4"), "What the chart shows");
-    w.text(el("p").a("class", "shows"), d.shows);
+    w.text(el("p").a("class", "shows"), &d.shows);
     if !d.data_issues.is_empty() {
         w.open(el("h4"));
         w.content("Could the data mislead us? ");
@@ -770,7 +749,7 @@ fn discussion_box(w: &mut Writer, d: &Discussion, chart_title: &str) {
         );
         w.close();
         w.open(el("ul").a("class", "data-issues"));
-        for q in d.data_issues {
+        for q in &d.data_issues {
             w.text(el("li"), q);
         }
         w.close();
@@ -781,12 +760,12 @@ fn discussion_box(w: &mut Writer, d: &Discussion, chart_title: &str) {
         w.text(el("span").a("class", "share"), "(about three quarters)");
         w.close();
         w.open(el("ul").a("class", "practice"));
-        for q in d.practice {
+        for q in &d.practice {
             w.text(el("li"), q);
         }
         w.close();
     }
-    if let Some(qi) = d.indicator {
+    if let Some(qi) = &d.indicator {
         w.open(el("div").a("class", "indicator"));
         w.text(el("h4"), "Relevant quality indicator");
         w.text(el("p"), qi);
@@ -955,7 +934,7 @@ mod tests {
 
     #[test]
     fn anchors_are_plain() {
-        assert_eq!(anchor("who/severity_sdq"), "chart-who-severity-sdq");
+        assert_eq!(anchor("who/some_chart"), "chart-who-some-chart");
     }
 
     #[test]

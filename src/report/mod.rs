@@ -16,7 +16,10 @@
 //!
 //! Modules: [`svg`] (markup writer, scales, paths), [`frame`] (results as
 //! values), `funnel`, `bars`, `change`, `grid`, `national` (the chart kinds),
-//! [`discussion`] (the discussion texts) and `html` (the page).
+//! [`discussion`] (the generic discussion box and the cover texts; each
+//! chart's own is its `.md`) and `html` (the page). What the report knows of a
+//! chart (its kind, order, metrics and their names, cover figures) is in the
+//! chart's header (`crate::catalog::meta`): no chart is named here.
 
 mod bars;
 mod change;
@@ -29,7 +32,7 @@ mod national;
 pub mod svg;
 
 use crate::catalog::params::{self, Binder, ParamError};
-use crate::catalog::{QueryFile, SECTIONS};
+use crate::catalog::{Discussion, MetricSpec, QueryFile};
 use crate::dashboard::{Dashboard, GivenParams, Resolved, RunError};
 use datafusion::error::DataFusionError;
 use datafusion::scalar::ScalarValue;
@@ -164,74 +167,7 @@ pub enum ReportError {
     },
 }
 
-/// The chart kinds the report draws, recognised from a chart's declared
-/// output columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChartKind {
-    /// value, n and funnel limits per unit.
-    Funnel,
-    /// category and pct per unit: stacked bars.
-    Categories,
-    /// item and pct per unit: a dot strip per item.
-    Items,
-    /// ESQ items with certainly / partly / not true shares.
-    Esq,
-    /// mean_t1 and mean_t2 per unit: dot-and-line.
-    Change,
-    /// Headline values per partnership and metric with positions.
-    Benchmark,
-    /// The key to partnership numbers.
-    Key,
-    /// NHS England's outcome measures per unit and rater: a table.
-    NationalMeasures,
-    /// The national measures as published: All beside the highlighted unit.
-    NationalPublished,
-    /// Anything else: the data table only.
-    Table,
-}
-
-impl ChartKind {
-    /// Recognise a chart's kind from its header.
-    pub fn of(file: &QueryFile) -> Self {
-        let has = |c: &str| file.header.columns.iter().any(|col| col.name == c);
-        if has("collaborative_value") && has("position") {
-            ChartKind::Benchmark
-        } else if has("value") && has("n") && has("lower_998") && has("upper_998") {
-            ChartKind::Funnel
-        } else if has("pct_certainly_true") {
-            ChartKind::Esq
-        } else if has("mean_t1") && has("mean_t2") {
-            ChartKind::Change
-        } else if has("category") && has("pct") {
-            ChartKind::Categories
-        } else if has("item") && has("pct") {
-            ChartKind::Items
-        } else if has("closed_2_contacts") && has("rater") {
-            ChartKind::NationalMeasures
-        } else if has("measure_id") && has("published") {
-            ChartKind::NationalPublished
-        } else if file.section == "key" {
-            ChartKind::Key
-        } else {
-            ChartKind::Table
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChartKind::Funnel => "funnel",
-            ChartKind::Categories => "categories",
-            ChartKind::Items => "items",
-            ChartKind::Esq => "esq",
-            ChartKind::Change => "change",
-            ChartKind::Benchmark => "benchmark",
-            ChartKind::Key => "key",
-            ChartKind::NationalMeasures => "national-measures",
-            ChartKind::NationalPublished => "national-published",
-            ChartKind::Table => "table",
-        }
-    }
-}
+pub use crate::catalog::ChartKind;
 
 /// `n = 12`, or `n withheld` where disclosure control withheld it.
 pub(crate) fn n_text(n: Option<i64>) -> String {
@@ -246,34 +182,6 @@ pub(crate) fn withheld_text(n: Option<i64>) -> String {
     }
 }
 
-/// Dashboard order of the charts inside their sections (the paper
-/// dashboard's order); charts not listed follow in catalogue order.
-const CHART_ORDER: &[&str] = &[
-    "who/gender",
-    "who/age",
-    "who/ethnicity",
-    "who/problem_descriptors",
-    "who/complexity",
-    "who/severity_sdq",
-    "who/severity_rcads",
-    "outcomes/sdq_change",
-    "outcomes/rcads_change",
-    "outcomes/effect_size",
-    "outcomes/reliable_improvement",
-    "outcomes/goal_progress",
-    "experience/esq_parent",
-    "experience/esq_child",
-    "experience/esq_satisfaction",
-    "data_quality/completion",
-    "data_quality/idle_cases",
-    "data_quality/goals_use",
-    "data_quality/benchmark",
-    "national/outcome_measures",
-    "national/improvement_funnel",
-    "national/published",
-    "key/partnerships",
-];
-
 /// One chart, run.
 #[derive(Debug, Clone)]
 pub(crate) struct Ran {
@@ -285,6 +193,11 @@ pub(crate) struct Ran {
     pub curves: Vec<funnel::Curve>,
     /// Why the chart has no rows (the data cannot answer it).
     pub note: Option<String>,
+    /// Its discussion box (`queries/<section>/<chart>.md`).
+    pub discussion: Option<Discussion>,
+    /// Every metric declared by the catalogue's charts, for the names of
+    /// metrics a chart reports from others (the benchmark).
+    pub all_metrics: std::sync::Arc<Vec<MetricSpec>>,
 }
 
 impl Ran {
@@ -309,6 +222,23 @@ impl Ran {
             .iter()
             .find(|c| c.name == column)
             .and_then(|c| c.unit.as_deref())
+    }
+
+    /// The declaration of a metric code: the chart's own, or another's.
+    pub fn metric(&self, code: &str) -> Option<&MetricSpec> {
+        self.file
+            .header
+            .metrics
+            .iter()
+            .chain(self.all_metrics.iter())
+            .find(|m| m.code == code)
+    }
+
+    /// How the report names a metric code: its declared label, else the
+    /// code in words.
+    pub fn metric_label(&self, code: &str) -> String {
+        self.metric(code)
+            .map_or_else(|| code_in_words(code), |m| m.label.clone())
     }
 
     pub fn description_of(&self, column: &str) -> Option<&str> {
@@ -390,12 +320,20 @@ pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<St
         level: options.level,
         highlight: options.highlight(),
     };
+    let catalog = dashboard.catalog();
+    let all_metrics: std::sync::Arc<Vec<MetricSpec>> = std::sync::Arc::new(
+        catalog
+            .charts()
+            .flat_map(|c| c.header.metrics.iter().cloned())
+            .collect(),
+    );
     let mut ran = Vec::new();
-    for file in ordered_charts(dashboard) {
+    for file in catalog.charts().cloned() {
         let given = options.params_for(&file);
         let result = dashboard.run(&file.id, &given).await?;
         let frame = Frame::from_batches(&result.batches);
         let kind = ChartKind::of(&file);
+        let discussion = catalog.discussion(&file.id).cloned();
         let mut chart = Ran {
             file,
             kind,
@@ -403,6 +341,8 @@ pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<St
             params: result.params,
             curves: Vec::new(),
             note: result.note,
+            discussion,
+            all_metrics: std::sync::Arc::clone(&all_metrics),
         };
         if kind == ChartKind::Funnel {
             chart.curves = funnel::curves(dashboard, &chart).await?;
@@ -410,7 +350,13 @@ pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<St
         ran.push(chart);
     }
     check_highlight(&ran, &units)?;
-    Ok(html::page(&ran, &units, options, dashboard.policy()))
+    Ok(html::page(
+        &ran,
+        catalog.sections(),
+        &units,
+        options,
+        dashboard.policy(),
+    ))
 }
 
 /// The highlighted unit must be one of the compared units.
@@ -437,24 +383,6 @@ fn check_highlight(ran: &[Ran], units: &Units) -> Result<(), ReportError> {
             known: known.into_iter().collect(),
         })
     }
-}
-
-/// The charts in dashboard order.
-fn ordered_charts(dashboard: &Dashboard) -> Vec<QueryFile> {
-    let mut charts: Vec<(usize, QueryFile)> =
-        dashboard.catalog().charts().cloned().enumerate().collect();
-    charts.sort_by_key(|(i, c)| {
-        let section = SECTIONS
-            .iter()
-            .position(|(s, _)| *s == c.section)
-            .unwrap_or(SECTIONS.len());
-        let within = CHART_ORDER
-            .iter()
-            .position(|id| *id == c.id)
-            .unwrap_or(CHART_ORDER.len());
-        (section, within, *i)
-    });
-    charts.into_iter().map(|(_, c)| c).collect()
 }
 
 /// How a value of a column reads: percent, or a number of decimals.
@@ -507,42 +435,14 @@ impl Format {
     }
 }
 
-/// A readable name for a metric code.
-pub fn metric_label(metric: &str) -> String {
-    let known = match metric {
-        "t1_sdq" => "SDQ at T1",
-        "paired_sdq" => "SDQ paired",
-        "t1_rcads" => "RCADS at T1",
-        "paired_rcads" => "RCADS paired",
-        "t1_gbo" => "Goals at T1",
-        "paired_gbo" => "Goals paired",
-        "t1_any" => "Any measure at T1",
-        "paired_any" => "Any measure paired",
-        "goal_rated" => "Any goal rated",
-        "goal_paired" => "A goal paired",
-        "idle" => "Idle cases",
-        "reliable_improvement" => "Reliable improvement",
-        "reliable_deterioration" => "Reliable deterioration",
-        "recovery" => "Recovery",
-        "reliable_recovery" => "Reliable recovery",
-        "esq_satisfaction_parent" => "Parents: the help is good",
-        "esq_satisfaction_self" => "Children and young people: the help is good",
-        "improvement_self" => "Self-rated: measurable improvement (MHS113b)",
-        "improvement_parent" => "Parent-rated: measurable improvement (MHS114b)",
-        "mean_t1_sdq_total_parent" => "Severity at intake: mean SDQ total difficulties (parent)",
-        "mean_t1_rcads_total_self" => "Severity at intake: mean RCADS total (self)",
-        "effect_size_sdq_total_parent" => "Effect size: SDQ total difficulties (parent)",
-        _ => "",
-    };
-    if known.is_empty() {
-        let mut s = metric.replace('_', " ");
-        if let Some(first) = s.get(..1) {
-            s = first.to_uppercase() + &s[1..];
-        }
-        s
-    } else {
-        known.to_string()
+/// A metric code in words, for a code no chart header names:
+/// `new_metric` reads "New metric".
+pub fn code_in_words(metric: &str) -> String {
+    let mut s = metric.replace('_', " ");
+    if let Some(first) = s.get(..1) {
+        s = first.to_uppercase() + &s[1..];
     }
+    s
 }
 
 #[cfg(test)]
@@ -551,59 +451,22 @@ mod tests {
     use crate::catalog::Catalog;
 
     #[test]
-    fn every_catalogue_chart_has_a_kind_and_an_order() {
+    fn every_catalogue_chart_declares_how_it_is_drawn() {
         let catalog = Catalog::embedded().unwrap();
         for chart in catalog.charts() {
-            let kind = ChartKind::of(chart);
-            if chart.section != "key" {
-                assert_ne!(
-                    kind,
-                    ChartKind::Table,
-                    "{} is drawn as a table only",
-                    chart.id
-                );
-            }
+            let meta = chart.header.chart.as_ref();
             assert!(
-                CHART_ORDER.contains(&chart.id.as_str()),
-                "{} has no place in CHART_ORDER",
+                meta.and_then(|m| m.order).is_some(),
+                "{} declares no [chart] order",
+                chart.id
+            );
+            let kind = ChartKind::of(chart);
+            assert!(
+                kind != ChartKind::Table || chart.section == "key" || kind == ChartKind::Key,
+                "{} is drawn as a table only",
                 chart.id
             );
         }
-        for id in [
-            "who/severity_sdq",
-            "outcomes/effect_size",
-            "data_quality/completion",
-        ] {
-            assert_eq!(
-                ChartKind::of(catalog.chart(id).unwrap()),
-                ChartKind::Funnel,
-                "{id}"
-            );
-        }
-        assert_eq!(
-            ChartKind::of(catalog.chart("who/gender").unwrap()),
-            ChartKind::Categories
-        );
-        assert_eq!(
-            ChartKind::of(catalog.chart("experience/esq_parent").unwrap()),
-            ChartKind::Esq
-        );
-        assert_eq!(
-            ChartKind::of(catalog.chart("data_quality/benchmark").unwrap()),
-            ChartKind::Benchmark
-        );
-        assert_eq!(
-            ChartKind::of(catalog.chart("national/outcome_measures").unwrap()),
-            ChartKind::NationalMeasures
-        );
-        assert_eq!(
-            ChartKind::of(catalog.chart("national/improvement_funnel").unwrap()),
-            ChartKind::Funnel
-        );
-        assert_eq!(
-            ChartKind::of(catalog.chart("national/published").unwrap()),
-            ChartKind::NationalPublished
-        );
     }
 
     #[test]
@@ -621,15 +484,22 @@ mod tests {
         options
             .params
             .insert("level".to_string(), "partnership".to_string());
-        let sdq = options.params_for(catalog.chart("who/severity_sdq").unwrap());
-        assert_eq!(sdq["informant"], "self");
-        assert_eq!(sdq["level"], "service", "the level field wins");
-        assert_eq!(sdq["partnership"], "4");
-        assert_eq!(sdq["collaborative"], "North");
-        let gender = options.params_for(catalog.chart("who/gender").unwrap());
-        assert!(!gender.contains_key("informant"));
-        let key = options.params_for(catalog.chart("key/partnerships").unwrap());
-        assert!(!key.contains_key("level"));
+        // Charts picked by what they declare: one with an informant and the
+        // unit parameters, one without an informant, one without a level.
+        let takes = |c: &&QueryFile, name: &str| c.param(name).is_some();
+        let with = catalog
+            .charts()
+            .find(|c| takes(c, "informant") && takes(c, "level") && takes(c, "partnership"))
+            .unwrap();
+        let given = options.params_for(with);
+        assert_eq!(given["informant"], "self");
+        assert_eq!(given["level"], "service", "the level field wins");
+        assert_eq!(given["partnership"], "4");
+        assert_eq!(given["collaborative"], "North");
+        let without = catalog.charts().find(|c| !takes(c, "informant")).unwrap();
+        assert!(!options.params_for(without).contains_key("informant"));
+        let no_level = catalog.charts().find(|c| !takes(c, "level")).unwrap();
+        assert!(!options.params_for(no_level).contains_key("level"));
     }
 
     #[test]
@@ -659,7 +529,6 @@ mod tests {
         assert_eq!(Format::Decimals(1).tick(17.5, 2.5), "17.5");
         assert_eq!(Format::Decimals(1).tick(20.0, 2.5), "20.0");
         assert_eq!(Format::Percent.tick(50.0, 25.0), "50%");
-        assert_eq!(metric_label("paired_any"), "Any measure paired");
-        assert_eq!(metric_label("new_metric"), "New metric");
+        assert_eq!(code_in_words("new_metric"), "New metric");
     }
 }
