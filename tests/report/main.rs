@@ -9,6 +9,7 @@
 mod checks;
 mod fixture;
 mod layout;
+mod new_chart;
 
 use checks::*;
 use cypdash::catalog::params::ParamError;
