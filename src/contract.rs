@@ -105,7 +105,8 @@ impl TableSpec {
     }
 }
 
-const fn col(name: &'static str, data_type: ContractType, nullable: bool) -> ColumnSpec {
+/// A column that must be in the file.
+pub(crate) const fn col(name: &'static str, data_type: ContractType, nullable: bool) -> ColumnSpec {
     ColumnSpec {
         name,
         data_type,

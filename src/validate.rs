@@ -388,47 +388,32 @@ const EFFECT_LATEST_RECORD: &str =
 /// the contract's checks on the views. Each yields the MHSDS row ids.
 #[rustfmt::skip]
 pub const MHSDS_CHECKS: &[Check] = &[
-    mhsds_check("unknown concept (CodedAssToolType not in ref_scale_snomed)", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
+    warn_with_effect("unknown concept (CodedAssToolType not in ref_scale_snomed)", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
         "SELECT row_id AS id FROM mhsds_coded_score WHERE NOT listed",
         "not read: no chart counts it"),
-    mhsds_check("concept with no cypdash scale (item-level or unnumbered goal)", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
+    warn_with_effect("concept with no cypdash scale (item-level or unnumbered goal)", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
         "SELECT row_id AS id FROM mhsds_coded_score WHERE listed AND NOT known",
         "not read: cypdash reads scale scores, not items, from MHSDS"),
-    mhsds_check("non-numeric PersScore", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
+    warn_with_effect("non-numeric PersScore", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
         "SELECT row_id AS id FROM mhsds_coded_score WHERE scale IS NOT NULL AND pers_score IS NOT NULL AND number IS NULL",
         EFFECT_SCORE_MISSING),
-    mhsds_check("PersScore outside the concept's valid range", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
+    warn_with_effect("PersScore outside the concept's valid range", "MHS606CodedScoreAssessmentRefer / MHS607CodedScoreAssessmentAct",
         "SELECT row_id AS id FROM mhsds_coded_score WHERE scale IS NOT NULL AND number IS NOT NULL AND score IS NULL",
         EFFECT_SCORE_MISSING),
-    mhsds_check("care activity score without its contact", "MHS607CodedScoreAssessmentAct",
+    warn_with_effect("care activity score without its contact", "MHS607CodedScoreAssessmentAct",
         "SELECT row_id AS id FROM mhsds_coded_score WHERE completed_date IS NULL",
         "not read: no date to place it"),
-    mhsds_check("duplicate monthly record (UniqServReqID, UniqMonthID)", "MHS101Referral",
+    warn_with_effect("duplicate monthly record (UniqServReqID, UniqMonthID)", "MHS101Referral",
         "SELECT \"UniqServReqID\" AS id FROM \"MHS101Referral\" GROUP BY \"UniqServReqID\", \"UniqMonthID\" HAVING count(*) > 1",
         EFFECT_LATEST_RECORD),
-    mhsds_check("duplicate monthly record (Person_ID, OrgIDProv, UniqMonthID)", "MHS001MPI",
+    warn_with_effect("duplicate monthly record (Person_ID, OrgIDProv, UniqMonthID)", "MHS001MPI",
         "SELECT \"Person_ID\" AS id FROM \"MHS001MPI\" GROUP BY \"Person_ID\", \"OrgIDProv\", \"UniqMonthID\" HAVING count(*) > 1",
         "one record is taken: the latest month, then the higher RecordNumber"),
-    mhsds_check("contact in more than one record (UniqCareContID)", "MHS201CareContact",
+    warn_with_effect("contact in more than one record (UniqCareContID)", "MHS201CareContact",
         "SELECT \"UniqCareContID\" AS id FROM \"MHS201CareContact\" GROUP BY \"UniqCareContID\" HAVING count(*) > 1",
         "counted once: the record of the latest month"),
-    mhsds_check("id not decimal text", "MHS101Referral",
+    warn_with_effect("id not decimal text", "MHS101Referral",
         "SELECT \"UniqServReqID\" AS id FROM \"MHS101Referral\" WHERE try_cast(\"UniqServReqID\" AS BIGINT) IS NULL \
          UNION ALL SELECT \"Person_ID\" FROM \"MHS101Referral\" WHERE try_cast(\"Person_ID\" AS BIGINT) IS NULL",
         "the referral (or its person) has no id: see the NULL findings"),
 ];
-
-const fn mhsds_check(
-    problem: &'static str,
-    table: &'static str,
-    sql: &'static str,
-    effect: &'static str,
-) -> Check {
-    Check {
-        problem: Cow::Borrowed(problem),
-        table,
-        sql: Cow::Borrowed(sql),
-        severity: Severity::Warning,
-        effect,
-    }
-}

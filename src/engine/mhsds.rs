@@ -27,7 +27,7 @@
 //!   (`validate::MHSDS_CHECKS`).
 
 use super::{locate, register_empty, register_input, scan, ContractProblem, InputTable};
-use crate::contract::{self, optional_col, ColumnSpec, ContractType, TableSpec};
+use crate::contract::{self, col, optional_col, ContractType, TableSpec};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use std::path::Path;
@@ -70,15 +70,6 @@ impl std::fmt::Display for InputShape {
             InputShape::Contract => "contract",
             InputShape::Mhsds => "mhsds",
         })
-    }
-}
-
-const fn col(name: &'static str, data_type: ContractType, nullable: bool) -> ColumnSpec {
-    ColumnSpec {
-        name,
-        data_type,
-        nullable,
-        optional: false,
     }
 }
 
@@ -402,9 +393,17 @@ pub const CONTRACT_VIEWS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A contract table, the MHSDS table(s) it comes from, and its columns'
+/// MHSDS names (contract column, MHSDS column).
+pub type Source = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Where each contract table comes from in an MHSDS extract, and its
 /// columns' MHSDS names: `validate` names these in its findings.
-pub const SOURCES: &[(&str, &str, &[(&str, &str)])] = &[
+pub const SOURCES: &[Source] = &[
     (
         "partnership",
         "MHS101Referral (OrgIDProv) / partnership.csv",
