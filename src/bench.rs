@@ -103,6 +103,8 @@ pub enum BenchError {
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    #[error(transparent)]
+    Cache(#[from] crate::block_cache::CacheError),
 }
 
 /// SQL of the scan floor: one trivial aggregate per column read. Not
@@ -144,11 +146,14 @@ fn secs(d: Duration) -> f64 {
 /// Time, in one process: opening the data, the scan floor, scoring every
 /// questionnaire (the shared tables), each chart, and all charts together.
 /// The first step that computes shared tables runs once (it is what a
-/// session pays once); the others repeat `reps` times.
+/// session pays once); the others repeat `reps` times. With a block cache
+/// (`cache`), the shared tables are read from it when it holds them, else
+/// computed and written there.
 pub async fn run(
     config: EngineConfig,
     catalog: Catalog,
     reps: usize,
+    cache: Option<&std::path::Path>,
 ) -> Result<BenchReport, BenchError> {
     let data = config.data_dir.display().to_string();
     let mut steps = Vec::new();
@@ -194,7 +199,10 @@ pub async fn run(
         rows,
     });
 
-    let dashboard = Dashboard::new(engine, catalog);
+    let mut dashboard = Dashboard::new(engine, catalog);
+    if let Some(dir) = cache {
+        dashboard = dashboard.with_cache(dir)?;
+    }
     let t = Instant::now();
     dashboard.prepare().await?;
     steps.push(Step {

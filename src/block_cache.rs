@@ -21,8 +21,8 @@
 //! new key: a stale entry is never read, only left behind (`cypdash cache
 //! clear` removes them).
 //!
-//! Layout: `DIR/v1/<block name>/<key>/part-<n>.parquet` (one file per output
-//! partition; each file embeds the block's Arrow schema) and a `complete`
+//! Layout: `DIR/v1/<block name>/<key>/part-<nnnn>.parquet` (one file per
+//! output partition, in partition order; each file embeds the block's Arrow schema) and a `complete`
 //! marker written last. An entry is written into `DIR/v1/.tmp-<pid>-<n>`
 //! and renamed into place, so a reader sees a whole entry or none; two
 //! processes filling the same key both write it, one rename wins, and the
@@ -251,7 +251,7 @@ impl BlockCache {
         let schema = plan.schema();
         let streams = execute_stream_partitioned(plan, task).map_err(werr)?;
         let writes = streams.into_iter().enumerate().map(|(i, mut stream)| {
-            let path = tmp.join(format!("part-{i}.parquet"));
+            let path = tmp.join(format!("part-{i:04}.parquet"));
             let schema = schema.clone();
             async move {
                 let file = fs::File::create(&path).map_err(io(&path))?;
@@ -293,7 +293,7 @@ impl BlockCache {
 /// The Arrow schema embedded in an entry's first file.
 fn entry_schema(dir: &Path) -> Result<SchemaRef, CacheError> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let first = dir.join("part-0.parquet");
+    let first = dir.join("part-0000.parquet");
     let file = fs::File::open(&first).map_err(io(&first))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| CacheError::Invalid {

@@ -82,7 +82,13 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
             Ok(0)
         }
         Command::Bench { reps, format } => {
-            let report = crate::bench::run(global.engine_config(), global.catalog()?, reps).await?;
+            let report = crate::bench::run(
+                global.engine_config(),
+                global.catalog()?,
+                reps,
+                global.cache.as_deref(),
+            )
+            .await?;
             crate::bench::write_report(&report, format, out)?;
             Ok(0)
         }
