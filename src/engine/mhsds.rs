@@ -36,13 +36,14 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputShape {
-    /// MHSDS when the directory holds `MHS101Referral` and no `referral`
-    /// table, else the contract.
+    // MHSDS when the directory holds `MHS101Referral` and no `referral`
+    // table, else the contract. (Plain comments: value docs would switch
+    // every command's help to the long layout.)
     #[default]
     Auto,
-    /// cypdash's own contract (`docs/data-contract.md`).
+    // cypdash's own contract (`docs/data-contract.md`).
     Contract,
-    /// An MHSDS extract (`docs/mhsds.md`).
+    // An MHSDS extract (`docs/mhsds.md`).
     Mhsds,
 }
 

@@ -109,9 +109,10 @@ pub const MAX_REFERRALS: u64 = 1 << 32;
 /// The shape `generate` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GenerateFormat {
-    /// The contract's tables (docs/data-contract.md).
+    // The contract's tables (docs/data-contract.md). (Plain comments:
+    // value docs would switch the help to the long layout.)
     Contract,
-    /// An MHSDS extract of the same cases ([`mhsds`], docs/mhsds.md).
+    // An MHSDS extract of the same cases (`mhsds`, docs/mhsds.md).
     Mhsds,
 }
 
