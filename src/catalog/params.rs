@@ -16,7 +16,10 @@
 //! the charts that declare it ([`taken_by`]) and is an error only if none
 //! does.
 
+use super::funnel::{KindSource, COVERAGES};
 use super::{format_date, ParamType, QueryFile};
+use cypdash_udfs::funnel::funnel_limits::Coverage;
+use cypdash_udfs::funnel::FunnelKind;
 use datafusion::common::ParamValues;
 use datafusion::scalar::ScalarValue;
 use std::collections::BTreeMap;
@@ -38,12 +41,18 @@ pub enum Scope {
 }
 
 /// A rule between parameter values that their types cannot state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
     /// `min_n` must be 1 or more.
     MinN(i64),
     /// `period_start` must not be after `period_end` (day numbers).
     Period { start: i32, end: i32 },
+    /// A funnel coverage (`coverage_inner`, `coverage_outer`) must be a
+    /// percentage `funnel_limits` takes.
+    Coverage { name: String, value: f64 },
+    /// The parameter a `[funnel]` chart takes its kind from must name a
+    /// `funnel_limits` kind.
+    FunnelKind { name: String, value: String },
 }
 
 impl fmt::Display for Rule {
@@ -59,6 +68,15 @@ impl fmt::Display for Rule {
                 "period_start {} is after period_end {}",
                 format_date(*start),
                 format_date(*end)
+            ),
+            Rule::Coverage { name, value } => write!(
+                f,
+                "{name} must be a percentage strictly between 0 and 100 (it is {value})"
+            ),
+            Rule::FunnelKind { name, value } => write!(
+                f,
+                "{name} `{value}` is not a funnel_limits kind ({})",
+                FunnelKind::names()
             ),
         }
     }
@@ -230,11 +248,20 @@ fn bound(chart: &QueryFile, given: GivenParams) -> Result<Bound, ParamError> {
             values.push((spec.name.clone(), typed(chart, &spec.name, spec.ty, value)?));
         }
     }
-    Ok(Bound {
+    let bound = Bound {
         chart: chart.id.clone(),
         given,
         values,
-    })
+    };
+    // The rules the given values break on their own fail here, before any
+    // chart runs; [`resolve`] checks them again with the defaults.
+    check_rules(
+        chart,
+        &Resolved {
+            values: bound.values.clone(),
+        },
+    )?;
+    Ok(bound)
 }
 
 /// One value parsed as its declared type.
@@ -323,14 +350,16 @@ pub fn resolve(
         values.push((spec.name.clone(), value));
     }
     let resolved = Resolved { values };
-    check_rules(&chart.id, &resolved)?;
+    check_rules(chart, &resolved)?;
     Ok(resolved)
 }
 
-/// The rules between a chart's values that their types cannot state.
-pub fn check_rules(chart: &str, resolved: &Resolved) -> Result<(), ParamError> {
+/// The rules on a chart's values that their types cannot state. The
+/// funnel rules ask `funnel_limits`' own checks, so that a bad value is
+/// named before any data is read rather than by the SQL function.
+pub fn check_rules(chart: &QueryFile, resolved: &Resolved) -> Result<(), ParamError> {
     let broken = |rule| ParamError::Rule {
-        chart: chart.to_string(),
+        chart: chart.id.clone(),
         rule,
     };
     if let Some(ScalarValue::Int64(Some(m))) = resolved.get("min_n") {
@@ -343,6 +372,34 @@ pub fn check_rules(chart: &str, resolved: &Resolved) -> Result<(), ParamError> {
     {
         if s > e {
             return Err(broken(Rule::Period { start: *s, end: *e }));
+        }
+    }
+    for (name, _) in COVERAGES {
+        if let Some(ScalarValue::Float64(Some(value))) = resolved.get(name) {
+            if Coverage::from_percent(*value).is_none() {
+                return Err(broken(Rule::Coverage {
+                    name: name.to_string(),
+                    value: *value,
+                }));
+            }
+        }
+    }
+    let kind_param = chart
+        .header
+        .funnel
+        .as_ref()
+        .and_then(|f| match f.kind_source() {
+            Ok(KindSource::Param(name)) => Some(name),
+            _ => None,
+        });
+    if let Some(name) = kind_param {
+        if let Some(ScalarValue::Utf8(Some(value))) = resolved.get(name) {
+            if FunnelKind::parse(value).is_none() {
+                return Err(broken(Rule::FunnelKind {
+                    name: name.to_string(),
+                    value: value.clone(),
+                }));
+            }
         }
     }
     Ok(())
@@ -515,19 +572,23 @@ mod tests {
         );
     }
 
+    /// Bind then resolve one chart's values, the data's period being 2024.
+    fn run(c: &QueryFile, pairs: &[&str]) -> Result<Resolved, ParamError> {
+        let period = (
+            parse_date("2024-01-01").unwrap(),
+            parse_date("2024-12-31").unwrap(),
+        );
+        resolve(c, &bind_chart(c, &given(pairs))?, Some(period))
+    }
+
     #[test]
     fn min_n_must_be_at_least_one() {
         let k = key();
-        let period = Some((0, 0));
         for (min_n, ok) in [("1", true), ("0", false), ("-3", false)] {
-            let bound = &Binder::chart(&k)
-                .bind(&given(&[&format!("min_n={min_n}")]))
-                .unwrap()[0];
-            let got = resolve(&k, bound, period);
+            let got = run(&k, &[&format!("min_n={min_n}")]);
             assert_eq!(got.is_ok(), ok, "min_n={min_n}: {got:?}");
         }
-        let bound = &Binder::chart(&k).bind(&given(&["min_n=0"])).unwrap()[0];
-        assert!(resolve(&k, bound, period)
+        assert!(run(&k, &["min_n=0"])
             .unwrap_err()
             .to_string()
             .starts_with("chart `key/units`: min_n must be 1 or more (it is 0)"));
@@ -536,24 +597,100 @@ mod tests {
     #[test]
     fn the_period_must_not_end_before_it_starts() {
         let k = key();
-        let bound = &Binder::chart(&k)
-            .bind(&given(&[
-                "period_start=2025-03-31",
-                "period_end=2024-04-01",
-            ]))
-            .unwrap()[0];
         assert_eq!(
-            resolve(&k, bound, None).unwrap_err().to_string(),
+            run(&k, &["period_start=2025-03-31", "period_end=2024-04-01"])
+                .unwrap_err()
+                .to_string(),
             "chart `key/units`: period_start 2025-03-31 is after period_end 2024-04-01"
         );
+        // Against the data's period too: it ends 2024-12-31.
+        assert_eq!(
+            run(&k, &["period_start=2025-03-31"])
+                .unwrap_err()
+                .to_string(),
+            "chart `key/units`: period_start 2025-03-31 is after period_end 2024-12-31"
+        );
         // One day is a period.
-        let bound = &Binder::chart(&k)
-            .bind(&given(&[
-                "period_start=2024-04-01",
-                "period_end=2024-04-01",
-            ]))
-            .unwrap()[0];
-        assert!(resolve(&k, bound, None).is_ok());
+        assert!(run(&k, &["period_start=2024-04-01", "period_end=2024-04-01"]).is_ok());
+    }
+
+    /// A value that breaks a rule on its own fails when it is bound, so an
+    /// export stops before it runs any chart; one that breaks it only
+    /// with a default fails when the chart's values are resolved.
+    #[test]
+    fn rules_apply_when_binding_as_far_as_the_given_values_go() {
+        let (k, w) = (key(), who());
+        let err = Binder::selection([&k, &w])
+            .bind(&given(&["min_n=0"]))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ParamError::Rule {
+                    rule: Rule::MinN(0),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(Binder::chart(&k)
+            .bind(&given(&["period_start=2025-03-31"]))
+            .is_ok());
+    }
+
+    #[test]
+    fn funnel_coverages_are_percentages_strictly_between_0_and_100() {
+        let c = chart(
+            "outcomes/f",
+            &[
+                ("coverage_inner", "float", "95"),
+                ("coverage_outer", "float", "99.8"),
+            ],
+        );
+        for (pair, ok) in [
+            ("coverage_inner=50", true),
+            ("coverage_outer=99.99", true),
+            ("coverage_inner=0", false),
+            ("coverage_inner=100", false),
+            ("coverage_outer=150", false),
+        ] {
+            let got = run(&c, &[pair]);
+            assert_eq!(got.is_ok(), ok, "{pair}: {got:?}");
+        }
+        assert_eq!(
+            run(&c, &["coverage_outer=150"]).unwrap_err().to_string(),
+            "chart `outcomes/f`: coverage_outer must be a percentage strictly between 0 and \
+             100 (it is 150)"
+        );
+    }
+
+    /// The demo catalogue's funnel charts whose kind is a parameter: a
+    /// value that is not a `funnel_limits` kind is an error naming it.
+    #[test]
+    fn a_funnel_kind_parameter_names_a_funnel_limits_kind() {
+        let catalog = crate::catalog::Catalog::embedded().unwrap();
+        let charts: Vec<(&QueryFile, &str)> = catalog
+            .charts()
+            .filter_map(|c| match c.header.funnel.as_ref()?.kind_source() {
+                Ok(KindSource::Param(name)) => Some((c, name)),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            !charts.is_empty(),
+            "no chart takes its funnel kind from a parameter"
+        );
+        for (c, name) in charts {
+            assert!(run(c, &[&format!("{name}=proportion")]).is_ok(), "{}", c.id);
+            let err = run(c, &[&format!("{name}=bogus")]).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "chart `{}`: {name} `bogus` is not a funnel_limits kind (",
+                    c.id
+                )),
+                "{err}"
+            );
+        }
     }
 
     #[test]
