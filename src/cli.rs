@@ -164,6 +164,12 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
             repl::run_interactive(Repl::new(dash, options), out).await?;
             Ok(0)
         }
+        Command::Serve(args) => {
+            let log = crate::serve::Log::new(Box::new(std::io::stderr()));
+            let catalog = global.catalog()?;
+            crate::serve::run(global.engine_config(), catalog, global.sdc, &args, out, log).await?;
+            Ok(0)
+        }
     }
 }
 

@@ -139,6 +139,14 @@ pub enum Command {
     /// when a line ends with `;`; Ctrl-C cancels a running query, Ctrl-D
     /// quits. With stdin not a terminal, reads the lines of a script.
     Repl(ReplArgs),
+    /// Serve the data, the shared blocks and every chart over the PostgreSQL
+    /// wire protocol, for BI tools (Power BI, Excel, Tableau, psql, Python)
+    /// and ODBC (docs/serve.md).
+    ///
+    /// Read-only; localhost unless --host says otherwise (then only with a
+    /// password); each chart is a view in schema `charts`, and the table
+    /// function chart('who/gender', 'min_n', '10', ...) runs one with other values.
+    Serve(crate::serve::ServeArgs),
     /// Write deterministic synthetic data that meets the input contract.
     Generate(GenerateArgs),
     /// Time the dashboard's steps on the data, beside the scan floor (a plain
@@ -349,7 +357,7 @@ pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
         other => {
             return Err(format!(
                 "unknown size unit `{other}` in `{s}`: use KiB, MiB or GiB"
-            ))
+            ));
         }
     };
     Ok((value * mult) as usize)

@@ -97,6 +97,9 @@ impl AuthSource for Credentials {
     }
 }
 
+/// A connection's process id and secret key, as a cancel request names it.
+type CancelKey = (i32, Vec<u8>);
+
 /// What every connection shares.
 pub struct Server {
     /// The session each connection's own is built from.
@@ -104,7 +107,7 @@ pub struct Server {
     auth: Option<Arc<Credentials>>,
     pids: Arc<RandomPidSecretKeyGenerator>,
     /// Running connections by process id and secret key (cancel requests).
-    cancels: Mutex<HashMap<(i32, Vec<u8>), Arc<watch::Sender<u64>>>>,
+    cancels: Mutex<HashMap<CancelKey, Arc<watch::Sender<u64>>>>,
     slots: Arc<Semaphore>,
     query_memory: usize,
     query_timeout: Duration,
@@ -150,7 +153,7 @@ impl Server {
         process_socket(socket, tls, handlers).await
     }
 
-    fn forget(&self, key: &(i32, Vec<u8>)) {
+    fn forget(&self, key: &CancelKey) {
         self.cancels
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -296,7 +299,7 @@ struct Session {
     /// Bumped by a cancel request for this connection.
     cancel: Arc<watch::Sender<u64>>,
     /// This connection's process id and secret key, once registered.
-    key: Mutex<Option<(i32, Vec<u8>)>>,
+    key: Mutex<Option<CancelKey>>,
     watch: Arc<TcpStream>,
 }
 
