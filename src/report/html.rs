@@ -183,6 +183,8 @@ svg .national { font-size: 9.5px; font-weight: 700; fill: #222; }
   .chart-body.wide .discussion { break-inside: avoid; margin-top: 8px; }
   table.benchmark tr { break-inside: avoid; }
   table.metrics-page, table.key-table { break-inside: avoid; }
+  /* A table's closing note stays with its last rows. */
+  figure.table-figure figcaption { break-before: avoid; }
   .table-wrap.bench-wrap { overflow: visible; }
   /* The discussion box sits beside the chart on the same page: printed
      smaller, so that its longest text fits the page's height. */

@@ -59,10 +59,12 @@ pub(crate) fn measures_table(chart: &Ran, units: &Units) -> String {
     w.finish()
 }
 
-/// Units per printed block of the national measures' table: with its two
-/// header rows and caption, 20 rows fill about two thirds of an A4
-/// landscape page at the printed font size.
-const MEASURES_ROWS: usize = 20;
+/// Units per printed block of the national measures' table. Printed, a
+/// row takes two lines (the unit's name and each count in brackets wrap):
+/// 14 rows and the two header rows fill an A4 landscape page, 12 leave
+/// room for the caption and the closing note (checked at 60 partnerships
+/// by scripts/browser/check-report.sh).
+const MEASURES_ROWS: usize = 12;
 
 fn measures_block<'a>(
     w: &mut Writer,
