@@ -22,15 +22,10 @@
 -- description = "The partnership"
 --
 -- [[columns]]
--- name = "partnership_name"
--- type = "Utf8"
--- role = "key"
--- description = "Name of the partnership"
+-- use = "partnership_name"
 --
 -- [[columns]]
--- name = "collaborative"
--- type = "Utf8"
--- role = "key"
+-- use = "collaborative"
 -- description = "Its collaborative"
 --
 -- [[columns]]
@@ -40,34 +35,22 @@
 -- description = "The chart the headline comes from (section/chart)"
 --
 -- [[columns]]
--- name = "metric"
--- type = "Utf8"
--- role = "key"
+-- use = "metric"
 -- description = "The headline metric"
 --
 -- [[columns]]
--- name = "value"
--- type = "Float64"
--- role = "proportion"
--- of = "n"
--- count = "x"
+-- use = "value"
 -- description = "The partnership's value"
 -- unit = "as the chart: a proportion (0-1), a mean score, or an effect size"
 -- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "x"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
+-- use = "x"
 -- description = "Cases meeting a proportion headline (the numerator of value)"
--- unit = "cases"
 -- null_when = "the headline is a mean or an effect size; withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "The partnership's denominator"
 --
 -- [[columns]]
@@ -155,10 +138,7 @@
 -- null_when = "n = 0"
 --
 -- [[columns]]
--- name = "position"
--- type = "Utf8"
--- role = "derived"
--- from = ["value"]
+-- use = "position"
 -- description = "Position on the collaborative's funnel"
 -- null_when = "withheld by the disclosure policy"
 --

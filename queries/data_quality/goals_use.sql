@@ -20,34 +20,19 @@
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "metric"
--- type = "Utf8"
--- role = "key"
+-- use = "metric"
 -- description = "goal_rated or goal_paired"
 --
 -- [[columns]]
--- name = "value"
--- type = "Float64"
--- role = "proportion"
--- of = "n"
--- count = "x"
+-- use = "value"
 -- description = "Share of closed referrals"
--- unit = "proportion (0-1)"
--- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
--- name = "x"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
+-- use = "x"
 -- description = "Referrals with a goal rated (goal_rated) or paired (goal_paired)"
--- unit = "cases"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "Referrals closed in the period"
 -- unit = "cases"
 --

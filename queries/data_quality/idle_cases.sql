@@ -20,34 +20,19 @@
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "metric"
--- type = "Utf8"
--- role = "key"
+-- use = "metric"
 -- description = "idle"
 --
 -- [[columns]]
--- name = "value"
--- type = "Float64"
--- role = "proportion"
--- of = "n"
--- count = "x"
+-- use = "value"
 -- description = "Share of open referrals that are idle"
--- unit = "proportion (0-1)"
--- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
--- name = "x"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
+-- use = "x"
 -- description = "Idle referrals"
--- unit = "cases"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "Referrals open at period_end"
 -- unit = "cases"
 --

@@ -22,34 +22,19 @@
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "metric"
--- type = "Utf8"
--- role = "key"
+-- use = "metric"
 -- description = "esq_satisfaction_parent or esq_satisfaction_self"
 --
 -- [[columns]]
--- name = "value"
--- type = "Float64"
--- role = "proportion"
--- of = "n"
--- count = "x"
+-- use = "value"
 -- description = "Share answering certainly true"
--- unit = "proportion (0-1)"
--- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
--- name = "x"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
+-- use = "x"
 -- description = "ESQs answering certainly true"
--- unit = "cases"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "ESQs with item 12 answered"
 -- unit = "cases"
 --

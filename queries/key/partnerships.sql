@@ -27,16 +27,7 @@
 -- description = "The number the partnership is known by on the dashboard"
 --
 -- [[columns]]
--- name = "partnership_name"
--- type = "Utf8"
--- role = "key"
--- description = "Name of the partnership"
---
--- [[columns]]
--- name = "collaborative"
--- type = "Utf8"
--- role = "key"
--- description = "The learning collaborative it belongs to"
+-- use = ["partnership_name", "collaborative"]
 --
 -- [[columns]]
 -- name = "services"

@@ -25,51 +25,30 @@
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "metric"
--- type = "Utf8"
--- role = "key"
+-- use = "metric"
 -- description = "improvement_self or improvement_parent"
 --
 -- [[columns]]
--- name = "rater"
--- type = "Utf8"
--- role = "key"
+-- use = "rater"
 -- description = "self or parent"
 --
 -- [[columns]]
--- name = "value"
--- type = "Float64"
--- role = "proportion"
--- of = "n"
--- count = "x"
+-- use = "value"
 -- description = "Share of paired referrals with measurable improvement"
--- unit = "proportion (0-1)"
--- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
--- name = "x"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
+-- use = "x"
 -- description = "Referrals with measurable improvement (MHS113a, 114a, 115a)"
 -- unit = "referrals"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "Referrals with a paired score of the rater (MHS112b, 112d, 112f)"
 -- unit = "referrals"
 --
 -- [[columns]]
--- name = "centre"
--- type = "Float64"
--- role = "centre"
--- of = "value"
+-- use = "centre"
 -- description = "The funnel's centre line: sum of x over sum of n across all compared units (the All row's value)"
--- unit = "proportion (0-1)"
--- null_when = "no cases at all, or withheld on the All row"
 --
 -- [[columns]]
 -- use = ["tau2", "limits", "suppressed"]

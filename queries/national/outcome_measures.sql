@@ -40,15 +40,11 @@
 -- use = ["partnership_id", "service_id"]
 --
 -- [[columns]]
--- name = "unit_name"
--- type = "Utf8"
--- role = "key"
+-- use = "unit_name"
 -- description = "Name of the partnership or service; `All` for every referral of the partnerships in scope (plays England)"
 --
 -- [[columns]]
--- name = "rater"
--- type = "Utf8"
--- role = "key"
+-- use = "rater"
 -- description = "Whose measures: `self` (SDQ self, RCADS self, goals whoever rated them), `parent` (SDQ parent, RCADS parent), `clinician` (none in cypdash: always 0), `any`"
 --
 -- [[columns]]

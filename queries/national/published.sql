@@ -63,16 +63,12 @@
 -- description = "all, partnership, service, age_band, gender, upper_ethnicity or referral_source"
 --
 -- [[columns]]
--- name = "partnership_id"
--- type = "Int64"
--- role = "key"
+-- use = "partnership_id"
 -- description = "The partnership (breakdowns partnership and service)"
 -- null_when = "the other breakdowns"
 --
 -- [[columns]]
--- name = "service_id"
--- type = "Int64"
--- role = "key"
+-- use = "service_id"
 -- description = "The service (breakdown service)"
 -- null_when = "the other breakdowns"
 --
@@ -83,9 +79,7 @@
 -- description = "`All`, the partnership or service name, or the breakdown's category (`UNKNOWN`: a code the breakdown does not list)"
 --
 -- [[columns]]
--- name = "sort_order"
--- type = "Int64"
--- role = "key"
+-- use = "sort_order"
 -- description = "Order of the row within its measure: All, partnerships, services, then the breakdowns' categories"
 --
 -- [[columns]]

@@ -60,17 +60,12 @@
 -- null_when = "value is NULL"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "Paired cases of the unit"
 -- unit = "cases"
 --
 -- [[columns]]
--- name = "centre"
--- type = "Float64"
--- role = "centre"
--- of = "value"
+-- use = "centre"
 -- description = "Pooled d over all compared cases"
 -- unit = "standard deviations"
 -- null_when = "fewer than 2 paired cases in all"

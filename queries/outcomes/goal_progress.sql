@@ -17,38 +17,24 @@
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "Paired goals of the unit"
 -- unit = "goals"
 --
 -- [[columns]]
--- name = "mean_t1"
--- type = "Float64"
--- role = "mean"
--- of = "n"
+-- use = "mean_t1"
 -- description = "Mean first rating"
 -- unit = "rating (0-10)"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "mean_t2"
--- type = "Float64"
--- role = "mean"
--- of = "n"
+-- use = "mean_t2"
 -- description = "Mean last rating"
 -- unit = "rating (0-10)"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "mean_change"
--- type = "Float64"
--- role = "mean"
--- of = "n"
+-- use = "mean_change"
 -- description = "Mean of last - first rating (positive = progress)"
 -- unit = "rating points"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
 -- name = "pct_reliable_improvement"

@@ -30,34 +30,14 @@
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "metric"
--- type = "Utf8"
--- role = "key"
+-- use = "metric"
 -- description = "reliable_improvement, reliable_deterioration (denominator: cases with a paired total), recovery, reliable_recovery (denominator: cases with a paired total in the clinical range at T1)"
 --
 -- [[columns]]
--- name = "value"
--- type = "Float64"
--- role = "proportion"
--- of = "n"
--- count = "x"
--- description = "Share of the denominator's cases meeting the metric"
--- unit = "proportion (0-1)"
--- null_when = "withheld by the disclosure policy, or n = 0"
+-- use = ["value", "x"]
 --
 -- [[columns]]
--- name = "x"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
--- description = "Cases meeting the metric"
--- unit = "cases"
--- null_when = "withheld by the disclosure policy"
---
--- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "Cases in the metric's denominator"
 -- unit = "cases"
 --

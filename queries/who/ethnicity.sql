@@ -16,30 +16,19 @@
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "category"
--- type = "Utf8"
--- role = "key"
+-- use = "category"
 -- description = "Ethnic group"
 --
 -- [[columns]]
--- name = "sort_order"
--- type = "Int64"
--- role = "key"
+-- use = "sort_order"
 -- description = "Order of the category on the chart"
 --
 -- [[columns]]
--- name = "count"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
+-- use = "count"
 -- description = "In-scope referrals in the category"
--- unit = "referrals"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "In-scope referrals of the unit (the denominator)"
 -- unit = "referrals"
 --

@@ -23,36 +23,22 @@
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "item"
--- type = "Utf8"
--- role = "key"
+-- use = "item"
 -- description = "Item code (pd_01 .. pd_30, cf_01 .. cf_14)"
 --
 -- [[columns]]
--- name = "label"
--- type = "Utf8"
--- role = "key"
+-- use = "label"
 -- description = "What the item describes"
 --
 -- [[columns]]
--- name = "sort_order"
--- type = "Int64"
--- role = "key"
--- description = "Order on the chart"
+-- use = "sort_order"
 --
 -- [[columns]]
--- name = "count"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
+-- use = "count"
 -- description = "Referrals with the descriptor rated at or above the threshold"
--- unit = "referrals"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "In-scope referrals of the unit with a first Current View (the denominator)"
 -- unit = "referrals"
 --

@@ -37,19 +37,13 @@
 -- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "In-scope referrals with a T1 RCADS total from the informant"
 --
 -- [[columns]]
--- name = "centre"
--- type = "Float64"
--- role = "centre"
--- of = "value"
+-- use = "centre"
 -- description = "The funnel's centre line: the value over all compared cases"
 -- unit = "score (0-141)"
--- null_when = "no cases at all, or withheld on the All row"
 --
 -- [[columns]]
 -- name = "spread"

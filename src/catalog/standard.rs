@@ -27,6 +27,9 @@
 //! -- ...
 //! ```
 //!
+//! An entry naming one declaration may change some of its keys (its own
+//! description, say): `use = "n"` with `description = "Referrals ..."`.
+//!
 //! The references are expanded before the header is read, so everything
 //! downstream (`describe`, parameter binding, disclosure control) sees the
 //! full declarations, exactly as if the header had written them out.
@@ -105,17 +108,40 @@ impl Standard {
                     None => out.push(entry),
                     Some(uses) => {
                         let table = entry.as_table().expect("a table");
-                        if table.len() > 1 {
+                        let names = use_names(uses).ok_or_else(|| {
+                            header_err(file, format!("[[{key}]] use is a name or a list of names"))
+                        })?;
+                        let overrides: Vec<(&String, &toml::Value)> =
+                            table.iter().filter(|(k, _)| *k != "use").collect();
+                        if !overrides.is_empty() && names.len() != 1 {
                             return Err(header_err(
                                 file,
-                                format!("a [[{key}]] entry with `use` has no other keys"),
+                                format!(
+                                    "a [[{key}]] entry that changes keys of a standard declaration \
+                                     names one (`use = \"n\"`)"
+                                ),
                             ));
                         }
-                        for name in use_names(uses).ok_or_else(|| {
-                            header_err(file, format!("[[{key}]] use is a name or a list of names"))
-                        })? {
-                            for item in set.resolve(&name).map_err(|m| header_err(file, m))? {
-                                out.push(toml::Value::Table(item.clone()));
+                        for name in names {
+                            let items = set.resolve(&name).map_err(|m| header_err(file, m))?;
+                            if !overrides.is_empty() && items.len() != 1 {
+                                return Err(header_err(
+                                    file,
+                                    format!("`{name}` is a group: its keys cannot be changed"),
+                                ));
+                            }
+                            for item in items {
+                                let mut item = item.clone();
+                                for (k, v) in &overrides {
+                                    if *k == "name" {
+                                        return Err(header_err(
+                                            file,
+                                            format!("`use = \"{name}\"` keeps its name"),
+                                        ));
+                                    }
+                                    item.insert(k.to_string(), (*v).clone());
+                                }
+                                out.push(toml::Value::Table(item));
                             }
                         }
                     }
@@ -260,6 +286,20 @@ description = "Withheld"
         let names: Vec<&str> = h.params.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["informant", "period_start", "period_end", "min_n"]);
         assert_eq!(h.params[3].default, "5");
+        // One declaration with its own description (and default).
+        let text = "-- title = \"T\"\n-- description = \"D\"\n\
+            -- [[params]]\n-- use = \"min_n\"\n-- default = \"10\"\n-- description = \"Mine\"\nselect 1";
+        let own = parse_header_with("who/x.sql", text, &std).unwrap();
+        let p = &own.params[0];
+        assert_eq!(
+            (
+                p.name.as_str(),
+                p.ty,
+                p.default.as_str(),
+                p.description.as_str()
+            ),
+            ("min_n", super::super::ParamType::Int, "10", "Mine")
+        );
         assert_eq!(h.columns[0].name, "suppressed");
     }
 
@@ -275,11 +315,22 @@ description = "Withheld"
             "{e}"
         );
         assert!(e.contains("period, "), "{e}");
-        let text = "-- title = \"T\"\n-- description = \"D\"\n-- [[params]]\n-- use = \"min_n\"\n-- name = \"x\"\nselect 1";
-        let e = parse_header_with("who/x.sql", text, &std)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("with `use` has no other keys"), "{e}");
+        for (entry, says) in [
+            ("-- use = \"min_n\"\n-- name = \"x\"", "keeps its name"),
+            ("-- use = \"period\"\n-- default = \"x\"", "is a group"),
+            (
+                "-- use = [\"min_n\", \"period\"]\n-- default = \"x\"",
+                "names one",
+            ),
+        ] {
+            let text = format!(
+                "-- title = \"T\"\n-- description = \"D\"\n-- [[params]]\n{entry}\nselect 1"
+            );
+            let e = parse_header_with("who/x.sql", &text, &std)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{entry}: {e}");
+        }
         let e = Standard::parse(Some("[groups]\nall = [\"nope\"]\n"), None)
             .unwrap_err()
             .to_string();
