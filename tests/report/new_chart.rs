@@ -36,34 +36,19 @@ const CHART_SQL: &str = r#"-- title = "Any outcome measure at T1"
 -- use = ["unit"]
 --
 -- [[columns]]
--- name = "metric"
--- type = "Utf8"
--- role = "key"
+-- use = "metric"
 -- description = "t1_any"
 --
 -- [[columns]]
--- name = "value"
--- type = "Float64"
--- role = "proportion"
--- of = "n"
--- count = "x"
+-- use = "value"
 -- description = "Share of eligible closed referrals with a T1"
--- unit = "proportion (0-1)"
--- null_when = "withheld by the disclosure policy, or n = 0"
 --
 -- [[columns]]
--- name = "x"
--- type = "Int64"
--- role = "numerator"
--- of = "n"
+-- use = "x"
 -- description = "Referrals with a T1 on any measure"
--- unit = "cases"
--- null_when = "withheld by the disclosure policy"
 --
 -- [[columns]]
--- name = "n"
--- type = "Int64"
--- role = "denominator"
+-- use = "n"
 -- description = "Referrals closed in the period with 2 or more attended contacts"
 -- unit = "cases"
 --
