@@ -1,5 +1,5 @@
-//! The national measures' tables (`national/outcome_measures`,
-//! `national/published`): NHS England's CYP outcome measures per unit and
+//! The national measures' tables (chart kinds `national_measures` and
+//! `national_published`): NHS England's CYP outcome measures per unit and
 //! rater, and the published figures of the All row beside the highlighted
 //! unit's. Every cell is a value of the chart's result as the disclosure
 //! policy left it; a withheld value reads "withheld".
@@ -26,7 +26,7 @@ const OUTCOMES: &[(&str, &str, &str)] = &[
     ("pct_deterioration", "deterioration", "deteriorated"),
 ];
 
-/// `national/outcome_measures`: one row per unit (the All row first), the
+/// A `national_measures` chart: one row per unit (the All row first), the
 /// population and MHS110, then per rater the shares assessed and paired (of
 /// MHS110) and improved, unchanged and deteriorated (of the paired), each
 /// with its count.
@@ -180,7 +180,7 @@ fn cell(w: &mut Writer, row: Option<&Row>, text: impl Fn(&Row) -> Option<String>
     };
 }
 
-/// `national/published`: every measure as published for all data (the All
+/// A `national_published` chart: every measure as published for all data (the All
 /// row) and, when the report highlights a unit, for that unit (rounded and
 /// `*` by the national rule). The breakdowns are in the data table.
 pub(crate) fn published_table(chart: &Ran, units: &Units) -> String {
