@@ -14,7 +14,7 @@ use crate::catalog::params;
 use crate::catalog::Catalog;
 use crate::dashboard::Dashboard;
 use crate::docs;
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::exec;
 use crate::output::{self, Format};
 use crate::repl::{self, Repl, ReplOptions};
@@ -165,9 +165,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
             Ok(0)
         }
         Command::Serve(args) => {
+            // Chart runs get the per-query memory limit too.
+            let mut config = global.engine_config();
+            let memory = *config
+                .memory_limit
+                .get_or_insert(crate::serve::DEFAULT_QUERY_MEMORY);
+            let dash = open_dashboard_with(global, config, global.catalog()?).await?;
             let log = crate::serve::Log::new(Box::new(std::io::stderr()));
-            let catalog = global.catalog()?;
-            crate::serve::run(global.engine_config(), catalog, global.sdc, &args, out, log).await?;
+            crate::serve::serve(dash, args.options(memory), out, log).await?;
             Ok(0)
         }
     }
@@ -176,7 +181,10 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
 /// Open the engine on the data. Errors that already name the data
 /// directory are passed on as they are.
 async fn open(global: &GlobalArgs) -> Result<Engine> {
-    let config = global.engine_config();
+    open_with(global.engine_config()).await
+}
+
+async fn open_with(config: EngineConfig) -> Result<Engine> {
     let dir = config.data_dir.clone();
     match Engine::open(config).await {
         Ok(engine) => Ok(engine),
@@ -188,7 +196,17 @@ async fn open(global: &GlobalArgs) -> Result<Engine> {
 }
 
 pub(crate) async fn open_dashboard(global: &GlobalArgs, catalog: Catalog) -> Result<Dashboard> {
-    let mut dashboard = Dashboard::new(open(global).await?, catalog);
+    open_dashboard_with(global, global.engine_config(), catalog).await
+}
+
+/// The dashboard over an engine set up as `config` says, with the global
+/// block cache and disclosure policy.
+async fn open_dashboard_with(
+    global: &GlobalArgs,
+    config: EngineConfig,
+    catalog: Catalog,
+) -> Result<Dashboard> {
+    let mut dashboard = Dashboard::new(open_with(config).await?, catalog);
     if let Some(dir) = &global.cache {
         dashboard = dashboard.with_cache(dir)?;
     }

@@ -24,10 +24,7 @@ mod charts;
 mod compat;
 mod session;
 
-use crate::catalog::Catalog;
 use crate::dashboard::Dashboard;
-use crate::disclosure::Policy;
-use crate::engine::{Engine, EngineConfig, EngineError};
 use anyhow::{bail, Context, Result};
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
 use datafusion::catalog::{MemoryCatalogProviderList, SchemaProvider};
@@ -89,45 +86,24 @@ pub struct ServeArgs {
     pub charts_only: bool,
 }
 
-/// Open the engine and serve: `cypdash serve`. `--memory-limit` (default
-/// [`DEFAULT_QUERY_MEMORY`]) bounds each query, chart runs included.
-pub async fn run(
-    mut config: EngineConfig,
-    catalog: Catalog,
-    policy: Policy,
-    args: &ServeArgs,
-    out: &mut dyn Write,
-    log: Log,
-) -> Result<()> {
-    let query_memory = *config.memory_limit.get_or_insert(DEFAULT_QUERY_MEMORY);
-    let dir = config.data_dir.clone();
-    let engine = match Engine::open(config).await {
-        Ok(engine) => engine,
-        Err(e @ (EngineError::DataDirMissing(_) | EngineError::Contract { .. })) => {
-            return Err(e.into())
+impl ServeArgs {
+    /// The server's options, with `query_memory` for each query (the
+    /// global `--memory-limit`, or [`DEFAULT_QUERY_MEMORY`]).
+    pub fn options(&self, query_memory: usize) -> ServeOptions {
+        ServeOptions {
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            password_file: self.password_file.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            query_memory,
+            query_timeout: Duration::from_secs(self.query_timeout),
+            max_queries: self.max_queries,
+            max_connections: self.max_connections,
+            charts_only: self.charts_only,
         }
-        Err(e) => {
-            return Err(
-                anyhow::Error::new(e).context(format!("cannot open the data in {}", dir.display()))
-            )
-        }
-    };
-    let dash = Dashboard::new(engine, catalog);
-    dash.set_policy(policy);
-    let options = ServeOptions {
-        host: args.host.clone(),
-        port: args.port,
-        user: args.user.clone(),
-        password_file: args.password_file.clone(),
-        tls_cert: args.tls_cert.clone(),
-        tls_key: args.tls_key.clone(),
-        query_memory,
-        query_timeout: Duration::from_secs(args.query_timeout),
-        max_queries: args.max_queries,
-        max_connections: args.max_connections,
-        charts_only: args.charts_only,
-    };
-    serve(dash, options, out, log).await
+    }
 }
 
 /// How the server runs.

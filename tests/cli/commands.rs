@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "tables",
     "functions",
     "repl",
+    "serve",
     "generate",
     "validate",
 ];
