@@ -23,7 +23,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{
@@ -326,6 +326,17 @@ impl Engine {
     }
 }
 
+/// The memory pool of a query execution limited to `limit` bytes: fair
+/// shares among the operators that spill. TrackConsumersPool names the
+/// largest consumers in an out-of-memory error, so the user sees which
+/// operator ran out.
+pub fn memory_pool(limit: usize) -> Arc<dyn MemoryPool> {
+    Arc::new(TrackConsumersPool::new(
+        FairSpillPool::new(limit),
+        NonZeroUsize::new(5).expect("5 is not zero"),
+    ))
+}
+
 fn new_context(
     config: &EngineConfig,
     sources: &Arc<scan::ScanSources>,
@@ -344,13 +355,7 @@ fn new_context(
     }
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = config.memory_limit {
-        // TrackConsumersPool names the largest consumers in an out-of-memory
-        // error, so the user sees which operator ran out.
-        let pool = TrackConsumersPool::new(
-            FairSpillPool::new(limit),
-            NonZeroUsize::new(5).expect("5 is not zero"),
-        );
-        runtime = runtime.with_memory_pool(Arc::new(pool));
+        runtime = runtime.with_memory_pool(memory_pool(limit));
     }
     if let Some(dir) = &config.spill_dir {
         runtime = runtime.with_disk_manager_builder(

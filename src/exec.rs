@@ -83,7 +83,7 @@ pub async fn execute_statement(dash: &Dashboard, statement: Statement) -> Result
 /// The session state with [`YieldAfterRowMultipliers`] among its physical
 /// optimizer rules, right after DataFusion's own `EnsureCooperative` (and
 /// so before the dynamic filter pushdown, which must see the final plan).
-fn yielding(state: SessionState) -> SessionState {
+pub(crate) fn yielding(state: SessionState) -> SessionState {
     let mut rules = state.physical_optimizers().to_vec();
     let at = rules
         .iter()

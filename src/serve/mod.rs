@@ -261,18 +261,9 @@ fn served_tables(ctx: &SessionContext) -> usize {
 /// never here), plus `pg_catalog`.
 async fn served_context(dash: &Dashboard, charts_only: bool) -> Result<SessionContext> {
     let base = dash.engine().ctx();
-    // Joins and unnests yield as in `cypdash sql` (exec.rs), so that a
-    // stopped query stops: DataFusion makes only scans and exchanges
-    // cooperative.
-    let state = base.state();
-    let mut rules = state.physical_optimizers().to_vec();
-    let at = rules
-        .iter()
-        .position(|r| r.name() == "EnsureCooperative")
-        .map_or(rules.len(), |i| i + 1);
-    rules.insert(at, Arc::new(crate::exec::YieldAfterRowMultipliers));
-    let state = SessionStateBuilder::new_from_existing(state)
-        .with_physical_optimizer_rules(rules)
+    // Joins and unnests yield as in `cypdash sql`, so that a stopped query
+    // stops.
+    let state = SessionStateBuilder::new_from_existing(crate::exec::yielding(base.state()))
         .with_catalog_list(Arc::new(MemoryCatalogProviderList::new()))
         .build();
     let ctx = SessionContext::new_with_state(state);

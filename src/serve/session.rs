@@ -12,7 +12,6 @@
 use super::{Log, ServeOptions};
 use async_trait::async_trait;
 use datafusion::common::{DFSchema, ParamValues};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
@@ -50,7 +49,6 @@ use futures::{Sink, Stream};
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
-use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -171,14 +169,9 @@ struct Connection {
 impl Connection {
     fn new(server: &Arc<Server>, watch: TcpStream) -> datafusion::error::Result<Self> {
         // Its own memory pool: a query's sorts and joins spill beyond
-        // --memory-limit whatever other connections use. The pool is the
-        // engine's kind (`engine.rs`): the largest consumers are named when
-        // a query runs out.
+        // --memory-limit whatever other connections use.
         let runtime = RuntimeEnvBuilder::from_runtime_env(server.served.runtime_env().as_ref())
-            .with_memory_pool(Arc::new(TrackConsumersPool::new(
-                FairSpillPool::new(server.query_memory),
-                NonZeroUsize::new(5).expect("5 is not zero"),
-            )))
+            .with_memory_pool(crate::engine::memory_pool(server.query_memory))
             .build_arc()?;
         let state = SessionStateBuilder::new_from_existing(server.served.state())
             .with_runtime_env(runtime)
