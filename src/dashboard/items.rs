@@ -64,8 +64,8 @@ fn measure_name(code: &str) -> &str {
 /// The note of a chart whose needed items are missing.
 pub fn missing_note(measures: &[&str]) -> String {
     format!(
-        "No rows: this chart reads {} items, and the data holds none (scale scores only, \
-         as in an MHSDS extract).",
+        "No rows: this chart reads {} items, and the data holds none (an MHSDS \
+         extract, for one, has scale scores only).",
         measures.join(" and ")
     )
 }
@@ -79,7 +79,7 @@ mod tests {
         assert_eq!(
             missing_note(&[measure_name("CURRENT_VIEW")]),
             "No rows: this chart reads Current View items, and the data holds none \
-             (scale scores only, as in an MHSDS extract)."
+             (an MHSDS extract, for one, has scale scores only)."
         );
     }
 }
