@@ -122,7 +122,8 @@ pub fn check_funnels(html: &str, dir: &Path, options: &ReportOptions) {
                 && n.attribute("data-chart") == Some(id)
                 && n.descendants().any(|p| {
                     has_class(&p, "note-text")
-                        && p.text().is_some_and(|t| t.starts_with("No rows: this chart reads"))
+                        && p.text()
+                            .is_some_and(|t| t.starts_with("No rows: this chart reads"))
                 })
         })
     };
