@@ -595,6 +595,21 @@ pub struct ManifestColumn {
     pub nullable: bool,
 }
 
+impl ManifestColumn {
+    /// The manifest's description of every column of `schema`.
+    fn of(schema: &datafusion::arrow::datatypes::Schema) -> Vec<Self> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| Self {
+                name: f.name().clone(),
+                ty: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
+            .collect()
+    }
+}
+
 /// One exported file in the manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct ManifestFile {
@@ -836,16 +851,7 @@ async fn export_chart(
         .iter()
         .map(|(k, v)| (k.clone(), param_json(v)))
         .collect();
-    let columns: Vec<ManifestColumn> = data
-        .schema
-        .fields()
-        .iter()
-        .map(|f| ManifestColumn {
-            name: f.name().clone(),
-            ty: f.data_type().to_string(),
-            nullable: f.is_nullable(),
-        })
-        .collect();
+    let columns = ManifestColumn::of(&data.schema);
     let pq_name = format!("{base}.pq");
     let source = if format.csv() {
         PqSource::Csv
@@ -887,16 +893,7 @@ async fn export_chart(
         let lim_pq = format!("{lim_base}.pq");
         let label = format!("{}: {}, funnel limits", chart.id, chart.header.title);
         let lim_rows = lim.batch.num_rows();
-        let lim_columns: Vec<ManifestColumn> = lim
-            .schema
-            .fields()
-            .iter()
-            .map(|f| ManifestColumn {
-                name: f.name().clone(),
-                ty: f.data_type().to_string(),
-                nullable: f.is_nullable(),
-            })
-            .collect();
+        let lim_columns = ManifestColumn::of(&lim.schema);
         let chart_file = |ext: &str| format!("{base}.{ext}");
         let lim_entry =
             |file: String, format: &'static str, info: &limits::LimitsInfo| ManifestFile {
