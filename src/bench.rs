@@ -53,6 +53,10 @@ pub const SCAN_FLOOR: &[(&str, &[&str])] = &[
     ("questionnaire_item", &["questionnaire_id", "item", "value"]),
 ];
 
+/// The shared blocks `sdq_score` reads, registered as views (in this
+/// order) for the `sdq_scoring` step.
+const SDQ_SCORING_INPUTS: &[&str] = &["given_score", "scale_score"];
+
 /// One timed step.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
@@ -189,11 +193,15 @@ pub async fn run(
         .map(|b| b.sql.clone())
         .unwrap_or_default();
     let sdq_sql = format!("SELECT count(*), sum(total_difficulties) FROM ({sdq})");
-    // sdq_score reads the given scale scores (a step block): a view of them
-    // for this step; `prepare` computes the block itself below.
-    if let Some(given) = catalog.shared().find(|b| b.name == "given_score") {
-        let view = engine.ctx().sql(&given.sql).await?.into_view();
-        engine.ctx().register_table("given_score", view)?;
+    // sdq_score selects the SDQ rows of scale_score, which reads the given
+    // scale scores: views of both for this step (the RCADS half of
+    // scale_score is planned away by the filter on the measure); `prepare`
+    // computes the blocks themselves below.
+    for name in SDQ_SCORING_INPUTS {
+        if let Some(block) = catalog.shared().find(|b| b.name == *name) {
+            let view = engine.ctx().sql(&block.sql).await?.into_view();
+            engine.ctx().register_table(*name, view)?;
+        }
     }
     let (seconds, rows) = time(reps, || async {
         Ok(crate::output::row_count(&engine.sql(&sdq_sql).await?))

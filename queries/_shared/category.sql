@@ -3,7 +3,7 @@
 -- The categories of each descriptive dimension in chart order, so every
 -- unit gets a row for every category, zero included."""
 -- kind = "view"
--- stage = 2
+-- stage = 3
 
 with listed as (
     select 'gender' as dimension, group_label as category, min(sort_order) as sort_order

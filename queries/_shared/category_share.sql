@@ -4,7 +4,7 @@
 -- count of in-scope referrals, the unit's total n, and the percentage
 -- (disclosure control is applied to the charts' results, not here)."""
 -- kind = "bound_view"
--- stage = 7
+-- stage = 8
 
 with unit_category as (
     select u.partnership_id, u.service_id, u.unit_id, u.unit_name, c.dimension, c.category, c.sort_order

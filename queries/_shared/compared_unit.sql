@@ -5,7 +5,7 @@
 -- one partnership when asked. Every compared unit gets a row in every
 -- per-unit chart, even with no cases."""
 -- kind = "bound_view"
--- stage = 4
+-- stage = 5
 --
 -- [[params]]
 -- use = ["collaborative"]

@@ -3,15 +3,16 @@
 -- The items of each referral's first Current View rated 1 to 3 (a problem
 -- descriptor mild or worse, a complexity factor present): the only ratings
 -- any chart counts. Ratings of 0 (none, no) and not known (NULL) are left
--- out, which keeps the table about a tenth of the size of all items."""
+-- out (item_answer), which keeps the table about a tenth of the size of all
+-- items."""
 -- kind = "table"
--- stage = 3
+-- stage = 4
 
 with final as (
-    select f.referral_id, i.item, cast(i.value as bigint) as value
+    select f.referral_id, a.item, a.value
     from first_current_view f
-    join questionnaire_item i using (questionnaire_id)
-    where i.value between 1 and 3
+    join item_answer a using (questionnaire_id)
+    where a.measure = 'CURRENT_VIEW'
 )
 
 select * from final

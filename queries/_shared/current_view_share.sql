@@ -7,7 +7,7 @@
 -- Current View. Not-known ratings count as not present, and so does a
 -- rating of 0 (none) whatever the threshold."""
 -- kind = "bound_view"
--- stage = 7
+-- stage = 8
 --
 -- [[params]]
 -- name = "severity_threshold"

@@ -2,8 +2,9 @@
 -- description = """
 -- Every ESQ answer of 0 (not true), 1 (partly true) or 2 (certainly true),
 -- with its questionnaire's referral, informant, version and date. Don't
--- know (9), missing and out-of-range answers are left out. Computed once per
--- session, so the ESQ charts do not each scan the whole item table."""
+-- know (9), missing and out-of-range answers are left out (item_answer).
+-- Computed once per session, so the ESQ charts do not each scan the item
+-- table."""
 -- kind = "table"
 -- stage = 1
 
@@ -14,12 +15,11 @@ with final as (
         q.informant,
         q.version,
         q.completed_date,
-        i.item,
-        cast(i.value as bigint) as value
+        a.item,
+        a.value
     from questionnaire q
-    join questionnaire_item i using (questionnaire_id)
-    where q.measure = 'ESQ'
-      and i.value between 0 and 2
+    join item_answer a using (questionnaire_id)
+    where a.measure = 'ESQ'
 )
 
 select * from final

@@ -5,7 +5,7 @@
 -- true (2), partly true (1) and not true (0); don't know (9), missing and
 -- out-of-range answers are left out of n."""
 -- kind = "bound_view"
--- stage = 8
+-- stage = 9
 --
 -- [[params]]
 -- name = "period_start"

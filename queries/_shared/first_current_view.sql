@@ -4,7 +4,7 @@
 -- referral date (ties: lowest questionnaire_id), one row per referral. Its
 -- ratings of 1 or more are in current_view_rating."""
 -- kind = "table"
--- stage = 2
+-- stage = 3
 
 -- The first questionnaire is the T1 of t1_t2 (earliest date, then lowest
 -- id) given any non-NULL score: found by hash per referral, with no sort.

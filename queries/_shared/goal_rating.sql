@@ -3,7 +3,8 @@
 -- One row per rated goal per GBO questionnaire (ratings 0-10; out-of-range
 -- ratings count as not rated). A questionnaire with no items takes its
 -- ratings from questionnaire_score (given_score, scales goal_1 .. goal_3);
--- one with both is rated by its items. Computed once per session."""
+-- one with both is rated by its items (item_answer). Computed once per
+-- session."""
 -- kind = "table"
 -- stage = 1
 
@@ -13,37 +14,27 @@ with gbo_questionnaire as (
     where measure = 'GBO'
 ),
 
-from_items as (
-    select
-        q.questionnaire_id,
-        q.referral_id,
-        q.informant,
-        q.completed_date,
-        i.item as goal,
-        cast(i.value as bigint) as rating
-    from gbo_questionnaire q
-    join questionnaire_item i using (questionnaire_id)
-    where i.item in ('goal_1', 'goal_2', 'goal_3')
-      and i.value between 0 and 10
-),
-
-from_scores as (
-    select
-        q.questionnaire_id,
-        q.referral_id,
-        q.informant,
-        q.completed_date,
-        g.scale as goal,
-        g.score as rating
-    from gbo_questionnaire q
-    join given_score g using (questionnaire_id)
-    where g.measure = 'GBO'
+rating as (
+    select questionnaire_id, item as goal, value as rating
+    from item_answer
+    where measure = 'GBO'
+      and item in ('goal_1', 'goal_2', 'goal_3')
+    union all
+    select questionnaire_id, scale, score
+    from given_score
+    where measure = 'GBO'
 ),
 
 final as (
-    select * from from_items
-    union all
-    select * from from_scores
+    select
+        q.questionnaire_id,
+        q.referral_id,
+        q.informant,
+        q.completed_date,
+        r.goal,
+        r.rating
+    from gbo_questionnaire q
+    join rating r using (questionnaire_id)
 )
 
 select * from final

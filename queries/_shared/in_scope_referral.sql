@@ -6,7 +6,7 @@
 -- closed-in-period and open-at-end. The closure date and reason are those
 -- known at period_end: NULL when the referral closed after it."""
 -- kind = "bound_view"
--- stage = 5
+-- stage = 6
 --
 -- [[params]]
 -- use = ["period"]

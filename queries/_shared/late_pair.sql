@@ -8,7 +8,7 @@
 -- the future; kept apart so that paired_outcome reads this small table,
 -- not outcome_pair, for each measure."""
 -- kind = "bound_view"
--- stage = 4
+-- stage = 5
 --
 -- [[params]]
 -- use = ["period_end"]

@@ -29,7 +29,7 @@
 --   ESQs completed in the period for in-scope referrals with item 12
 --   answered 0-2; x = 1 when it is 2 (certainly true)."""
 -- kind = "bound_view"
--- stage = 8
+-- stage = 9
 --
 -- [[params]]
 -- name = "period_start"

@@ -14,7 +14,7 @@
 -- (M, F) and the age at referral, else the raw score. A step: read by
 -- national_concept, then dropped."""
 -- kind = "step"
--- stage = 3
+-- stage = 4
 
 with population as (
     select referral_id, contact_1, closure_date, age, norms_gender

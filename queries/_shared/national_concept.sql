@@ -14,7 +14,7 @@
 -- without a direction. Kept for the session so a referral's figures can
 -- be traced in the REPL."""
 -- kind = "table"
--- stage = 4
+-- stage = 5
 
 -- First and last by (date, questionnaire_id) with hash aggregates only (no
 -- sort): the first and last dates, then the lowest id on the first date and

@@ -14,7 +14,7 @@
 -- ref_scale_snomed maps one. Computed once per session; the period is
 -- applied by national_population."""
 -- kind = "table"
--- stage = 5
+-- stage = 6
 
 with per_rater as (
     select

@@ -7,7 +7,7 @@
 -- parent, clinician, any), the flags of national_outcome. Four rows per
 -- referral; improvement, no_change and deterioration are NULL for `any`."""
 -- kind = "bound_view"
--- stage = 6
+-- stage = 7
 --
 -- [[params]]
 -- use = ["period"]

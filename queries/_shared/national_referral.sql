@@ -13,7 +13,7 @@
 -- not listed: UNKNOWN). Computed once per session; the period is applied
 -- by national_population."""
 -- kind = "table"
--- stage = 2
+-- stage = 3
 
 with attended as (
     -- Attended contacts on or before the referral's closure date.

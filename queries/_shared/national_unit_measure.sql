@@ -9,7 +9,7 @@
 -- improvement, no_change and deterioration (NULL for `any`). Every
 -- compared unit has its rows, zeros included."""
 -- kind = "bound_view"
--- stage = 7
+-- stage = 8
 
 with rater as (
     select column1 as rater, column2 as rater_order

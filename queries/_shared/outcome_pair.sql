@@ -9,9 +9,9 @@
 -- whether they are paired, their change and reliable change; a T1 counts
 -- only when dated on or before period_end."""
 -- kind = "table"
--- stage = 3
+-- stage = 4
 
--- SDQ and RCADS were paired per case in sdq_t1_t2 and rcads_t1_t2 (a struct
+-- SDQ and RCADS were paired per case in scale_t1_t2 (a struct
 -- per scale); goals are paired here, per goal. A scale never scored has a
 -- NULL struct.
 with gbo_case as (
@@ -28,55 +28,55 @@ with gbo_case as (
 -- table (no copy), far cheaper than building and unnesting lists.
 ends as (
     select referral_id, 'SDQ' as measure, informant, 'emotional' as scale, emotional as e
-    from sdq_t1_t2 where emotional is not null
+    from scale_t1_t2 where emotional is not null
     union all
     select referral_id, 'SDQ' as measure, informant, 'conduct' as scale, conduct as e
-    from sdq_t1_t2 where conduct is not null
+    from scale_t1_t2 where conduct is not null
     union all
     select referral_id, 'SDQ' as measure, informant, 'hyperactivity' as scale, hyperactivity as e
-    from sdq_t1_t2 where hyperactivity is not null
+    from scale_t1_t2 where hyperactivity is not null
     union all
     select referral_id, 'SDQ' as measure, informant, 'peer' as scale, peer as e
-    from sdq_t1_t2 where peer is not null
+    from scale_t1_t2 where peer is not null
     union all
     select referral_id, 'SDQ' as measure, informant, 'prosocial' as scale, prosocial as e
-    from sdq_t1_t2 where prosocial is not null
+    from scale_t1_t2 where prosocial is not null
     union all
     select referral_id, 'SDQ' as measure, informant, 'total_difficulties' as scale, total_difficulties as e
-    from sdq_t1_t2 where total_difficulties is not null
+    from scale_t1_t2 where total_difficulties is not null
     union all
     select referral_id, 'SDQ' as measure, informant, 'externalising' as scale, externalising as e
-    from sdq_t1_t2 where externalising is not null
+    from scale_t1_t2 where externalising is not null
     union all
     select referral_id, 'SDQ' as measure, informant, 'internalising' as scale, internalising as e
-    from sdq_t1_t2 where internalising is not null
+    from scale_t1_t2 where internalising is not null
     union all
     select referral_id, 'SDQ' as measure, informant, 'impact' as scale, impact as e
-    from sdq_t1_t2 where impact is not null
+    from scale_t1_t2 where impact is not null
     union all
     select referral_id, 'RCADS' as measure, informant, 'separation_anxiety' as scale, separation_anxiety as e
-    from rcads_t1_t2 where separation_anxiety is not null
+    from scale_t1_t2 where separation_anxiety is not null
     union all
     select referral_id, 'RCADS' as measure, informant, 'generalised_anxiety' as scale, generalised_anxiety as e
-    from rcads_t1_t2 where generalised_anxiety is not null
+    from scale_t1_t2 where generalised_anxiety is not null
     union all
     select referral_id, 'RCADS' as measure, informant, 'panic' as scale, panic as e
-    from rcads_t1_t2 where panic is not null
+    from scale_t1_t2 where panic is not null
     union all
     select referral_id, 'RCADS' as measure, informant, 'social_phobia' as scale, social_phobia as e
-    from rcads_t1_t2 where social_phobia is not null
+    from scale_t1_t2 where social_phobia is not null
     union all
     select referral_id, 'RCADS' as measure, informant, 'ocd' as scale, ocd as e
-    from rcads_t1_t2 where ocd is not null
+    from scale_t1_t2 where ocd is not null
     union all
     select referral_id, 'RCADS' as measure, informant, 'depression' as scale, depression as e
-    from rcads_t1_t2 where depression is not null
+    from scale_t1_t2 where depression is not null
     union all
     select referral_id, 'RCADS' as measure, informant, 'total_anxiety' as scale, total_anxiety as e
-    from rcads_t1_t2 where total_anxiety is not null
+    from scale_t1_t2 where total_anxiety is not null
     union all
     select referral_id, 'RCADS' as measure, informant, 'total' as scale, total as e
-    from rcads_t1_t2 where total is not null
+    from scale_t1_t2 where total is not null
     union all
     select referral_id, 'GBO' as measure, informant, scale, e
     from gbo_case where e is not null

@@ -4,7 +4,7 @@
 -- (measure, informant, scale, score): the input of the T1/T2 pairing. GBO
 -- goals appear as scales goal_1 .. goal_3."""
 -- kind = "view"
--- stage = 2
+-- stage = 3
 
 with sdq as (
     select

@@ -10,7 +10,7 @@
 -- exists, and T1 and T2 are on or before the closure date when the
 -- referral closed by period_end."""
 -- kind = "bound_view"
--- stage = 6
+-- stage = 7
 --
 -- [[params]]
 -- use = ["period_end"]

@@ -14,7 +14,7 @@
 -- improvement_<rater> for the self and parent raters from
 -- _shared/national_unit_measure.sql (x = improvement, n = paired)."""
 -- kind = "bound_view"
--- stage = 9
+-- stage = 10
 --
 -- [[params]]
 -- use = ["funnel"]

@@ -5,7 +5,7 @@
 -- categories per dimension in chart order. A missing or unlisted code falls
 -- in `Not known` (age: `unknown`)."""
 -- kind = "bound_view"
--- stage = 6
+-- stage = 7
 
 with gender as (
     select r.unit_id, 'gender' as dimension, coalesce(g.group_label, 'Not known') as category

@@ -6,7 +6,7 @@
 -- paired case. A change chart selects its measure:
 -- `select * exclude (measure) from scale_change where measure = 'SDQ'`."""
 -- kind = "bound_view"
--- stage = 10
+-- stage = 11
 --
 -- [[params]]
 -- name = "informant"

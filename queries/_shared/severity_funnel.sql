@@ -8,7 +8,7 @@
 -- `select * exclude (measure, scale) from severity_funnel where measure = 'SDQ'
 -- and scale = 'total_difficulties'`."""
 -- kind = "bound_view"
--- stage = 10
+-- stage = 11
 --
 -- [[params]]
 -- use = ["period_end"]

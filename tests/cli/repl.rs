@@ -176,13 +176,13 @@ fn shared_blocks_are_computed_on_first_use() {
         let listing = String::from_utf8(listing).unwrap();
         let line = listing
             .lines()
-            .find(|l| l.contains("sdq_t1_t2"))
-            .expect("sdq_t1_t2 listed");
+            .find(|l| l.contains("scale_t1_t2"))
+            .expect("scale_t1_t2 listed");
         assert!(
             line.contains("shared step (read by later tables only, then dropped)"),
             "{line}"
         );
-        assert!(!ctx.table_exist("sdq_t1_t2").unwrap());
+        assert!(!ctx.table_exist("scale_t1_t2").unwrap());
     });
 }
 

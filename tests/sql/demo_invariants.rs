@@ -346,7 +346,7 @@ fn kept_results_are_reused_per_parameter_values() {
     });
 }
 
-/// Step blocks (`sdq_t1_t2`, `rcads_t1_t2`) are gone once the session is
+/// Step blocks (`item_answer`, `scale_t1_t2`) are gone once the session is
 /// prepared; the table built from them stays.
 #[test]
 fn step_blocks_are_dropped_after_the_session_tables_are_built() {
@@ -355,7 +355,7 @@ fn step_blocks_are_dropped_after_the_session_tables_are_built() {
         let dash = open_demo().await;
         dash.prepare().await.unwrap();
         let ctx = dash.engine().ctx();
-        for step in ["sdq_t1_t2", "rcads_t1_t2"] {
+        for step in ["item_answer", "scale_t1_t2"] {
             assert!(!ctx.table_exist(step).unwrap(), "{step} still registered");
         }
         let n = count(ctx, "SELECT count(*) FROM outcome_pair").await;

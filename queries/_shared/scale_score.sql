@@ -1,0 +1,139 @@
+-- title = "SDQ and RCADS scale scores"
+-- description = """
+-- One row per SDQ or RCADS questionnaire with its measure and the scale
+-- scores of that measure (the other measure's columns NULL): scored from
+-- its items (sdq_scores: reverse items, prorating at 3 of 5 answered,
+-- impact recode; rcads_scores: a scale with at most 2 items missing is
+-- prorated), or, for a questionnaire with no items, taken from
+-- questionnaire_score (given_score), a total not given being the sum its
+-- parts would give (NULL when a part is missing). One with both is scored
+-- from its items. Computed once per session and kept in memory; sdq_score
+-- and rcads_score select their measure from it."""
+-- kind = "table"
+-- stage = 1
+
+with scored_questionnaire as (
+    select questionnaire_id, referral_id, measure, informant, version, completed_date
+    from questionnaire
+    where measure in ('SDQ', 'RCADS')
+),
+
+-- Score by questionnaire first, then keep the questionnaires of the
+-- measure: only the codes each function reads are passed (it ignores any
+-- other), and a filter on the item code is cheaper than probing every item
+-- row against the questionnaire ids. One grouped pass per measure: one
+-- pass feeding both functions was slower (both evaluate every group;
+-- docs/performance.md).
+item_score as (
+    select 'SDQ' as measure, questionnaire_id, sdq_scores(item, value) as sdq, null as rcads
+    from questionnaire_item
+    where item in (
+        'consid', 'restles', 'somatic', 'shares', 'tantrum', 'loner', 'obeys', 'worries',
+        'caring', 'fidgety', 'friend', 'fights', 'unhappy', 'popular', 'distrac', 'clingy',
+        'kind', 'lies', 'bullied', 'helpout', 'reflect', 'steals', 'oldbest', 'afraid',
+        'attends', 'distres', 'imphome', 'impfrie', 'impclas', 'impleis', 'ebddiff'
+    )
+    group by questionnaire_id
+    union all
+    select 'RCADS', questionnaire_id, null, rcads_scores(item, value)
+    from questionnaire_item
+    where item like 'rcads\_%'
+    group by questionnaire_id
+),
+
+-- A questionnaire scored for another measure's codes is dropped here.
+from_items as (
+    select
+        q.*,
+        s.sdq['emotional'] as emotional,
+        s.sdq['conduct'] as conduct,
+        s.sdq['hyperactivity'] as hyperactivity,
+        s.sdq['peer'] as peer,
+        s.sdq['prosocial'] as prosocial,
+        s.sdq['total_difficulties'] as total_difficulties,
+        s.sdq['externalising'] as externalising,
+        s.sdq['internalising'] as internalising,
+        s.sdq['impact'] as impact,
+        s.rcads['separation_anxiety'] as separation_anxiety,
+        s.rcads['generalised_anxiety'] as generalised_anxiety,
+        s.rcads['panic'] as panic,
+        s.rcads['social_phobia'] as social_phobia,
+        s.rcads['ocd'] as ocd,
+        s.rcads['depression'] as depression,
+        s.rcads['total_anxiety'] as total_anxiety,
+        s.rcads['total'] as total
+    from scored_questionnaire q
+    join item_score s using (questionnaire_id, measure)
+),
+
+-- Questionnaires recorded as scale scores only (no item rows): each usable
+-- score (given_score) in its column (scale names differ between the two
+-- measures, so each column holds one measure's scale).
+given as (
+    select
+        questionnaire_id,
+        measure,
+        max(case when scale = 'emotional' then score end) as emotional,
+        max(case when scale = 'conduct' then score end) as conduct,
+        max(case when scale = 'hyperactivity' then score end) as hyperactivity,
+        max(case when scale = 'peer' then score end) as peer,
+        max(case when scale = 'prosocial' then score end) as prosocial,
+        max(case when scale = 'total_difficulties' then score end) as total_difficulties,
+        max(case when scale = 'externalising' then score end) as externalising,
+        max(case when scale = 'internalising' then score end) as internalising,
+        max(case when scale = 'impact' then score end) as impact,
+        max(case when scale = 'separation_anxiety' then score end) as separation_anxiety,
+        max(case when scale = 'generalised_anxiety' then score end) as generalised_anxiety,
+        max(case when scale = 'panic' then score end) as panic,
+        max(case when scale = 'social_phobia' then score end) as social_phobia,
+        max(case when scale = 'ocd' then score end) as ocd,
+        max(case when scale = 'depression' then score end) as depression,
+        max(case when scale = 'total_anxiety' then score end) as total_anxiety,
+        max(case when scale = 'total' then score end) as total
+    from given_score
+    where measure in ('SDQ', 'RCADS')
+    group by questionnaire_id, measure
+),
+
+-- A total not given is the sum of its parts; the other measure's columns
+-- are all NULL, so its totals stay NULL too.
+with_totals as (
+    select *,
+        coalesce(total_anxiety,
+            separation_anxiety + generalised_anxiety + panic + social_phobia + ocd)
+            as anxiety
+    from given
+),
+
+from_scores as (
+    select
+        q.*,
+        g.emotional,
+        g.conduct,
+        g.hyperactivity,
+        g.peer,
+        g.prosocial,
+        coalesce(g.total_difficulties, g.emotional + g.conduct + g.hyperactivity + g.peer)
+            as total_difficulties,
+        coalesce(g.externalising, g.conduct + g.hyperactivity) as externalising,
+        coalesce(g.internalising, g.emotional + g.peer) as internalising,
+        g.impact,
+        g.separation_anxiety,
+        g.generalised_anxiety,
+        g.panic,
+        g.social_phobia,
+        g.ocd,
+        g.depression,
+        g.anxiety as total_anxiety,
+        coalesce(g.total, g.anxiety + g.depression) as total
+    from scored_questionnaire q
+    join with_totals g using (questionnaire_id, measure)
+),
+
+final as (
+    select * from from_items
+    union all
+    select * from from_scores
+)
+
+select * from final
