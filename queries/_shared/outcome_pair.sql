@@ -11,9 +11,9 @@
 -- kind = "table"
 -- stage = 4
 
--- SDQ and RCADS were paired per case in scale_t1_t2 (a struct
--- per scale); goals are paired here, per goal. A scale never scored has a
--- NULL struct.
+-- SDQ and RCADS were paired per case in scale_t1_t2 (a struct per
+-- scale, t_1 .. t_9 in the order of the scoring functions' fields); goals
+-- are paired here, per goal. A scale never scored has a NULL struct.
 with gbo_case as (
     select
         g.referral_id, g.informant, g.goal as scale,
@@ -27,56 +27,56 @@ with gbo_case as (
 -- One row per scale: each select reads one struct column of an in-memory
 -- table (no copy), far cheaper than building and unnesting lists.
 ends as (
-    select referral_id, 'SDQ' as measure, informant, 'emotional' as scale, emotional as e
-    from scale_t1_t2 where emotional is not null
+    select referral_id, 'SDQ' as measure, informant, 'emotional' as scale, t_1 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_1 is not null
     union all
-    select referral_id, 'SDQ' as measure, informant, 'conduct' as scale, conduct as e
-    from scale_t1_t2 where conduct is not null
+    select referral_id, 'SDQ' as measure, informant, 'conduct' as scale, t_2 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_2 is not null
     union all
-    select referral_id, 'SDQ' as measure, informant, 'hyperactivity' as scale, hyperactivity as e
-    from scale_t1_t2 where hyperactivity is not null
+    select referral_id, 'SDQ' as measure, informant, 'hyperactivity' as scale, t_3 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_3 is not null
     union all
-    select referral_id, 'SDQ' as measure, informant, 'peer' as scale, peer as e
-    from scale_t1_t2 where peer is not null
+    select referral_id, 'SDQ' as measure, informant, 'peer' as scale, t_4 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_4 is not null
     union all
-    select referral_id, 'SDQ' as measure, informant, 'prosocial' as scale, prosocial as e
-    from scale_t1_t2 where prosocial is not null
+    select referral_id, 'SDQ' as measure, informant, 'prosocial' as scale, t_5 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_5 is not null
     union all
-    select referral_id, 'SDQ' as measure, informant, 'total_difficulties' as scale, total_difficulties as e
-    from scale_t1_t2 where total_difficulties is not null
+    select referral_id, 'SDQ' as measure, informant, 'total_difficulties' as scale, t_6 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_6 is not null
     union all
-    select referral_id, 'SDQ' as measure, informant, 'externalising' as scale, externalising as e
-    from scale_t1_t2 where externalising is not null
+    select referral_id, 'SDQ' as measure, informant, 'externalising' as scale, t_7 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_7 is not null
     union all
-    select referral_id, 'SDQ' as measure, informant, 'internalising' as scale, internalising as e
-    from scale_t1_t2 where internalising is not null
+    select referral_id, 'SDQ' as measure, informant, 'internalising' as scale, t_8 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_8 is not null
     union all
-    select referral_id, 'SDQ' as measure, informant, 'impact' as scale, impact as e
-    from scale_t1_t2 where impact is not null
+    select referral_id, 'SDQ' as measure, informant, 'impact' as scale, t_9 as e
+    from scale_t1_t2 where measure = 'SDQ' and t_9 is not null
     union all
-    select referral_id, 'RCADS' as measure, informant, 'separation_anxiety' as scale, separation_anxiety as e
-    from scale_t1_t2 where separation_anxiety is not null
+    select referral_id, 'RCADS' as measure, informant, 'separation_anxiety' as scale, t_1 as e
+    from scale_t1_t2 where measure = 'RCADS' and t_1 is not null
     union all
-    select referral_id, 'RCADS' as measure, informant, 'generalised_anxiety' as scale, generalised_anxiety as e
-    from scale_t1_t2 where generalised_anxiety is not null
+    select referral_id, 'RCADS' as measure, informant, 'generalised_anxiety' as scale, t_2 as e
+    from scale_t1_t2 where measure = 'RCADS' and t_2 is not null
     union all
-    select referral_id, 'RCADS' as measure, informant, 'panic' as scale, panic as e
-    from scale_t1_t2 where panic is not null
+    select referral_id, 'RCADS' as measure, informant, 'panic' as scale, t_3 as e
+    from scale_t1_t2 where measure = 'RCADS' and t_3 is not null
     union all
-    select referral_id, 'RCADS' as measure, informant, 'social_phobia' as scale, social_phobia as e
-    from scale_t1_t2 where social_phobia is not null
+    select referral_id, 'RCADS' as measure, informant, 'social_phobia' as scale, t_4 as e
+    from scale_t1_t2 where measure = 'RCADS' and t_4 is not null
     union all
-    select referral_id, 'RCADS' as measure, informant, 'ocd' as scale, ocd as e
-    from scale_t1_t2 where ocd is not null
+    select referral_id, 'RCADS' as measure, informant, 'ocd' as scale, t_5 as e
+    from scale_t1_t2 where measure = 'RCADS' and t_5 is not null
     union all
-    select referral_id, 'RCADS' as measure, informant, 'depression' as scale, depression as e
-    from scale_t1_t2 where depression is not null
+    select referral_id, 'RCADS' as measure, informant, 'depression' as scale, t_6 as e
+    from scale_t1_t2 where measure = 'RCADS' and t_6 is not null
     union all
-    select referral_id, 'RCADS' as measure, informant, 'total_anxiety' as scale, total_anxiety as e
-    from scale_t1_t2 where total_anxiety is not null
+    select referral_id, 'RCADS' as measure, informant, 'total_anxiety' as scale, t_7 as e
+    from scale_t1_t2 where measure = 'RCADS' and t_7 is not null
     union all
-    select referral_id, 'RCADS' as measure, informant, 'total' as scale, total as e
-    from scale_t1_t2 where total is not null
+    select referral_id, 'RCADS' as measure, informant, 'total' as scale, t_8 as e
+    from scale_t1_t2 where measure = 'RCADS' and t_8 is not null
     union all
     select referral_id, 'GBO' as measure, informant, scale, e
     from gbo_case where e is not null

@@ -41,10 +41,17 @@ item_score as (
     group by questionnaire_id
 ),
 
--- A questionnaire scored for another measure's codes is dropped here.
+-- A questionnaire scored for another measure's codes is dropped here. The
+-- measure is item_score's, so a query for one measure's rows (sdq_score)
+-- plans the other measure's pass away.
 from_items as (
     select
-        q.*,
+        q.questionnaire_id,
+        q.referral_id,
+        s.measure,
+        q.informant,
+        q.version,
+        q.completed_date,
         s.sdq['emotional'] as emotional,
         s.sdq['conduct'] as conduct,
         s.sdq['hyperactivity'] as hyperactivity,
@@ -63,7 +70,7 @@ from_items as (
         s.rcads['total_anxiety'] as total_anxiety,
         s.rcads['total'] as total
     from scored_questionnaire q
-    join item_score s using (questionnaire_id, measure)
+    join item_score s on s.questionnaire_id = q.questionnaire_id and s.measure = q.measure
 ),
 
 -- Questionnaires recorded as scale scores only (no item rows): each usable
