@@ -24,8 +24,8 @@ with scored_questionnaire as (
 -- row against the questionnaire ids. One grouped pass per measure: one
 -- pass feeding both functions was slower (both evaluate every group;
 -- docs/performance.md).
-item_score as (
-    select 'SDQ' as measure, questionnaire_id, sdq_scores(item, value) as sdq, null as rcads
+sdq_item as (
+    select questionnaire_id, sdq_scores(item, value) as s
     from questionnaire_item
     where item in (
         'consid', 'restles', 'somatic', 'shares', 'tantrum', 'loner', 'obeys', 'worries',
@@ -34,11 +34,51 @@ item_score as (
         'attends', 'distres', 'imphome', 'impfrie', 'impclas', 'impleis', 'ebddiff'
     )
     group by questionnaire_id
-    union all
-    select 'RCADS', questionnaire_id, null, rcads_scores(item, value)
+),
+
+rcads_item as (
+    select questionnaire_id, rcads_scores(item, value) as s
     from questionnaire_item
     where item like 'rcads\_%'
     group by questionnaire_id
+),
+
+-- Each measure's scales in its columns, the other measure's NULL.
+item_score as (
+    select
+        'SDQ' as measure,
+        questionnaire_id,
+        s['emotional'] as emotional,
+        s['conduct'] as conduct,
+        s['hyperactivity'] as hyperactivity,
+        s['peer'] as peer,
+        s['prosocial'] as prosocial,
+        s['total_difficulties'] as total_difficulties,
+        s['externalising'] as externalising,
+        s['internalising'] as internalising,
+        s['impact'] as impact,
+        cast(null as bigint) as separation_anxiety,
+        cast(null as bigint) as generalised_anxiety,
+        cast(null as bigint) as panic,
+        cast(null as bigint) as social_phobia,
+        cast(null as bigint) as ocd,
+        cast(null as bigint) as depression,
+        cast(null as bigint) as total_anxiety,
+        cast(null as bigint) as total
+    from sdq_item
+    union all
+    select
+        'RCADS', questionnaire_id,
+        null, null, null, null, null, null, null, null, null,
+        s['separation_anxiety'],
+        s['generalised_anxiety'],
+        s['panic'],
+        s['social_phobia'],
+        s['ocd'],
+        s['depression'],
+        s['total_anxiety'],
+        s['total']
+    from rcads_item
 ),
 
 -- A questionnaire scored for another measure's codes is dropped here. The
@@ -52,23 +92,7 @@ from_items as (
         q.informant,
         q.version,
         q.completed_date,
-        s.sdq['emotional'] as emotional,
-        s.sdq['conduct'] as conduct,
-        s.sdq['hyperactivity'] as hyperactivity,
-        s.sdq['peer'] as peer,
-        s.sdq['prosocial'] as prosocial,
-        s.sdq['total_difficulties'] as total_difficulties,
-        s.sdq['externalising'] as externalising,
-        s.sdq['internalising'] as internalising,
-        s.sdq['impact'] as impact,
-        s.rcads['separation_anxiety'] as separation_anxiety,
-        s.rcads['generalised_anxiety'] as generalised_anxiety,
-        s.rcads['panic'] as panic,
-        s.rcads['social_phobia'] as social_phobia,
-        s.rcads['ocd'] as ocd,
-        s.rcads['depression'] as depression,
-        s.rcads['total_anxiety'] as total_anxiety,
-        s.rcads['total'] as total
+        s.* exclude (measure, questionnaire_id)
     from scored_questionnaire q
     join item_score s on s.questionnaire_id = q.questionnaire_id and s.measure = q.measure
 ),
