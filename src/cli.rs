@@ -6,6 +6,7 @@
 //! and `--quiet` is not set.
 
 mod args;
+mod sort;
 mod write;
 
 pub use args::*;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
     {
         Command::Generate(args) => generate(global, &args, out).await,
         Command::Validate { format } => run_validate(global, format, out).await,
+        Command::Sort(args) => sort::run(global, &args, out).await,
         Command::Cache { action } => cache_command(global, action, out),
         Command::Dashboard(args) => {
             let catalog = global.catalog()?;
@@ -346,14 +348,22 @@ async fn run_validate(
     out: &mut dyn Write,
 ) -> Result<ExitStatus> {
     let config = global.engine_config();
-    let findings = match Engine::open(config).await {
-        Ok(engine) => validate::quality_findings(&engine).await?,
-        Err(EngineError::Contract { problems, .. }) => validate::contract_findings(&problems),
+    let (findings, layouts) = match Engine::open(config).await {
+        Ok(engine) => {
+            let layouts = validate::table_layouts(&engine);
+            let mut findings = validate::layout_findings(&layouts);
+            findings.extend(validate::quality_findings(&engine).await?);
+            (findings, layouts)
+        }
+        Err(EngineError::Contract { problems, .. }) => {
+            (validate::contract_findings(&problems), Vec::new())
+        }
         Err(e) => return Err(e.into()),
     };
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &findings)?;
+            let report = serde_json::json!({ "findings": findings, "tables": layouts });
+            serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
         _ => {
@@ -361,6 +371,13 @@ async fn run_validate(
                 writeln!(out, "no problems found")?;
             } else {
                 let batch = validate::findings_batch(&findings)?;
+                output::write_batches(out, &batch.schema(), &[batch], format, None)?;
+            }
+            // A second table would make CSV output unreadable: the
+            // layout is shown in the table and JSON formats.
+            if matches!(format, Format::Table | Format::Markdown) && !layouts.is_empty() {
+                writeln!(out)?;
+                let batch = validate::layouts_batch(&layouts)?;
                 output::write_batches(out, &batch.schema(), &[batch], format, None)?;
             }
         }

@@ -239,3 +239,27 @@ pub const TABLES: &[TableSpec] = &[
 pub fn table(name: &str) -> Option<&'static TableSpec> {
     all_tables().find(|t| t.name == name)
 }
+
+/// The key each table is clustered by (issue 18): `generate` and `cypdash
+/// sort` write its rows in this order, ascending, and declare it in the
+/// Parquet files; a child table is clustered by its parent first, so the
+/// rows the dashboard groups together (a questionnaire's items, a
+/// referral's contacts and questionnaires) are next to each other.
+pub const SORT_KEYS: &[(&str, &[&str])] = &[
+    ("partnership", &["partnership_id"]),
+    ("service", &["service_id"]),
+    ("person", &["person_id"]),
+    ("referral", &["referral_id"]),
+    ("contact", &["referral_id", "contact_id"]),
+    ("questionnaire", &["referral_id", "questionnaire_id"]),
+    ("questionnaire_item", &["questionnaire_id", "item"]),
+    ("questionnaire_score", &["questionnaire_id", "scale"]),
+];
+
+/// The sort key of a contract table (empty for any other table).
+pub fn sort_key(table: &str) -> &'static [&'static str] {
+    SORT_KEYS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map_or(&[], |(_, key)| key)
+}

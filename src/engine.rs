@@ -13,6 +13,7 @@
 //! table and file (and CSV line, or Parquet row group and column) in a read
 //! error (`engine/scan.rs`).
 
+pub mod layout;
 pub mod mhsds;
 mod parquet_check;
 mod scan;
@@ -487,10 +488,18 @@ async fn register_input(
             if !corrupt.is_empty() {
                 return Ok(Err(corrupt));
             }
-            match ctx
-                .read_parquet(path_str(p), ParquetReadOptions::default())
-                .await
-            {
+            // Files that all declare one sort order are registered with it,
+            // so aggregates and joins on the key can run in order
+            // (engine/layout.rs); anything else is read as unordered.
+            let order = match layout::declared_order(&files) {
+                Ok(layout::Declared::Sorted(order)) => layout::sort_exprs(&order),
+                _ => Vec::new(),
+            };
+            let mut options = ParquetReadOptions::default();
+            if !order.is_empty() {
+                options = options.file_sort_order(vec![order]);
+            }
+            match ctx.read_parquet(path_str(p), options).await {
                 Ok(df) => (df, scan::ScanSource::parquet(spec.name, p, files)?),
                 Err(e) => return unreadable(e.strip_backtrace()),
             }
@@ -561,7 +570,7 @@ fn path_str(p: &Path) -> String {
 
 /// The Parquet files of a table, in path order: the file, or every
 /// `.parquet` file under the folder (DataFusion lists subfolders too).
-fn parquet_files(source: &TableSource) -> Vec<PathBuf> {
+pub(crate) fn parquet_files(source: &TableSource) -> Vec<PathBuf> {
     fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
@@ -590,7 +599,7 @@ fn parquet_files(source: &TableSource) -> Vec<PathBuf> {
 /// into byte ranges: a quoted value may hold a line break, and only a reader
 /// that starts at the header counts lines from the top of the file (the
 /// line number in a read error).
-async fn read_csv(
+pub(crate) async fn read_csv(
     ctx: &SessionContext,
     spec: &TableSpec,
     path: &Path,

@@ -696,3 +696,135 @@ fn the_data_contract_states_every_effect() {
         );
     }
 }
+
+/// Generated data (sorted by key, declared) in a fresh directory.
+fn generated(referrals: u64, files: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let options = crate::generate::GenerateOptions {
+        out: dir.path().to_path_buf(),
+        referrals,
+        partnerships: 3,
+        seed: 11,
+        files_per_table: files,
+    };
+    crate::generate::generate(&options, &mut |_| {}).unwrap();
+    dir
+}
+
+async fn physical_plan(engine: &Engine, sql: &str) -> String {
+    use datafusion::arrow::array::AsArray;
+    let batches = engine.sql(&format!("EXPLAIN {sql}")).await.unwrap();
+    let mut text = String::new();
+    for b in &batches {
+        let (kind, plan) = (
+            b.column(0).as_string::<i32>(),
+            b.column(1).as_string::<i32>(),
+        );
+        for i in 0..b.num_rows() {
+            if kind.value(i) == "physical_plan" {
+                text.push_str(plan.value(i));
+            }
+        }
+    }
+    assert!(!text.is_empty(), "no physical plan for {sql}");
+    text
+}
+
+/// Issue 18: files that declare their sort order are registered with it,
+/// so reading a table in key order needs no sort and a grouped aggregate
+/// on the key runs in order; the same rows from CSV (no declaration) are
+/// sorted.
+#[tokio::test]
+async fn a_declared_sort_order_is_the_tables_output_ordering() {
+    let dir = generated(300, 3);
+    let engine = open(dir.path()).await.unwrap();
+    let by_key = "SELECT questionnaire_id, item, value FROM questionnaire_item \
+                  ORDER BY questionnaire_id, item";
+    let plan = physical_plan(&engine, by_key).await;
+    assert!(!plan.contains("SortExec"), "{plan}");
+    assert!(
+        plan.contains("output_ordering=[questionnaire_id@0 ASC NULLS LAST, item@1 ASC NULLS LAST]"),
+        "{plan}"
+    );
+    let grouped = "SELECT questionnaire_id, count(*) FROM questionnaire_item \
+                   GROUP BY questionnaire_id";
+    let plan = physical_plan(&engine, grouped).await;
+    assert!(plan.contains("ordering_mode=Sorted"), "{plan}");
+    let plan = physical_plan(&engine, "SELECT * FROM contact ORDER BY referral_id").await;
+    assert!(!plan.contains("SortExec"), "{plan}");
+
+    let csv = open(&fixture("tiny")).await.unwrap();
+    let plan = physical_plan(&csv, by_key).await;
+    assert!(plan.contains("SortExec"), "{plan}");
+}
+
+/// Issue 18: `validate` reports each table's layout: generated data is
+/// declared and verified sorted by key; CSV is undeclared; a file that
+/// declares an order its rows do not have is an error.
+#[tokio::test]
+async fn validate_reports_sorted_unsorted_and_false_declarations() {
+    use crate::engine::layout;
+    use crate::validate::{layout_findings, table_layouts, Severity};
+    let dir = generated(200, 2);
+    let engine = open(dir.path()).await.unwrap();
+    let layouts = table_layouts(&engine);
+    assert_eq!(layouts.len(), contract::TABLES.len());
+    for l in &layouts {
+        assert!(l.sorted, "{l:?}");
+        assert_eq!(l.declared, l.key, "{l:?}");
+        assert_eq!(l.verified, "yes", "{l:?}");
+        assert_eq!(l.files, 2, "{l:?}");
+    }
+    assert!(layout_findings(&layouts).is_empty());
+
+    let csv = open(&fixture("tiny")).await.unwrap();
+    for l in table_layouts(&csv) {
+        assert!(!l.sorted, "{l:?}");
+        assert_eq!((l.format.as_str(), l.declared.as_str()), ("csv", "none"));
+        assert_eq!(l.verified, "-");
+    }
+
+    // person/part-00001.parquet rewritten in reverse, still declaring
+    // person_id ascending.
+    let part = dir.path().join("person/part-00001.parquet");
+    let file = std::fs::File::open(&part).unwrap();
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+    let batches: Vec<_> = reader.map(Result::unwrap).collect();
+    let schema = batches[0].schema();
+    let all = datafusion::arrow::compute::concat_batches(&schema, &batches).unwrap();
+    let n = all.num_rows() as u32;
+    let reversed = datafusion::arrow::compute::take_record_batch(
+        &all,
+        &datafusion::arrow::array::UInt32Array::from((0..n).rev().collect::<Vec<_>>()),
+    )
+    .unwrap();
+    let order = vec![layout::SortColumn::ascending("person_id")];
+    let props = datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_sorting_columns(layout::sorting_columns(&schema, &order))
+        .build();
+    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&part).unwrap(),
+        schema,
+        Some(props),
+    )
+    .unwrap();
+    w.write(&reversed).unwrap();
+    w.close().unwrap();
+    let engine = open(dir.path()).await.unwrap();
+    let layouts = table_layouts(&engine);
+    let person = layouts.iter().find(|l| l.table == "person").unwrap();
+    assert!(!person.sorted);
+    assert_eq!(person.declared, "person_id");
+    assert!(
+        person.verified.starts_with("no: ") && person.verified.contains("part-00001.parquet row 1"),
+        "{person:?}"
+    );
+    let findings = layout_findings(&layouts);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].severity, Severity::Error);
+    assert_eq!(findings[0].table, "person");
+}

@@ -4,7 +4,8 @@
 //! - [`contract`]: the input tables and their columns;
 //! - [`reference`]: shipped reference tables;
 //! - [`engine`]: the one session builder;
-//! - [`generate`], [`validate`]: synthetic data and data checks;
+//! - [`generate`], [`validate`], [`sort`]: synthetic data, data checks,
+//!   and a copy of a data directory sorted by the tables' keys;
 //! - [`catalog`], [`disclosure`], [`dashboard`]: chart files, disclosure
 //!   control of their results, and running them;
 //! - [`exec`]: ad hoc SQL over the dashboard's session;
@@ -30,6 +31,7 @@ pub mod reference;
 pub mod repl;
 pub mod report;
 pub mod serve;
+pub mod sort;
 pub mod validate;
 
 #[cfg(test)]

@@ -417,3 +417,136 @@ pub const MHSDS_CHECKS: &[Check] = &[
          UNION ALL SELECT \"Person_ID\" FROM \"MHS101Referral\" WHERE try_cast(\"Person_ID\" AS BIGINT) IS NULL",
         "the referral (or its person) has no id: see the NULL findings"),
 ];
+
+/// How one input table is stored and ordered (issue 18): `validate` lists
+/// every table so, beside the findings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableLayout {
+    pub table: String,
+    /// `parquet`, `parquet folder` or `csv`.
+    pub format: String,
+    pub files: usize,
+    /// The contract's sort key of the table (`contract::sort_key`).
+    pub key: String,
+    /// The order every file declares; `none` (CSV never declares one) or
+    /// `mixed` (files or row groups declare different orders).
+    pub declared: String,
+    /// Whether the rows are in the declared order, read from the files'
+    /// key columns: `yes`, `no: <where>`, or `-` when nothing is declared.
+    pub verified: String,
+    /// The table is declared sorted by its key (or a longer order that
+    /// starts with it), and its rows are in that order.
+    pub sorted: bool,
+}
+
+/// The layout of every input table, reading each Parquet table's footers
+/// and, when they declare an order, its key columns.
+pub fn table_layouts(engine: &Engine) -> Vec<TableLayout> {
+    use crate::engine::layout::{self, Declared};
+    use crate::engine::TableSource;
+    engine
+        .inputs()
+        .iter()
+        .map(|input| {
+            let key = contract::sort_key(input.name);
+            let files = crate::engine::parquet_files(&input.source);
+            let declared = match &input.source {
+                TableSource::Csv(_) => Ok(Declared::Undeclared),
+                _ => layout::declared_order(&files),
+            };
+            let (declared, verified, holds) = match declared {
+                Err(e) => (format!("unreadable: {e}"), "-".to_string(), None),
+                Ok(Declared::Undeclared) => ("none".to_string(), "-".to_string(), None),
+                Ok(Declared::Mixed) => ("mixed".to_string(), "-".to_string(), None),
+                Ok(Declared::Sorted(order)) => {
+                    let verified = match layout::verify(&files, &order) {
+                        Ok(None) => "yes".to_string(),
+                        Ok(Some(at)) => format!("no: {at}"),
+                        Err(e) => format!("no: {e}"),
+                    };
+                    let holds = verified == "yes";
+                    (layout::order_text(&order), verified, Some((order, holds)))
+                }
+            };
+            let sorted = holds.is_some_and(|(order, holds)| {
+                holds
+                    && !key.is_empty()
+                    && order.len() >= key.len()
+                    && order
+                        .iter()
+                        .zip(key)
+                        .all(|(c, k)| c.name == *k && !c.descending)
+            });
+            TableLayout {
+                table: input.name.to_string(),
+                format: input.source.kind().to_string(),
+                files: match &input.source {
+                    TableSource::Csv(_) => 1,
+                    _ => files.len(),
+                },
+                key: key.join(", "),
+                declared,
+                verified,
+                sorted,
+            }
+        })
+        .collect()
+}
+
+/// An error for each table whose files declare an order their rows do
+/// not have: the engine registers the declared order and DataFusion
+/// trusts it, so aggregates and joins over the table could be wrong.
+pub fn layout_findings(layouts: &[TableLayout]) -> Vec<Finding> {
+    layouts
+        .iter()
+        .filter(|l| l.verified.starts_with("no"))
+        .map(|l| Finding {
+            severity: Severity::Error,
+            problem: format!("declared sort order ({}) does not hold", l.declared),
+            table: l.table.clone(),
+            count: 1,
+            examples: vec![l.verified.trim_start_matches("no: ").to_string()],
+            effect: "the engine trusts the declaration: results over this table may be wrong; \
+                     rewrite the data with `cypdash sort`"
+                .to_string(),
+        })
+        .collect()
+}
+
+/// The layouts as one record batch (table, format, files, key, declared,
+/// verified, sorted).
+pub fn layouts_batch(
+    layouts: &[TableLayout],
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    use datafusion::arrow::array::{BooleanArray, StringArray, UInt64Array};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("table", DataType::Utf8, false),
+        Field::new("format", DataType::Utf8, false),
+        Field::new("files", DataType::UInt64, false),
+        Field::new("sort key", DataType::Utf8, false),
+        Field::new("declared order", DataType::Utf8, false),
+        Field::new("rows in that order", DataType::Utf8, false),
+        Field::new("sorted by key", DataType::Boolean, false),
+    ]));
+    let text = |f: fn(&TableLayout) -> String| {
+        Arc::new(StringArray::from(layouts.iter().map(f).collect::<Vec<_>>()))
+    };
+    RecordBatch::try_new(
+        schema,
+        vec![
+            text(|l| l.table.clone()),
+            text(|l| l.format.clone()),
+            Arc::new(UInt64Array::from(
+                layouts.iter().map(|l| l.files as u64).collect::<Vec<_>>(),
+            )),
+            text(|l| l.key.clone()),
+            text(|l| l.declared.clone()),
+            text(|l| l.verified.clone()),
+            Arc::new(BooleanArray::from(
+                layouts.iter().map(|l| l.sorted).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+}

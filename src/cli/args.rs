@@ -176,6 +176,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Write a copy of the data directory (--data) with every table sorted
+    /// by its key, the order declared in the Parquet files, so that the
+    /// dashboard aggregates in order (docs/data-contract.md).
+    Sort(super::sort::SortArgs),
 }
 
 /// What `cypdash cache` does.

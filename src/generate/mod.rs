@@ -11,8 +11,12 @@
 //! scheduling: partnerships and services come from one stream of the seed,
 //! and each referral (with its person, contacts and questionnaires) from
 //! streams keyed by `(seed, referral index)` (SplitMix64 hashing into
-//! xoshiro256**). Rows are written in referral order. `files_per_table`
-//! changes only how rows are spread over files. Floating-point maths uses
+//! xoshiro256**). Each table's rows are written sorted by its key
+//! ([`contract::sort_key`]: items by questionnaire then item, contacts and
+//! questionnaires by referral, ...), each file holding one range of the
+//! key, and every file declares that order in its Parquet metadata
+//! (`sorting_columns`), which the engine registers as the table's sort
+//! order. `files_per_table` changes only how rows are spread over files. Floating-point maths uses
 //! `ln`, `exp`, `cos` from the platform's libm, so bit-identical output is
 //! promised on one platform, not across all.
 //!
@@ -130,7 +134,7 @@ pub struct GenerateOptions {
     /// Seed of the random streams.
     pub seed: u64,
     /// 1 writes `<table>.parquet`; K > 1 writes a folder per table with K
-    /// files `<table>/part-00000.parquet` .. (chunks spread round-robin).
+    /// files `<table>/part-00000.parquet` .. (consecutive chunks per file, so the files hold consecutive key ranges).
     pub files_per_table: u32,
 }
 
@@ -242,6 +246,7 @@ fn write_all(
             } else {
                 world.service_batch(lo..hi)
             }
+            .and_then(|b| writer::sort_by_key(&spec, &b))
             .map_err(|source| GenerateError::Arrow {
                 table: spec.name,
                 source,
@@ -251,8 +256,11 @@ fn write_all(
         small.push(w.finish()?);
     }
 
-    // Per-referral tables: chunks, round-robin over the files. Use at least
-    // as many chunks as files so no file is left empty needlessly.
+    // Per-referral tables: chunks in referral order, each file a run of
+    // consecutive chunks, so that each file holds one range of the key and
+    // the files of a table do not overlap (DataFusion keeps a declared
+    // order across the files of a scan only then). Use at least as many
+    // chunks as files so no file is left empty needlessly.
     let chunk = chunk.min(n.div_ceil(u64::from(k))).max(1);
     let n_chunks = n.div_ceil(chunk);
     let mut writers = CHUNK_TABLES
@@ -260,6 +268,7 @@ fn write_all(
         .map(|spec| TableWriter::create(tmp, *spec, k))
         .collect::<Result<Vec<_>, _>>()?;
 
+    let mut people = Vec::new();
     let world = &world;
     std::thread::scope(|scope| -> Result<(), GenerateError> {
         // Generate chunk c+1 on a second thread while chunk c is written.
@@ -270,7 +279,13 @@ fn write_all(
                 let hi = (lo + chunk).min(n);
                 let mut rows = Rows::with_capacity((hi - lo) as usize);
                 world.generate(lo..hi, &mut rows);
-                let batches = rows.finish();
+                let batches = rows.finish().and_then(|batches| {
+                    let mut sorted = batches.clone();
+                    for ((spec, b), out) in CHUNK_TABLES.iter().zip(&batches).zip(&mut sorted) {
+                        *out = writer::sort_by_key(spec, b).map_err(|e| (spec.name, e))?;
+                    }
+                    Ok(sorted)
+                });
                 let failed = batches.is_err();
                 if tx.send((hi, batches)).is_err() || failed {
                     break;
@@ -280,13 +295,39 @@ fn write_all(
         for (c, (done, batches)) in rx.iter().enumerate() {
             let batches =
                 batches.map_err(|(table, source)| GenerateError::Arrow { table, source })?;
-            for (w, batch) in writers.iter_mut().zip(batches.iter()) {
-                w.write(c, batch)?;
+            let file = (c as u64 * u64::from(k) / n_chunks) as usize;
+            for ((spec, w), batch) in CHUNK_TABLES.iter().zip(&mut writers).zip(batches) {
+                if spec.name == contract::PERSON.name {
+                    people.push(batch);
+                } else {
+                    w.write(file, &batch)?;
+                }
             }
             progress(done);
         }
         producer.join().map_err(|_| GenerateError::Panicked)
     })?;
+
+    // Person ids are a bijection of the referral index, not in its order:
+    // the people are sorted as a whole and then split over the files.
+    let person_err = |source| GenerateError::Arrow {
+        table: contract::PERSON.name,
+        source,
+    };
+    let schema = contract::PERSON.schema();
+    let all = datafusion::arrow::compute::concat_batches(&schema, &people).map_err(person_err)?;
+    drop(people);
+    let all = writer::sort_by_key(&contract::PERSON, &all).map_err(person_err)?;
+    let w = writers
+        .iter_mut()
+        .find(|w| w.table() == contract::PERSON.name)
+        .expect("a person writer");
+    for f in 0..k as usize {
+        let lo = all.num_rows() * f / k as usize;
+        let hi = all.num_rows() * (f + 1) / k as usize;
+        w.write(f, &all.slice(lo, hi - lo))?;
+    }
+    drop(all);
 
     let mut tables = small;
     for w in writers {

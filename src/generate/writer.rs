@@ -1,9 +1,18 @@
 //! Parquet output: the out-dir safety check, one or more files per table
 //! written under a temporary directory, and the final move into place.
+//! Each table's rows are written in its key's order
+//! ([`contract::sort_key`]), and each file declares that order in its
+//! row groups' metadata (`sorting_columns`, see `engine/layout.rs`).
 
 use super::GenerateError;
 use crate::contract::{self, TableSpec};
+use crate::engine::layout::{self, SortColumn};
+use datafusion::arrow::array::UInt32Array;
+use datafusion::arrow::compute::{
+    take_record_batch, LexicographicalComparator, SortColumn as ArrowSortColumn, SortOptions,
+};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, Encoding};
@@ -92,8 +101,66 @@ pub(crate) fn prepare_out_dir(out: &Path) -> Result<PathBuf, GenerateError> {
     Ok(tmp)
 }
 
+/// The table's key as a sort order: ascending, NULLs last.
+pub(crate) fn key_order(spec: &TableSpec) -> Vec<SortColumn> {
+    contract::sort_key(spec.name)
+        .iter()
+        .map(|c| SortColumn::ascending(c))
+        .collect()
+}
+
+/// `batch` with its rows in the order of `spec`'s key. The per-referral
+/// tables arrive ordered by the key's first column already (ids grow with
+/// the referral index), so only each run of rows with one first-key value
+/// (a questionnaire's items, a referral's contacts) is sorted by the rest;
+/// a batch that is not ordered so is sorted whole.
+pub(crate) fn sort_by_key(
+    spec: &TableSpec,
+    batch: &RecordBatch,
+) -> Result<RecordBatch, ArrowError> {
+    let options = Some(SortOptions {
+        descending: false,
+        nulls_first: false,
+    });
+    let columns = contract::sort_key(spec.name)
+        .iter()
+        .map(|name| {
+            let values = batch.column_by_name(name).cloned().ok_or_else(|| {
+                ArrowError::SchemaError(format!("no key column `{name}` in {}", spec.name))
+            })?;
+            Ok(ArrowSortColumn { values, options })
+        })
+        .collect::<Result<Vec<_>, ArrowError>>()?;
+    if columns.is_empty() || batch.num_rows() < 2 {
+        return Ok(batch.clone());
+    }
+    let whole = LexicographicalComparator::try_new(&columns)?;
+    let first = LexicographicalComparator::try_new(&columns[..1])?;
+    let n = batch.num_rows();
+    let mut idx: Vec<u32> = (0..n as u32).collect();
+    let mut start = 0;
+    for i in 1..=n {
+        if i == n || !first.compare(i - 1, i).is_eq() {
+            idx[start..i].sort_by(|a, b| whole.compare(*a as usize, *b as usize));
+            start = i;
+        }
+    }
+    let sorted = idx
+        .windows(2)
+        .all(|w| !whole.compare(w[0] as usize, w[1] as usize).is_gt());
+    if !sorted {
+        idx.sort_by(|a, b| whole.compare(*a as usize, *b as usize));
+    }
+    if idx.iter().enumerate().all(|(i, j)| i == *j as usize) {
+        return Ok(batch.clone());
+    }
+    take_record_batch(batch, &UInt32Array::from(idx))
+}
+
 fn properties(spec: &TableSpec) -> WriterProperties {
-    let mut b = WriterProperties::builder().set_compression(Compression::SNAPPY);
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_sorting_columns(layout::sorting_columns(&spec.schema(), &key_order(spec)));
     // The sorted id columns compress far better delta-encoded than through
     // a dictionary that overflows anyway.
     for c in spec.columns.iter().filter(|c| c.name.ends_with("_id")) {
@@ -153,6 +220,11 @@ impl TableWriter {
             files: out,
             rows: 0,
         })
+    }
+
+    /// The table written.
+    pub(crate) fn table(&self) -> &'static str {
+        self.spec.name
     }
 
     /// Write `batch` to file number `k` (modulo the number of files).

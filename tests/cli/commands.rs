@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "serve",
     "generate",
     "validate",
+    "sort",
 ];
 
 #[test]
@@ -225,6 +226,41 @@ fn repl_reads_a_script_from_stdin() {
             tiny_test_charts().arg("repl").pass_stdin(script)
         );
     });
+}
+
+/// Issue 18: `sort` writes a copy of the tiny fixture (CSV: no declared
+/// order) that `validate` reports sorted by key, table by table.
+#[test]
+fn sort_then_validate_reports_every_table_sorted() {
+    let tables = |data: &Path| {
+        let out = cypdash()
+            .args(["--data".as_ref(), data.as_os_str()])
+            .args(["validate", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["tables"].as_array().unwrap().clone()
+    };
+    let before = tables(Path::new("tests/fixtures/tiny"));
+    assert_eq!(before.len(), 7);
+    assert!(before.iter().all(|t| t["sorted"] == false && t["declared"] == "none"));
+    let tmp = tempfile::tempdir().unwrap();
+    let sorted = tmp.path().join("sorted");
+    let out = tiny()
+        .args(["sort", "--out".as_ref(), sorted.as_os_str()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("sorted by questionnaire_id, item"), "{text}");
+    let after = tables(&sorted);
+    assert_eq!(after.len(), 7);
+    for t in &after {
+        assert_eq!(t["sorted"], true, "{t}");
+        assert_eq!(t["verified"], "yes", "{t}");
+        assert_eq!(t["declared"], t["key"], "{t}");
+    }
 }
 
 #[test]

@@ -1,0 +1,353 @@
+//! The sort order a table's Parquet files declare (issue 18, item 2).
+//!
+//! A Parquet writer may record, in each row group's metadata, the columns
+//! its rows are sorted by (`sorting_columns`). When every row group of
+//! every file of a table declares the same order, the engine registers the
+//! table with that `file_sort_order`, so DataFusion can aggregate in order
+//! (streaming, no hash table) and merge instead of sorting. DataFusion
+//! trusts the declaration within a file and checks the order between the
+//! files of one scan partition from their min/max statistics, dropping the
+//! ordering where files overlap; a declaration that lies within a file
+//! gives wrong results, which is why `validate` reads the key columns and
+//! checks it ([`verify`]).
+//!
+//! `generate` and `cypdash sort` write files sorted by the table's key
+//! ([`crate::contract::sort_key`]) with the declaration ([`sorting_columns`]).
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::compute::SortOptions;
+use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::logical_expr::SortExpr;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::{ArrowSchemaConverter, ProjectionMask};
+use datafusion::parquet::file::metadata::{ParquetMetaData, SortingColumn};
+use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+use datafusion::prelude::ident;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One column of a sort order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortColumn {
+    pub name: String,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+impl SortColumn {
+    /// Ascending, NULLs last: what `ORDER BY name` gives.
+    pub fn ascending(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            descending: false,
+            nulls_first: false,
+        }
+    }
+
+    fn options(&self) -> SortOptions {
+        SortOptions {
+            descending: self.descending,
+            nulls_first: self.nulls_first,
+        }
+    }
+}
+
+impl fmt::Display for SortColumn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        // Only what differs from ascending, NULLs last.
+        match (self.descending, self.nulls_first) {
+            (false, false) => Ok(()),
+            (false, true) => f.write_str(" NULLS FIRST"),
+            (true, true) => f.write_str(" DESC"),
+            (true, false) => f.write_str(" DESC NULLS LAST"),
+        }
+    }
+}
+
+/// A sort order as text: `questionnaire_id, item`.
+pub fn order_text(order: &[SortColumn]) -> String {
+    order
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the files of a table declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Declared {
+    /// Every row group of every file declares this order (files with no
+    /// row groups hold no rows and do not count).
+    Sorted(Vec<SortColumn>),
+    /// No row group declares an order (a CSV table never does).
+    Undeclared,
+    /// Files or row groups declare different orders, or some none: no
+    /// order holds for the table as a whole.
+    Mixed,
+}
+
+impl Declared {
+    pub fn order(&self) -> Option<&[SortColumn]> {
+        match self {
+            Declared::Sorted(order) => Some(order),
+            _ => None,
+        }
+    }
+}
+
+/// The order the row groups of `files` declare, read from their footers.
+pub fn declared_order(files: &[PathBuf]) -> Result<Declared, String> {
+    let mut found: Option<Option<Vec<SortColumn>>> = None;
+    for file in files {
+        let metadata = footer(file)?;
+        for g in metadata.row_groups() {
+            let order = g
+                .sorting_columns()
+                .filter(|c| !c.is_empty())
+                .and_then(|c| named(&metadata, c));
+            match &found {
+                None => found = Some(order),
+                Some(seen) if *seen == order => {}
+                Some(_) => return Ok(Declared::Mixed),
+            }
+        }
+    }
+    Ok(match found.flatten() {
+        Some(order) => Declared::Sorted(order),
+        None => Declared::Undeclared,
+    })
+}
+
+fn footer(file: &Path) -> Result<ParquetMetaData, String> {
+    let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let reader = SerializedFileReader::new(f).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(reader.metadata().clone())
+}
+
+/// The declared columns by name; None when one is not a top-level column.
+fn named(metadata: &ParquetMetaData, columns: &[SortingColumn]) -> Option<Vec<SortColumn>> {
+    let schema = metadata.file_metadata().schema_descr();
+    columns
+        .iter()
+        .map(|c| {
+            let idx = usize::try_from(c.column_idx).ok()?;
+            if idx >= schema.num_columns() {
+                return None;
+            }
+            let path = schema.column(idx).path().parts().to_vec();
+            let [name] = path.as_slice() else {
+                return None;
+            };
+            Some(SortColumn {
+                name: name.clone(),
+                descending: c.descending,
+                nulls_first: c.nulls_first,
+            })
+        })
+        .collect()
+}
+
+/// The `file_sort_order` of a listing table for `order`.
+pub fn sort_exprs(order: &[SortColumn]) -> Vec<SortExpr> {
+    order
+        .iter()
+        .map(|c| ident(&c.name).sort(!c.descending, c.nulls_first))
+        .collect()
+}
+
+/// The Parquet declaration of `order` for files of `schema` (a writer's
+/// `set_sorting_columns`); None when a column is not a top-level column of
+/// the schema.
+pub fn sorting_columns(schema: &Schema, order: &[SortColumn]) -> Option<Vec<SortingColumn>> {
+    let descr = ArrowSchemaConverter::new().convert(schema).ok()?;
+    order
+        .iter()
+        .map(|c| {
+            let idx = descr
+                .columns()
+                .iter()
+                .position(|leaf| leaf.path().parts() == [c.name.clone()])?;
+            Some(SortingColumn {
+                column_idx: i32::try_from(idx).ok()?,
+                descending: c.descending,
+                nulls_first: c.nulls_first,
+            })
+        })
+        .collect()
+}
+
+/// Where the rows of a table are not in an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfOrder {
+    pub file: PathBuf,
+    /// The row (0-based, within the file) that sorts before the row before
+    /// it (the previous file's last row for row 0).
+    pub row: u64,
+}
+
+impl fmt::Display for OutOfOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} row {} sorts before the row before it",
+            self.file.display(),
+            self.row
+        )
+    }
+}
+
+/// Check that the rows of `files`, read in this order, are sorted by
+/// `order`, reading only the order's columns. Returns the first row out
+/// of order (None: sorted).
+pub fn verify(files: &[PathBuf], order: &[SortColumn]) -> Result<Option<OutOfOrder>, String> {
+    let mut last: Option<OwnedRow> = None;
+    let mut converter: Option<RowConverter> = None;
+    for file in files {
+        let err = |e: &dyn fmt::Display| format!("{}: {e}", file.display());
+        let f = std::fs::File::open(file).map_err(|e| err(&e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| err(&e))?;
+        let descr = builder.parquet_schema();
+        let mut leaves = Vec::with_capacity(order.len());
+        for c in order {
+            let leaf = descr
+                .columns()
+                .iter()
+                .position(|leaf| leaf.path().parts() == [c.name.clone()])
+                .ok_or_else(|| err(&format!("no column `{}`", c.name)))?;
+            leaves.push(leaf);
+        }
+        let mask = ProjectionMask::leaves(descr, leaves);
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(64 * 1024)
+            .build()
+            .map_err(|e| err(&e))?;
+        let mut row_base = 0u64;
+        for batch in reader {
+            let batch = batch.map_err(|e| err(&e))?;
+            let columns: Vec<ArrayRef> = order
+                .iter()
+                .map(|c| {
+                    batch
+                        .column_by_name(&c.name)
+                        .cloned()
+                        .ok_or_else(|| err(&format!("no column `{}`", c.name)))
+                })
+                .collect::<Result<_, _>>()?;
+            if converter.is_none() {
+                let fields = order
+                    .iter()
+                    .zip(&columns)
+                    .map(|(c, a)| SortField::new_with_options(a.data_type().clone(), c.options()))
+                    .collect();
+                converter = Some(RowConverter::new(fields).map_err(|e| err(&e))?);
+            }
+            let conv = converter.as_ref().expect("made above");
+            let rows = conv.convert_columns(&columns).map_err(|e| err(&e))?;
+            for i in 0..rows.num_rows() {
+                let row = rows.row(i);
+                let before = if i == 0 {
+                    last.as_ref().map(|r| r.row())
+                } else {
+                    Some(rows.row(i - 1))
+                };
+                if before.is_some_and(|b| row < b) {
+                    return Ok(Some(OutOfOrder {
+                        file: file.clone(),
+                        row: row_base + i as u64,
+                    }));
+                }
+            }
+            if rows.num_rows() > 0 {
+                last = Some(rows.row(rows.num_rows() - 1).owned());
+            }
+            row_base += batch.num_rows() as u64;
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+
+    fn write(path: &Path, ids: &[i64], items: &[&str], order: Option<&[SortColumn]>) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("questionnaire_id", DataType::Int64, false),
+            Field::new("item", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ids.to_vec())),
+                Arc::new(StringArray::from(items.to_vec())),
+            ],
+        )
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_sorting_columns(order.and_then(|o| sorting_columns(&schema, o)))
+            .build();
+        let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, Some(props))
+            .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    fn key() -> Vec<SortColumn> {
+        vec![
+            SortColumn::ascending("questionnaire_id"),
+            SortColumn::ascending("item"),
+        ]
+    }
+
+    #[test]
+    fn a_declaration_reads_back_and_is_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
+        write(&a, &[1, 1, 2], &["x", "y", "a"], Some(&key()));
+        write(&b, &[2, 3], &["b", "a"], Some(&key()));
+        let files = vec![a.clone(), b.clone()];
+        assert_eq!(declared_order(&files).unwrap(), Declared::Sorted(key()));
+        assert_eq!(order_text(&key()), "questionnaire_id, item");
+        assert_eq!(verify(&files, &key()).unwrap(), None);
+        // Read the other way round, the second file's first row is out.
+        assert_eq!(
+            verify(&[b.clone(), a.clone()], &key()).unwrap(),
+            Some(OutOfOrder { file: a, row: 0 })
+        );
+    }
+
+    #[test]
+    fn undeclared_mixed_and_lying_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a.parquet"),
+            dir.path().join("b.parquet"),
+            dir.path().join("c.parquet"),
+        );
+        write(&a, &[1, 2], &["x", "y"], None);
+        write(&b, &[3, 4], &["x", "y"], Some(&key()));
+        // Declares an order its rows do not have: item `b` after `c`.
+        write(&c, &[5, 5, 5], &["a", "c", "b"], Some(&key()));
+        assert_eq!(
+            declared_order(std::slice::from_ref(&a)).unwrap(),
+            Declared::Undeclared
+        );
+        assert_eq!(
+            declared_order(&[a.clone(), b.clone()]).unwrap(),
+            Declared::Mixed
+        );
+        assert_eq!(
+            verify(std::slice::from_ref(&c), &key()).unwrap(),
+            Some(OutOfOrder { file: c, row: 2 })
+        );
+    }
+}
