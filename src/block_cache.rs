@@ -290,6 +290,58 @@ impl BlockCache {
     }
 }
 
+/// A block cache private to one session: a fresh folder in the spill
+/// directory, removed when the session ends (issue 18). Under a memory
+/// limit the dashboard keeps its shared blocks here instead of in memory,
+/// so that they are read from disk by operators under the limit rather
+/// than held outside it; nothing is shared with another run.
+#[derive(Debug)]
+pub struct SessionBlocks {
+    cache: BlockCache,
+    dir: PathBuf,
+}
+
+impl SessionBlocks {
+    /// A new folder `cypdash-blocks-<pid>-<n>` under `spill_dir`.
+    pub fn create(
+        spill_dir: &Path,
+        data_dir: &Path,
+        references: &[LoadedReference],
+        shared: &[(&str, &str)],
+    ) -> Result<Self, CacheError> {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let dir = spill_dir.join(format!(
+            "cypdash-blocks-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        }
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let cache = BlockCache::open(&dir, data_dir, references, shared);
+        if cache.is_err() {
+            let _ = fs::remove_dir_all(&dir);
+        }
+        Ok(Self { cache: cache?, dir })
+    }
+
+    pub fn cache(&self) -> &BlockCache {
+        &self.cache
+    }
+
+    /// The session's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for SessionBlocks {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// The Arrow schema embedded in an entry's first file.
 fn entry_schema(dir: &Path) -> Result<SchemaRef, CacheError> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;

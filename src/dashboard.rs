@@ -1,7 +1,7 @@
 //! Running charts: shared building blocks once per session, parameters
 //! checked and bound by value, results collected.
 
-use crate::block_cache::{BlockCache, CacheError};
+use crate::block_cache::{BlockCache, CacheError, SessionBlocks};
 use crate::catalog::params::{self, ParamError};
 use crate::catalog::{Catalog, CatalogError, QueryFile, SharedKind};
 use crate::disclosure::{self, Policy, SdcError};
@@ -75,8 +75,12 @@ pub struct Dashboard {
     policy: std::sync::RwLock<Policy>,
     /// Which measures have items (charts that need them say so).
     items: items::ItemData,
-    /// Where shared blocks are kept as Parquet (None: in memory).
+    /// Where shared blocks are kept as Parquet (None: in memory, or in
+    /// `session_blocks` under a memory limit).
     cache: Option<BlockCache>,
+    /// Under a memory limit and with no block cache: the session's own
+    /// block folder in the spill directory, made on first use.
+    session_blocks: OnceCell<SessionBlocks>,
 }
 
 impl Dashboard {
@@ -92,6 +96,7 @@ impl Dashboard {
             policy: std::sync::RwLock::new(Policy::default()),
             items: items::ItemData::default(),
             cache: None,
+            session_blocks: OnceCell::new(),
         }
     }
 
@@ -117,6 +122,39 @@ impl Dashboard {
     /// The block cache in use, if any.
     pub fn cache(&self) -> Option<&BlockCache> {
         self.cache.as_ref()
+    }
+
+    /// Where shared blocks are kept: the block cache (`--cache`); under a
+    /// memory limit, a folder of the spill directory private to this
+    /// session, so that the blocks count against no memory outside the
+    /// limit (issue 18: in-memory tables are outside the memory pool);
+    /// otherwise None, in memory.
+    async fn block_store(&self) -> Result<Option<&BlockCache>, CacheError> {
+        if let Some(cache) = &self.cache {
+            return Ok(Some(cache));
+        }
+        let config = self.engine.config();
+        if config.memory_limit.is_none() {
+            return Ok(None);
+        }
+        let blocks = self
+            .session_blocks
+            .get_or_try_init(|| async {
+                let spill = config.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+                let shared: Vec<(&str, &str)> = self
+                    .catalog
+                    .shared()
+                    .map(|b| (b.id.as_str(), b.sql.as_str()))
+                    .collect();
+                SessionBlocks::create(
+                    &spill,
+                    self.engine.data_dir(),
+                    self.engine.references(),
+                    &shared,
+                )
+            })
+            .await?;
+        Ok(Some(blocks.cache()))
     }
 
     /// Choose the disclosure-control policy of the charts run from now on
@@ -279,7 +317,11 @@ impl Dashboard {
                 None => Ok(df),
             }
         };
-        let table: Arc<dyn datafusion::datasource::TableProvider> = match &self.cache {
+        let store = self.block_store().await.map_err(|source| RunError::Cache {
+            id: block.id.clone(),
+            source,
+        })?;
+        let table: Arc<dyn datafusion::datasource::TableProvider> = match store {
             Some(cache) => {
                 let binding: Vec<(String, String)> = binding
                     .iter()
@@ -449,6 +491,75 @@ fn one_year_before(day: i32) -> i32 {
 mod tests {
     use super::*;
     use crate::catalog::parse_date;
+    use crate::engine::EngineConfig;
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::{DataType, Float64Type};
+
+    async fn dashboard(memory_limit: Option<usize>, spill: &std::path::Path) -> Dashboard {
+        let data =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
+        let mut config = EngineConfig::new(data);
+        config.memory_limit = memory_limit;
+        config.spill_dir = Some(spill.to_path_buf());
+        let engine = Engine::open(config).await.unwrap();
+        Dashboard::new(engine, Catalog::embedded().unwrap())
+    }
+
+    /// Issue 18: under a memory limit the shared blocks are written to a
+    /// folder of the spill directory (not held in memory outside the
+    /// limit), removed with the session, and every chart gives the same
+    /// rows as with blocks in memory (floats to 1e-12 relative).
+    #[tokio::test]
+    async fn blocks_on_disk_under_a_memory_limit_give_the_same_charts() {
+        let spill = tempfile::tempdir().unwrap();
+        // The session folders in the spill directory (DataFusion's own
+        // spill files may be there too).
+        let folders = || -> Vec<String> {
+            std::fs::read_dir(spill.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("cypdash-blocks-"))
+                .collect()
+        };
+        let in_memory = dashboard(None, spill.path()).await;
+        let on_disk = dashboard(Some(512 << 20), spill.path()).await;
+        in_memory.prepare().await.unwrap();
+        assert!(folders().is_empty(), "{:?}", folders());
+        on_disk.prepare().await.unwrap();
+        assert_eq!(folders().len(), 1, "{:?}", folders());
+        let charts: Vec<String> = in_memory.catalog().charts().map(|c| c.id.clone()).collect();
+        assert!(charts.len() > 10);
+        for chart in &charts {
+            let a = in_memory.run(chart, &GivenParams::new()).await.unwrap();
+            let b = on_disk.run(chart, &GivenParams::new()).await.unwrap();
+            let a = datafusion::arrow::compute::concat_batches(&a.schema, &a.batches).unwrap();
+            let b = datafusion::arrow::compute::concat_batches(&b.schema, &b.batches).unwrap();
+            assert_eq!(a.num_rows(), b.num_rows(), "{chart}");
+            assert_eq!(a.num_columns(), b.num_columns(), "{chart}");
+            for (i, (x, y)) in a.columns().iter().zip(b.columns()).enumerate() {
+                let name = a.schema().field(i).name().clone();
+                if x.data_type() == &DataType::Float64 && y.data_type() == &DataType::Float64 {
+                    let (x, y) = (
+                        x.as_primitive::<Float64Type>(),
+                        y.as_primitive::<Float64Type>(),
+                    );
+                    for r in 0..x.len() {
+                        assert_eq!(x.is_null(r), y.is_null(r), "{chart}.{name} row {r}");
+                        let (p, q) = (x.value(r), y.value(r));
+                        let close = p == q || (p - q).abs() <= 1e-12 * p.abs().max(q.abs());
+                        assert!(
+                            close || (p.is_nan() && q.is_nan()),
+                            "{chart}.{name} row {r}: {p} vs {q}"
+                        );
+                    }
+                } else {
+                    assert_eq!(x.as_ref(), y.as_ref(), "{chart}.{name}");
+                }
+            }
+        }
+        drop(on_disk);
+        assert!(folders().is_empty(), "{:?}", folders());
+    }
 
     #[test]
     fn one_year_before_handles_leap_days() {
