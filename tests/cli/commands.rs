@@ -234,7 +234,8 @@ fn repl_reads_a_script_from_stdin() {
 fn sort_then_validate_reports_every_table_sorted() {
     let tables = |data: &Path| {
         let out = cypdash()
-            .args(["--data".as_ref(), data.as_os_str()])
+            .arg("--data")
+            .arg(data)
             .args(["validate", "--format", "json"])
             .output()
             .unwrap();
@@ -244,11 +245,14 @@ fn sort_then_validate_reports_every_table_sorted() {
     };
     let before = tables(Path::new("tests/fixtures/tiny"));
     assert_eq!(before.len(), 7);
-    assert!(before.iter().all(|t| t["sorted"] == false && t["declared"] == "none"));
+    assert!(before
+        .iter()
+        .all(|t| t["sorted"] == false && t["declared"] == "none"));
     let tmp = tempfile::tempdir().unwrap();
     let sorted = tmp.path().join("sorted");
     let out = tiny()
-        .args(["sort", "--out".as_ref(), sorted.as_os_str()])
+        .args(["sort", "--out"])
+        .arg(&sorted)
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
