@@ -388,7 +388,9 @@ pub(crate) fn shares_table(chart: &Ran, units: &Units) -> Option<String> {
         for c in &cols {
             w.text(
                 el("th").a("scope", "col"),
-                chart.description_of(c).unwrap_or(*c),
+                &chart
+                    .description_of(c)
+                    .unwrap_or_else(|| super::code_in_words(c)),
             );
         }
         w.close().close().open(el("tbody"));

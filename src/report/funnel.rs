@@ -980,7 +980,9 @@ fn legend(w: &mut Writer, centre: Option<f64>, fmt: Format, chart: &Ran, y: f64)
 
 /// Axis title from a column's description and unit.
 fn axis_title(chart: &Ran, column: &str) -> String {
-    let desc = chart.description_of(column).unwrap_or(column);
+    let desc = chart
+        .description_of(column)
+        .unwrap_or_else(|| super::code_in_words(column));
     let unit = chart.unit_of(column);
     let desc = desc.trim_end_matches('.');
     match unit {

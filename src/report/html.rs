@@ -395,7 +395,13 @@ fn cover(
         "Highlighted",
         highlighted.unwrap_or_else(|| "none".to_string()),
     );
-    item("Disclosure control", policy.title().to_string());
+    // The policy's title names the small-number threshold by its
+    // parameter: read it with the value the charts were run with.
+    let policy_text = ran
+        .iter()
+        .find(|c| c.file.param("min_n").is_some())
+        .map_or_else(|| policy.title().to_string(), |c| c.reader(policy.title()));
+    item("Disclosure control", policy_text);
     item(
         "Charts",
         ran.iter()
@@ -506,13 +512,22 @@ pub(crate) fn anchor(chart_id: &str) -> String {
 
 fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], sections: &[Section], units: &Units) {
     let id = anchor(&chart.file.id);
-    w.open(
-        el("section")
-            .a("class", format!("chart kind-{}", chart.kind.as_str()))
-            .a("id", &id)
-            .a("data-chart", &chart.file.id)
-            .a("aria-labelledby", format!("{id}-h")),
-    );
+    // Each chart is a region named by its title; a chart titled like its
+    // section (the key) names its region apart from the section's, since
+    // two regions of one name cannot be told apart (axe: landmark-unique).
+    let section_title = section_of(sections, &chart.file.section).title;
+    let block = el("section")
+        .a("class", format!("chart kind-{}", chart.kind.as_str()))
+        .a("id", &id)
+        .a("data-chart", &chart.file.id);
+    w.open(if chart.file.header.title == section_title {
+        block.a(
+            "aria-label",
+            format!("{}: {}", chart.file.header.title, what_it_is(chart.kind)),
+        )
+    } else {
+        block.a("aria-labelledby", format!("{id}-h"))
+    });
     progress(
         w,
         sections,
@@ -523,10 +538,14 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], sections: &[Section], u
         el("h3").a("id", format!("{id}-h")),
         &chart.file.header.title,
     );
-    w.text(
-        el("p").a("class", "description"),
-        &one_line(&chart.file.header.description),
+    // What the chart shows, in the reader's words: the first paragraph of
+    // its discussion (`queries/<section>/<chart>.md`). The header's
+    // description is for the people who write queries (`describe`).
+    let d = reader_discussion(
+        chart,
+        chart.discussion.clone().unwrap_or_else(discussion::generic),
     );
+    w.text(el("p").a("class", "description"), &d.shows);
     if let Some(hl) = units.highlight {
         if chart.kind != ChartKind::Key {
             let name = chart
@@ -566,7 +585,6 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], sections: &[Section], u
     // Beside a funnel the discussion follows the drawing; above a wide
     // chart it comes first, so that printed it shares the title's page
     // and never sits alone on the page after the chart's last figure.
-    let d = chart.discussion.clone().unwrap_or_else(discussion::generic);
     let discuss = chart.kind != ChartKind::Key;
     if wide && discuss {
         discussion_box(w, &d, &chart.file.header.title);
@@ -581,13 +599,36 @@ fn chart_block(w: &mut Writer, chart: &Ran, all: &[Ran], sections: &[Section], u
     if chart.kind != ChartKind::Key {
         data_table(w, chart, units);
     }
-    params_line(w, chart);
+    settings_line(w, chart);
     w.close();
+}
+
+/// What a chart block holds, to name it apart from its section.
+fn what_it_is(kind: ChartKind) -> &'static str {
+    match kind {
+        ChartKind::Key
+        | ChartKind::Table
+        | ChartKind::Benchmark
+        | ChartKind::NationalMeasures
+        | ChartKind::NationalPublished => "the table",
+        _ => "the chart",
+    }
+}
+
+/// A chart's discussion in the reader's words.
+fn reader_discussion(chart: &Ran, d: Discussion) -> Discussion {
+    let words = |v: Vec<String>| -> Vec<String> { v.iter().map(|q| chart.reader(q)).collect() };
+    Discussion {
+        shows: chart.reader(&d.shows),
+        data_issues: words(d.data_issues),
+        practice: words(d.practice),
+        indicator: d.indicator.map(|i| chart.reader(&i)),
+    }
 }
 
 fn figures(w: &mut Writer, chart: &Ran, all: &[Ran], units: &Units, id: &str) {
     if let Some(note) = &chart.note {
-        w.text(el("p").a("class", "note-text"), note);
+        w.text(el("p").a("class", "note-text"), &chart.reader(note));
         return;
     }
     match chart.kind {
@@ -740,8 +781,6 @@ fn discussion_box(w: &mut Writer, d: &Discussion, chart_title: &str) {
             .a("class", "discussion")
             .a("aria-label", format!("Discussion: {chart_title}")),
     );
-    w.text(el("h4"), "What the chart shows");
-    w.text(el("p").a("class", "shows"), &d.shows);
     if !d.data_issues.is_empty() {
         w.open(el("h4"));
         w.content("Could the data mislead us? ");
@@ -813,10 +852,14 @@ fn data_table(w: &mut Writer, chart: &Ran, units: &Units) {
         &format!("{}: the chart query's result (empty cells are NULL; “suppressed” marks a withheld value).", chart.file.header.title),
     );
     w.open(el("thead")).open(el("tr"));
+    // Columns by their names in words, their descriptions as tooltips.
     for i in &keep {
         let name = &frame.columns[*i];
         let title = chart.description_of(name);
-        w.text(el("th").a("scope", "col").a_opt("title", title), name);
+        w.text(
+            el("th").a("scope", "col").a_opt("title", title),
+            &super::code_in_words(name),
+        );
     }
     w.close().close();
     w.open(el("tbody"));
@@ -829,6 +872,7 @@ fn data_table(w: &mut Writer, chart: &Ran, units: &Units) {
                 Value::Null if suppressed => {
                     w.text(el("td").a("class", "suppressed"), "suppressed")
                 }
+                Value::Text(code) => w.text(el("td"), &cell_text(chart, &frame.columns[*i], code)),
                 other => w.text(el("td"), &other.display()),
             };
         }
@@ -837,16 +881,28 @@ fn data_table(w: &mut Writer, chart: &Ran, units: &Units) {
     w.close().close().close().close();
 }
 
-fn params_line(w: &mut Writer, chart: &Ran) {
-    let text = chart
-        .params
-        .values
-        .iter()
-        .map(|(k, _)| format!("{k} = {}", chart.param_text(k).unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join(", ");
+/// A text cell of the data table in words: a metric by its label, a
+/// funnel position as a phrase, a chart id by its title, other codes in
+/// words (`esq_01`: "ESQ 01").
+fn cell_text(chart: &Ran, column: &str, value: &str) -> String {
+    match column {
+        "metric" => chart.metric_label(value),
+        "chart" => chart
+            .chart_title(value)
+            .map_or_else(|| chart.reader(value), str::to_string),
+        "position" => {
+            funnel::position_phrase(value).map_or_else(|| chart.reader(value), str::to_string)
+        }
+        _ => chart.reader(value),
+    }
+}
+
+/// The values the chart was run with, in words (`describe` names the
+/// parameters).
+fn settings_line(w: &mut Writer, chart: &Ran) {
+    let text = chart.settings();
     if !text.is_empty() {
-        w.text(el("p").a("class", "params"), &format!("Parameters: {text}"));
+        w.text(el("p").a("class", "params"), &format!("Settings: {text}."));
     }
 }
 
@@ -915,10 +971,6 @@ fn key_row(w: &mut Writer, row: &Row, columns: &[(&str, &str)], units: &Units) {
         }
     }
     w.close();
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

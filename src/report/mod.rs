@@ -29,6 +29,7 @@ mod funnel;
 mod grid;
 mod html;
 mod national;
+mod reader;
 pub mod svg;
 
 use crate::catalog::params::{self, Binder, ParamError};
@@ -195,9 +196,18 @@ pub(crate) struct Ran {
     pub note: Option<String>,
     /// Its discussion box (`queries/<section>/<chart>.md`).
     pub discussion: Option<Discussion>,
-    /// Every metric declared by the catalogue's charts, for the names of
-    /// metrics a chart reports from others (the benchmark).
-    pub all_metrics: std::sync::Arc<Vec<MetricSpec>>,
+    /// What the catalogue's other charts declare, for the names of
+    /// metrics and charts a chart reports or mentions (the benchmark).
+    pub known: std::sync::Arc<Known>,
+}
+
+/// Facts of every chart of the catalogue.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Known {
+    /// Every declared metric.
+    pub metrics: Vec<MetricSpec>,
+    /// Chart ids and their titles.
+    pub titles: Vec<(String, String)>,
 }
 
 impl Ran {
@@ -230,7 +240,7 @@ impl Ran {
             .header
             .metrics
             .iter()
-            .chain(self.all_metrics.iter())
+            .chain(self.known.metrics.iter())
             .find(|m| m.code == code)
     }
 
@@ -241,13 +251,24 @@ impl Ran {
             .map_or_else(|| code_in_words(code), |m| m.label.clone())
     }
 
-    pub fn description_of(&self, column: &str) -> Option<&str> {
+    /// The title of a chart of the catalogue.
+    pub fn chart_title(&self, id: &str) -> Option<&str> {
+        self.known
+            .titles
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, t)| t.as_str())
+    }
+
+    /// A column's declared description, in the reader's words (see
+    /// [`reader`]).
+    pub fn description_of(&self, column: &str) -> Option<String> {
         self.file
             .header
             .columns
             .iter()
             .find(|c| c.name == column)
-            .map(|c| c.description.as_str())
+            .map(|c| self.reader(&c.description))
     }
 }
 
@@ -321,12 +342,16 @@ pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<St
         highlight: options.highlight(),
     };
     let catalog = dashboard.catalog();
-    let all_metrics: std::sync::Arc<Vec<MetricSpec>> = std::sync::Arc::new(
-        catalog
+    let known = std::sync::Arc::new(Known {
+        metrics: catalog
             .charts()
             .flat_map(|c| c.header.metrics.iter().cloned())
             .collect(),
-    );
+        titles: catalog
+            .charts()
+            .map(|c| (c.id.clone(), c.header.title.clone()))
+            .collect(),
+    });
     let mut ran = Vec::new();
     for file in catalog.charts().cloned() {
         let given = options.params_for(&file);
@@ -342,7 +367,7 @@ pub async fn render(dashboard: &Dashboard, options: &ReportOptions) -> Result<St
             curves: Vec::new(),
             note: result.note,
             discussion,
-            all_metrics: std::sync::Arc::clone(&all_metrics),
+            known: std::sync::Arc::clone(&known),
         };
         if kind == ChartKind::Funnel {
             chart.curves = funnel::curves(dashboard, &chart).await?;
@@ -438,11 +463,7 @@ impl Format {
 /// A metric code in words, for a code no chart header names:
 /// `new_metric` reads "New metric".
 pub fn code_in_words(metric: &str) -> String {
-    let mut s = metric.replace('_', " ");
-    if let Some(first) = s.get(..1) {
-        s = first.to_uppercase() + &s[1..];
-    }
-    s
+    reader::heading(metric)
 }
 
 #[cfg(test)]

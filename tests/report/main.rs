@@ -10,6 +10,7 @@ mod checks;
 mod fixture;
 mod layout;
 mod new_chart;
+mod words;
 
 use checks::*;
 use cypdash::catalog::params::ParamError;
