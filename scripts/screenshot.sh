@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Render the dashboard report and photograph it with headless Chromium.
 #
-#   scripts/screenshot.sh [--html FILE] [--out DIR] [--pdf] [-- REPORT ARGS...]
+#   scripts/screenshot.sh [--html FILE] [--out DIR] [--pdf] [--chart ID]... [-- REPORT ARGS...]
 #
 # Without --html it renders the report first with
 # `cypdash --data $DATA report --out DIR/dashboard.html REPORT ARGS...`
-# (DATA defaults to data/demo). It then writes into DIR (default
+# (DATA defaults to data/demo; the binary is $CYPDASH when set, else the
+# one `cargo test --workspace` builds). It then writes into DIR (default
 # target/report-shots):
 #   cover.png              the top of the page (1280 x 1000)
+#   chart-<id>.png         each chart block (--chart: only those named,
+#                          e.g. who/severity_sdq), with scripts/browser's
+#                          npm packages installed
 #   dashboard.pdf          with --pdf: the page printed (A4 landscape, as the CSS asks)
 #   page-NN.png            with --pdf and pdftoppm (poppler-utils): the printed
 #                          pages, one or two per chart (headless --screenshot
@@ -23,13 +27,15 @@ out=target/report-shots
 html=""
 pdf=0
 report_args=()
+charts=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --html) html="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --pdf) pdf=1; shift ;;
         --) shift; report_args=("$@"); break ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        --chart) charts+=("$2"); shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -52,9 +58,13 @@ fi
 
 if [[ -z "$html" ]]; then
     html="$out/dashboard.html"
-    # The binary `cargo test --workspace` builds (one feature set on target/).
-    cargo test --workspace --no-run --quiet
-    ./target/debug/cypdash --quiet --data "${DATA:-data/demo}" report --out "$html" "${report_args[@]}"
+    bin="${CYPDASH:-}"
+    if [[ -z "$bin" ]]; then
+        # The binary `cargo test --workspace` builds (one feature set on target/).
+        cargo test --workspace --no-run --quiet
+        bin=./target/debug/cypdash
+    fi
+    "$bin" --quiet --data "${DATA:-data/demo}" report --out "$html" "${report_args[@]}"
 fi
 [[ -f "$html" ]] || { echo "no such file: $html" >&2; exit 1; }
 url="file://$(realpath "$html")"
@@ -70,7 +80,7 @@ shoot() { # shoot URL PNG WIDTH HEIGHT
 
 if [[ -d scripts/browser/node_modules ]]; then
     # One picture per chart block (cd scripts/browser && npm ci).
-    node scripts/browser/shoot.mjs "$html" "$out"
+    node scripts/browser/shoot.mjs "$html" "$out" "${charts[@]}"
 else
     shoot "$url" "$out/cover.png" 1280 1000
     echo "$out/cover.png"

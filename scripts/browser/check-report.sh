@@ -2,7 +2,8 @@
 # The report in headless Chromium (issue 14): renders it from generated data
 # with 20, 40 and 60 partnerships, with and without a highlighted
 # partnership, and at team level, then
-#   - audits it with axe-core (WCAG 2.2 A and AA): no serious or critical violation;
+#   - audits it with axe-core (WCAG 2.2 A and AA, best practices): no violation
+#     of moderate or higher impact (minor ones are listed);
 #   - prints it to PDF and reads every page (pdftotext): no page holding only
 #     a footnote or a lone title;
 #   - measures the funnel labels with the browser's fonts: none overlap.

@@ -1,7 +1,8 @@
 // Checks of the rendered report in headless Chromium (issue 14).
 //
-//   node checks.mjs axe REPORT.html...          axe-core, WCAG 2.2 A and AA rules:
-//                                               fails on any serious or critical violation
+//   node checks.mjs axe REPORT.html...          axe-core, WCAG 2.2 A and AA rules and best
+//                                               practices: fails on any violation of
+//                                               moderate, serious or critical impact
 //   node checks.mjs print OUTDIR REPORT.html... prints each report to PDF (A4 landscape,
 //                                               as its CSS asks) and fails on a page that
 //                                               holds only a footnote or a lone title
@@ -20,6 +21,9 @@ const [command, ...rest] = process.argv.slice(2);
 let failed = false;
 const fail = (msg) => { failed = true; console.log(`FAIL ${msg}`); };
 
+// The axe impacts that fail the check (minor ones are listed only).
+const FAILING = ['moderate', 'serious', 'critical'];
+
 async function axe(browser, file) {
   const page = await openFile(browser, file);
   await page.addScriptTag({ content: readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8') });
@@ -35,13 +39,16 @@ async function axe(browser, file) {
     }));
   });
   await page.close();
-  const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  // Every impact is counted; moderate, serious and critical fail.
+  const impacts = ['critical', 'serious', 'moderate', 'minor'];
+  const count = Object.fromEntries(impacts.map((i) => [i, result.filter((v) => v.impact === i).length]));
+  const failing = result.filter((v) => FAILING.includes(v.impact));
   const wcag = result.filter((v) => v.tags.some((t) => /^wcag\d/.test(t)));
-  console.log(`axe ${basename(file)}: ${result.length} rules violated (${wcag.length} WCAG, ${serious.length} serious or critical)`);
+  console.log(`axe ${basename(file)}: ${result.length} rules violated (${wcag.length} WCAG; ${impacts.map((i) => `${count[i]} ${i}`).join(', ')})`);
   for (const v of result) {
     console.log(`  ${v.impact.padEnd(8)} ${v.id} (${v.nodes} nodes): ${v.help} e.g. ${v.example.join(', ')}`);
   }
-  if (serious.length) fail(`${file}: ${serious.length} serious or critical accessibility violations`);
+  if (failing.length) fail(`${file}: ${failing.length} accessibility violations of moderate or higher impact`);
 }
 
 // A printed page "holds only a footnote or a lone title" when its text
