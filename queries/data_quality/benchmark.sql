@@ -5,8 +5,9 @@
 -- data), with the partnership's position on its collaborative's funnel
 -- (centre = the collaborative's value). The headlines are the metrics the
 -- chart headers declare with a `benchmark` kind, in dashboard order: a
--- proportion's cases come from _shared/metric_case.sql, the two means at
--- intake and the SDQ effect size from case_value and es_case below."""
+-- proportion's cases come from _shared/metric_case.sql; a mean's from the
+-- T1s and an effect size's from the pairs of the scores its header names
+-- (`scores`: measure, scale, informant)."""
 --
 -- [chart]
 -- order = 4
@@ -153,35 +154,36 @@ with partnership_row as (
 
 headline as (
     -- The headlines the chart headers declare ([[metrics]] with a benchmark
-    -- kind; the view chart_metric), in dashboard order.
-    select chart, metric, benchmark as kind,
+    -- kind; the view chart_metric), in dashboard order, with the scores a
+    -- mean or an effect size summarises (its `scores`).
+    select chart, metric, benchmark as kind, measure, scale, informant,
         row_number() over (order by chart_order, metric_order) as chart_order
     from chart_metric
     where benchmark is not null
 ),
 
 case_value as (
-    -- One value per case and metric: a 0/1 for proportions, a score for means.
+    -- One value per case and metric: a 0/1 for proportions, a score for
+    -- means (the T1s of the in-scope referrals known by period_end).
     select unit_id as partnership_id, metric, cast(x as double) as y
     from metric_case
     union all
-    select r.unit_id, 'mean_t1_sdq_total_parent', p.t1
-    from in_scope_referral r
-    join outcome_pair p using (referral_id)
-    where p.measure = 'SDQ' and p.informant = 'parent' and p.scale = 'total_difficulties'
-      and p.t1_date <= $period_end
-    union all
-    select r.unit_id, 'mean_t1_rcads_total_self', p.t1
-    from in_scope_referral r
-    join outcome_pair p using (referral_id)
-    where p.measure = 'RCADS' and p.informant = 'self' and p.scale = 'total'
+    select r.unit_id, h.metric, p.t1
+    from headline h
+    join outcome_pair p
+        on p.measure = h.measure and p.informant = h.informant and p.scale = h.scale
+    join in_scope_referral r using (referral_id)
+    where h.kind = 'mean'
       and p.t1_date <= $period_end
 ),
 
 es_case as (
-    select unit_id as partnership_id, t1, t2
-    from paired_outcome
-    where measure = 'SDQ' and informant = 'parent' and scale = 'total_difficulties'
+    -- The pairs of each effect-size headline.
+    select p.unit_id as partnership_id, h.metric, p.t1, p.t2
+    from headline h
+    join paired_outcome p
+        on p.measure = h.measure and p.informant = h.informant and p.scale = h.scale
+    where h.kind = 'effect_size'
 ),
 
 partnership_value as (
@@ -193,12 +195,14 @@ partnership_value as (
     where h.kind <> 'effect_size'
     group by pr.partnership_id, pr.collaborative, h.metric, h.kind
     union all
-    select pr.partnership_id, pr.collaborative, 'effect_size_sdq_total_parent', 'effect_size',
+    select pr.partnership_id, pr.collaborative, h.metric, h.kind,
         pre_post_effect_size(e.t1, e.t2)['d'], cast(null as double),
         coalesce(pre_post_effect_size(e.t1, e.t2)['n'], 0)
     from partnership_row pr
-    left join es_case e on e.partnership_id = pr.partnership_id
-    group by pr.partnership_id, pr.collaborative
+    cross join headline h
+    left join es_case e on e.partnership_id = pr.partnership_id and e.metric = h.metric
+    where h.kind = 'effect_size'
+    group by pr.partnership_id, pr.collaborative, h.metric, h.kind
 ),
 
 collaborative_value as (
@@ -210,12 +214,12 @@ collaborative_value as (
     join partnership_row pr using (partnership_id)
     group by pr.collaborative, v.metric
     union all
-    select pr.collaborative, 'effect_size_sdq_total_parent',
+    select pr.collaborative, e.metric,
         pre_post_effect_size(e.t1, e.t2)['d'], pre_post_effect_size(e.t1, e.t2)['r'],
         cast(null as double), coalesce(pre_post_effect_size(e.t1, e.t2)['n'], 0)
     from es_case e
     join partnership_row pr using (partnership_id)
-    group by pr.collaborative
+    group by pr.collaborative, e.metric
 ),
 
 national_value as (
@@ -223,9 +227,12 @@ national_value as (
     from case_value
     group by metric
     union all
-    select 'effect_size_sdq_total_parent', pre_post_effect_size(t1, t2)['d'],
-        cast(null as double), coalesce(pre_post_effect_size(t1, t2)['n'], 0)
-    from es_case
+    select h.metric, pre_post_effect_size(e.t1, e.t2)['d'],
+        cast(null as double), coalesce(pre_post_effect_size(e.t1, e.t2)['n'], 0)
+    from headline h
+    left join es_case e using (metric)
+    where h.kind = 'effect_size'
+    group by h.metric
 ),
 
 limits as (

@@ -7,7 +7,7 @@
 -- r)/n + centre^2/(2n)) with r the pooled T1-T2 correlation."""
 --
 -- metrics = [
---     { code = "effect_size_sdq_total_parent", label = "Effect size: SDQ total difficulties (parent)", better = "higher", benchmark = "effect_size" },
+--     { code = "effect_size_sdq_total_parent", label = "Effect size: SDQ total difficulties (parent)", better = "higher", benchmark = "effect_size", scores = { measure = "SDQ", scale = "total_difficulties", informant = "parent" } },
 -- ]
 --
 -- [chart]

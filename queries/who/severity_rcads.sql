@@ -5,7 +5,7 @@
 -- sigma = their SD). Higher means more severe symptoms at intake."""
 --
 -- metrics = [
---     { code = "mean_t1_rcads_total_self", label = "Severity at intake: mean RCADS total (self)", benchmark = "mean" },
+--     { code = "mean_t1_rcads_total_self", label = "Severity at intake: mean RCADS total (self)", benchmark = "mean", scores = { measure = "RCADS", scale = "total", informant = "self" } },
 -- ]
 --
 -- [chart]

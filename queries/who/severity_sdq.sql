@@ -6,7 +6,7 @@
 -- severe difficulties at intake."""
 --
 -- metrics = [
---     { code = "mean_t1_sdq_total_parent", label = "Severity at intake: mean SDQ total difficulties (parent)", benchmark = "mean" },
+--     { code = "mean_t1_sdq_total_parent", label = "Severity at intake: mean SDQ total difficulties (parent)", benchmark = "mean", scores = { measure = "SDQ", scale = "total_difficulties", informant = "parent" } },
 -- ]
 --
 -- [chart]

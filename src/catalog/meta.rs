@@ -14,6 +14,8 @@
 //! -- headline = true           # a funnel chart draws its headline metrics (default: the first)
 //! -- better = "higher"         # the better direction, if it has one
 //! -- benchmark = "proportion"  # a benchmark headline, with its funnel kind
+//! -- scores = { measure = "SDQ", scale = "total_difficulties", informant = "parent" }
+//! --                           # a mean or effect-size headline: the scores it summarises
 //! ```
 //!
 //! The catalogue also offers these facts to SQL: the view `chart_metric`
@@ -245,6 +247,23 @@ pub struct MetricSpec {
     /// A headline of the benchmark, with the funnel it is placed on.
     #[serde(default)]
     pub benchmark: Option<BenchmarkKind>,
+    /// A `mean` or `effect_size` benchmark headline: the scores whose T1s
+    /// (or T1/T2 pairs) the benchmark summarises for it.
+    #[serde(default)]
+    pub scores: Option<MetricScores>,
+}
+
+/// The scores a `mean` or `effect_size` benchmark headline summarises: one
+/// scale of one measure from one informant (the keys of `outcome_pair`).
+/// The benchmark takes a mean's cases from the T1s of the in-scope
+/// referrals, an effect size's from their pairs (`paired_outcome`), so a
+/// new headline of either kind needs no SQL.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricScores {
+    pub measure: String,
+    pub scale: String,
+    pub informant: String,
 }
 
 /// A chart's discussion box, from `queries/<section>/<chart>.md`:
@@ -376,6 +395,17 @@ pub(super) fn check(chart: &QueryFile) -> Result<(), CatalogError> {
                 m.code
             )));
         }
+        let of_scores = matches!(
+            m.benchmark,
+            Some(BenchmarkKind::Mean | BenchmarkKind::EffectSize)
+        );
+        if of_scores != m.scores.is_some() {
+            return Err(err(format!(
+                "metric `{}`: a `mean` or `effect_size` benchmark headline names its `scores` \
+                 (measure, scale, informant), and no other metric does",
+                m.code
+            )));
+        }
     }
     if let Some(meta) = &chart.header.chart {
         for f in &meta.cover {
@@ -406,8 +436,13 @@ pub(super) fn chart_metric_block(charts: &[&QueryFile]) -> QueryFile {
     let mut rows = Vec::new();
     for (chart_order, chart) in charts.iter().enumerate() {
         for (metric_order, m) in chart.header.metrics.iter().enumerate() {
+            let scores = |f: fn(&MetricScores) -> &str| {
+                m.scores
+                    .as_ref()
+                    .map_or_else(|| "null".to_string(), |s| quote(f(s)))
+            };
             rows.push(format!(
-                "({}, {}, {}, {}, {}, {}, {}, {})",
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
                 quote(&chart.id),
                 quote(&m.code),
                 quote(&m.label),
@@ -424,15 +459,20 @@ pub(super) fn chart_metric_block(charts: &[&QueryFile]) -> QueryFile {
                     .unwrap_or_else(|| "null".to_string()),
                 chart_order + 1,
                 metric_order + 1,
+                scores(|s| &s.measure),
+                scores(|s| &s.scale),
+                scores(|s| &s.informant),
             ));
         }
     }
     let select = "select cast(column1 as varchar) as chart, cast(column2 as varchar) as metric, \
          cast(column3 as varchar) as label, cast(column4 as boolean) as headline, \
          cast(column5 as varchar) as better, cast(column6 as varchar) as benchmark, \
-         cast(column7 as bigint) as chart_order, cast(column8 as bigint) as metric_order";
+         cast(column7 as bigint) as chart_order, cast(column8 as bigint) as metric_order, \
+         cast(column9 as varchar) as measure, cast(column10 as varchar) as scale, \
+         cast(column11 as varchar) as informant";
     let body = if rows.is_empty() {
-        format!("{select} from (values ('', '', '', false, '', '', 0, 0)) where false")
+        format!("{select} from (values ('', '', '', false, '', '', 0, 0, '', '', '')) where false")
     } else {
         format!("{select} from (values\n    {})", rows.join(",\n    "))
     };
@@ -445,6 +485,9 @@ pub(super) fn chart_metric_block(charts: &[&QueryFile]) -> QueryFile {
         ("benchmark", "Utf8", "The benchmark funnel of a headline: `proportion`, `mean`, `effect_size`; NULL: not in the benchmark"),
         ("chart_order", "Int64", "The chart's place on the dashboard"),
         ("metric_order", "Int64", "The metric's place in its chart header"),
+        ("measure", "Utf8", "A mean or effect-size headline: the measure of its scores; else NULL"),
+        ("scale", "Utf8", "A mean or effect-size headline: the scale of its scores; else NULL"),
+        ("informant", "Utf8", "A mean or effect-size headline: whose scores; else NULL"),
     ];
     let header = super::Header {
         title: "Metrics declared by the charts".to_string(),
@@ -484,6 +527,51 @@ pub(super) fn chart_metric_block(charts: &[&QueryFile]) -> QueryFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A funnel chart declaring `metric` (an inline TOML table).
+    fn funnel_chart(metric: &str) -> QueryFile {
+        let columns: String = ["value", "n", "lower_998", "upper_998"]
+            .iter()
+            .map(|c| {
+                format!("[[columns]]\nname = \"{c}\"\ntype = \"Float64\"\ndescription = \"d\"\n")
+            })
+            .collect();
+        let text = format!(
+            "title = \"t\"\ndescription = \"d\"\nmetrics = [{metric}]\n\n[chart]\nkind = \"funnel\"\n\n{columns}"
+        );
+        QueryFile {
+            id: "who/x".to_string(),
+            section: "who".to_string(),
+            name: "x".to_string(),
+            header: toml::from_str(&text).unwrap(),
+            sql: String::new(),
+            path: None,
+        }
+    }
+
+    #[test]
+    fn a_mean_or_effect_size_headline_names_its_scores() {
+        let scores =
+            r#"scores = { measure = "SDQ", scale = "total_difficulties", informant = "parent" }"#;
+        let mean = funnel_chart(&format!(
+            r#"{{ code = "m", label = "M", benchmark = "mean", {scores} }}"#
+        ));
+        check(&mean).unwrap();
+        let sql = chart_metric_block(&[&mean]).sql;
+        assert!(
+            sql.contains("'SDQ', 'total_difficulties', 'parent'"),
+            "{sql}"
+        );
+        let bare = funnel_chart(r#"{ code = "m", label = "M", benchmark = "effect_size" }"#);
+        assert!(check(&bare)
+            .unwrap_err()
+            .to_string()
+            .contains("names its `scores`"));
+        let proportion = funnel_chart(&format!(
+            r#"{{ code = "p", label = "P", benchmark = "proportion", {scores} }}"#
+        ));
+        assert!(check(&proportion).is_err());
+    }
 
     #[test]
     fn a_discussion_reads_its_parts() {

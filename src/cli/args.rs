@@ -292,8 +292,8 @@ pub struct ExportArgs {
         conflicts_with = "section"
     )]
     pub charts: Vec<String>,
-    /// Export the charts of one dashboard section (who, outcomes, experience,
-    /// data_quality, key).
+    /// Export the charts of one dashboard section: a folder of the query
+    /// files (`cypdash list` shows them by section).
     #[arg(long, value_name = "SECTION")]
     pub section: Option<String>,
     /// Files to write per chart.
