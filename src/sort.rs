@@ -161,7 +161,8 @@ async fn write_all(engine: &Engine, tmp: &Path) -> Result<Vec<SortedTable>, Sort
         };
         let order: Vec<SortColumn> = contract::sort_key(spec.name)
             .iter()
-            .map(|c| SortColumn::ascending(c))
+            .copied()
+            .map(SortColumn::ascending)
             .collect();
         let rows = df.clone().count().await.map_err(table_err)? as u64;
         let sorted = df.sort(layout::sort_exprs(&order)).map_err(table_err)?;
@@ -402,7 +403,8 @@ mod tests {
             let files = engine::parquet_files(&input.source);
             let order: Vec<SortColumn> = contract::sort_key(input.name)
                 .iter()
-                .map(|c| SortColumn::ascending(c))
+                .copied()
+                .map(SortColumn::ascending)
                 .collect();
             assert_eq!(
                 layout::declared_order(&files).unwrap(),

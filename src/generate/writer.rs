@@ -105,7 +105,8 @@ pub(crate) fn prepare_out_dir(out: &Path) -> Result<PathBuf, GenerateError> {
 pub(crate) fn key_order(spec: &TableSpec) -> Vec<SortColumn> {
     contract::sort_key(spec.name)
         .iter()
-        .map(|c| SortColumn::ascending(c))
+        .copied()
+        .map(SortColumn::ascending)
         .collect()
 }
 
