@@ -12,6 +12,11 @@
 //! a T1, ...). Each check is one SQL query yielding the ids of the
 //! offending rows; NULL and orphan-key findings also say what the charts do
 //! with those rows.
+//!
+//! Beside the findings, [`table_layouts`] lists each input table's files,
+//! the sort order they declare and whether the rows hold it (issue 18); a
+//! declared order that does not hold is an error ([`layout_findings`]):
+//! the engine registers it and DataFusion trusts it.
 
 use crate::contract;
 use crate::engine::{mhsds, ContractProblem, Engine};
