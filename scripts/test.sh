@@ -10,7 +10,8 @@
 #    openssl for a test certificate); apt-get as root.
 # 2. The browser checks' npm packages (axe-core, puppeteer-core), from
 #    scripts/browser/package-lock.json (npm ci).
-# 3. cargo test --workspace --locked (the Rust suite: SQL, CLI, report).
+# 3. cargo test --workspace --locked --features cluster (the Rust suite: SQL,
+#    CLI, report, serve and the Ballista cluster).
 # 4. scripts/browser/check-report.sh: the report rendered, audited with
 #    axe-core and printed to PDF in headless Chromium.
 #
@@ -46,8 +47,8 @@ if [[ $browser == 1 ]]; then
     (cd scripts/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-echo "== cargo test --workspace --locked"
-cargo test --workspace --locked "$@"
+echo "== cargo test --workspace --locked --features cluster"
+cargo test --workspace --locked --features cluster "$@"
 
 if [[ $browser == 1 ]]; then
     echo "== report in headless Chromium (scripts/browser/check-report.sh)"

@@ -39,6 +39,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
         Command::Validate { format } => run_validate(global, format, out).await,
         Command::Sort(args) => sort::run(global, &args, out).await,
         Command::Cache { action } => cache_command(global, action, out),
+        #[cfg(feature = "cluster")]
+        Command::Cluster { role } => cluster_command(global, role).await,
         Command::Dashboard(args) => {
             let catalog = global.catalog()?;
             let charts: Vec<String> = catalog.charts().map(|c| c.id.clone()).collect();
@@ -167,6 +169,12 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<ExitStatus> {
             Ok(0)
         }
         Command::Serve(args) => {
+            // The server's chart tables run the charts in this process;
+            // a plan holding one cannot be sent to a scheduler.
+            #[cfg(feature = "cluster")]
+            if global.cluster.is_some() {
+                bail!("serve does not run on a cluster: start it without --cluster");
+            }
             // Chart runs get the per-query memory limit too.
             let mut config = global.engine_config();
             let memory = *config
@@ -208,12 +216,58 @@ async fn open_dashboard_with(
     config: EngineConfig,
     catalog: Catalog,
 ) -> Result<Dashboard> {
+    #[cfg(feature = "cluster")]
+    if let (Some(addr), None) = (&config.cluster, &global.cache) {
+        bail!(
+            "--cluster {addr} needs --cache DIR: on a cluster the shared blocks are written \
+             once as Parquet to a folder every executor can read (docs/cluster.md)"
+        );
+    }
     let mut dashboard = Dashboard::new(open_with(config).await?, catalog);
     if let Some(dir) = &global.cache {
         dashboard = dashboard.with_cache(dir)?;
     }
     dashboard.set_policy(global.sdc);
     Ok(dashboard)
+}
+
+/// `cypdash cluster scheduler|executor`: runs until stopped.
+#[cfg(feature = "cluster")]
+async fn cluster_command(global: &GlobalArgs, role: args::ClusterRole) -> Result<ExitStatus> {
+    use crate::cluster;
+    cluster::init_logging();
+    match role {
+        args::ClusterRole::Scheduler {
+            bind,
+            executor_timeout,
+        } => {
+            cluster::scheduler(cluster::SchedulerOptions {
+                bind,
+                executor_timeout_seconds: executor_timeout,
+            })
+            .await?
+        }
+        args::ClusterRole::Executor {
+            scheduler,
+            host,
+            port,
+            grpc_port,
+            work_dir,
+            concurrency,
+        } => {
+            cluster::executor(cluster::ExecutorOptions {
+                scheduler,
+                bind_host: host,
+                port,
+                grpc_port,
+                work_dir,
+                concurrency,
+                memory_limit: global.memory_limit,
+            })
+            .await?
+        }
+    }
+    Ok(0)
 }
 
 /// `cypdash cache list|clear` on the cache given by `--cache`.

@@ -50,6 +50,9 @@ pub struct EngineConfig {
     /// The shape of the data directory (default: recognised by its
     /// table names, see [`mhsds::InputShape`]).
     pub input: mhsds::InputShape,
+    /// Send every query to this Ballista scheduler (`--cluster`).
+    #[cfg(feature = "cluster")]
+    pub cluster: Option<crate::cluster::SchedulerAddr>,
 }
 
 impl EngineConfig {
@@ -60,6 +63,8 @@ impl EngineConfig {
             spill_dir: None,
             target_partitions: None,
             input: mhsds::InputShape::Auto,
+            #[cfg(feature = "cluster")]
+            cluster: None,
         }
     }
 }
@@ -371,6 +376,16 @@ fn new_context(
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(scan::NameScanErrors::new(Arc::clone(sources))))
         .build();
+    // On a cluster the scheduler plans and the executors run; the caller
+    // registers the functions after this (the upgrade resets them).
+    #[cfg(feature = "cluster")]
+    let state = match &config.cluster {
+        Some(addr) => {
+            crate::cluster::init_logging();
+            crate::cluster::connect(state, addr)?
+        }
+        None => state,
+    };
     Ok(SessionContext::new_with_state(state))
 }
 

@@ -12,12 +12,16 @@
 //! - [`output`], [`export`], [`docs`]: printing results, BI-ready exports,
 //!   and the catalogue's documentation (`list`, `describe`, `functions`);
 //! - [`cli`], [`repl`], [`serve`]: the command line, the interactive shell,
-//!   and the PostgreSQL-wire server for BI tools.
+//!   and the PostgreSQL-wire server for BI tools;
+//! - `cluster` (`--features cluster`): the Ballista scheduler, executor and
+//!   client that run the same queries on a cluster.
 
 pub mod bench;
 pub mod block_cache;
 pub mod catalog;
 pub mod cli;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod contract;
 pub mod dashboard;
 pub mod disclosure;

@@ -75,6 +75,13 @@ pub struct GlobalArgs {
     /// parameter values, and read back on later runs (docs/block-cache.md).
     #[arg(long, global = true, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// Send every query to the Apache Ballista scheduler at URL
+    /// (df://HOST:PORT), whose executors run it (docs/cluster.md). Needs
+    /// --cache on a folder every executor can read, and the data on a path
+    /// they all see.
+    #[cfg(feature = "cluster")]
+    #[arg(long, global = true, value_name = "URL")]
+    pub cluster: Option<crate::cluster::SchedulerAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +176,13 @@ pub enum Command {
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// Run one process of an Apache Ballista cluster (a scheduler or an
+    /// executor) that knows the cypdash functions (docs/cluster.md).
+    #[cfg(feature = "cluster")]
+    Cluster {
+        #[command(subcommand)]
+        role: ClusterRole,
+    },
     /// Check the data against the contract and for quality problems (exit
     /// code 1 when the contract does not hold).
     Validate {
@@ -180,6 +194,46 @@ pub enum Command {
     /// by its key, the order declared in the Parquet files, so that the
     /// dashboard aggregates in order (docs/data-contract.md).
     Sort(super::sort::SortArgs),
+}
+
+/// Which process `cypdash cluster` runs.
+#[cfg(feature = "cluster")]
+#[derive(Debug, Subcommand)]
+pub enum ClusterRole {
+    /// The scheduler: plans the queries clients send (`--cluster`) and
+    /// hands their tasks to the executors.
+    Scheduler {
+        /// Address to listen on (0.0.0.0:50050 to accept other machines).
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+        /// Seconds without a heartbeat (executors send one every 5) after
+        /// which an executor is taken for lost and its tasks rerun elsewhere.
+        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        executor_timeout: u64,
+    },
+    /// An executor: registers with the scheduler and runs its tasks.
+    Executor {
+        /// The scheduler to register with.
+        #[arg(long, value_name = "URL", default_value = "df://localhost:50050")]
+        scheduler: crate::cluster::SchedulerAddr,
+        /// Host to listen on and to give the scheduler as this executor's.
+        #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+        host: String,
+        /// Port of the Arrow Flight service (other executors and the
+        /// client fetch results from it).
+        #[arg(long, value_name = "PORT", default_value_t = 50051)]
+        port: u16,
+        /// Port of the gRPC service (the scheduler sends tasks to it).
+        #[arg(long, value_name = "PORT", default_value_t = 50052)]
+        grpc_port: u16,
+        /// Folder for this executor's shuffle files (default: a new
+        /// temporary folder).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+        /// Tasks run at once (default: the number of CPU cores).
+        #[arg(long, value_name = "N")]
+        concurrency: Option<usize>,
+    },
 }
 
 /// What `cypdash cache` does.
@@ -383,6 +437,10 @@ impl GlobalArgs {
         config.memory_limit = self.memory_limit;
         config.spill_dir = self.spill_dir.clone();
         config.input = self.input;
+        #[cfg(feature = "cluster")]
+        {
+            config.cluster = self.cluster.clone();
+        }
         config
     }
 

@@ -39,7 +39,7 @@ fn list(cache: &Path) -> Vec<String> {
 }
 
 /// Every exported chart CSV, by file name, as rows of cells.
-fn charts(dir: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
+pub(crate) fn charts(dir: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -63,7 +63,7 @@ fn charts(dir: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
 /// and a float sum over other partitions can differ in the last bits: at
 /// 100,000 generated referrals the largest difference was 1.2e-12, in an
 /// effect size, and 3.5e-15 in a mean).
-fn assert_same(a: &Path, b: &Path) {
+pub(crate) fn assert_same(a: &Path, b: &Path) {
     let (a, b) = (charts(a), charts(b));
     assert_eq!(
         a.keys().collect::<Vec<_>>(),

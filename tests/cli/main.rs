@@ -9,6 +9,8 @@
 //! `cargo insta review` (or `INSTA_UPDATE=always` and `git diff`).
 
 mod cache;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod commands;
 mod common;
 mod errors;
