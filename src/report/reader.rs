@@ -82,6 +82,7 @@ fn funnel_kind(value: &str) -> String {
 fn token(t: &str) -> String {
     match t {
         "pct" => "%".to_string(),
+        "se" => "SE".to_string(),
         "id" => "number".to_string(),
         "ref" => "reference".to_string(),
         "t1" | "t2" | "sdq" | "rcads" | "esq" | "gbo" | "cgas" | "cf" | "pd" => t.to_uppercase(),
@@ -99,6 +100,11 @@ pub fn words(code: &str) -> String {
     if !is_identifier(code) {
         return code.to_string();
     }
+    spoken(code)
+}
+
+/// The words of a name made of lower-case tokens joined by underscores.
+fn spoken(code: &str) -> String {
     let mut out = String::new();
     let mut last_numeric = false;
     for t in code.split('_').filter(|t| !t.is_empty()) {
@@ -117,9 +123,13 @@ pub fn words(code: &str) -> String {
     out
 }
 
-/// An identifier in words as a heading: `mean_t1` reads "Mean T1".
+/// A name of the catalogue in words as a heading: `mean_t1` reads "Mean
+/// T1", `pct` "%".
 pub fn heading(code: &str) -> String {
-    let w = words(code);
+    let name = code
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let w = if name { spoken(code) } else { code.to_string() };
     if w == "n" {
         return w; // a count of cases, as statistics writes it
     }
@@ -259,6 +269,8 @@ mod tests {
         assert_eq!(words("Hartdale Partnership"), "Hartdale Partnership");
         assert_eq!(words("parent"), "parent");
         assert_eq!(heading("tau2"), "τ²");
+        assert_eq!(heading("pct"), "%");
+        assert_eq!(heading("value"), "Value");
         assert_eq!(words("t1"), "T1");
         assert!(is_identifier("esq_01") && is_identifier("tau2"));
         assert!(!is_identifier("MHS_110") && !is_identifier("_") && !is_identifier("12"));
