@@ -167,4 +167,9 @@ final as (
     select * from from_scores
 )
 
+-- In questionnaire order: the table's rows do not depend on how the
+-- parallel passes above happened to interleave, so the pairing and the
+-- charts read them in the same order every run (fewer last-bit float
+-- differences between runs; one tripped an exact-text test).
 select * from final
+order by questionnaire_id
