@@ -603,8 +603,7 @@ mod tests {
         ] {
             let err = codec
                 .try_decode_table_provider(&buf[..cut], &name, table().schema(), &ctx.task_ctx())
-                .err()
-                .expect("an error");
+                .expect_err("an error");
             assert!(
                 err.to_string().contains("in-memory table") || err.to_string().contains("Ipc"),
                 "{err}"

@@ -57,7 +57,7 @@ impl Cluster {
             "--bind",
             &format!("127.0.0.1:{port}"),
             "--executor-timeout",
-            "6",
+            "15",
         ]);
         wait_listening(port, "the scheduler", &mut scheduler);
         let url = format!("df://127.0.0.1:{port}");
@@ -203,6 +203,14 @@ fn a_killed_executor_gives_the_same_export_or_a_clear_error_and_none() {
         run.stderr.take().unwrap().read_to_string(&mut s).unwrap();
         s
     };
+    // Which way it went shows with --nocapture.
+    eprintln!(
+        "after the kill: {}",
+        match status.success() {
+            true => "the run finished (lost tasks rerun on the other executor)".to_string(),
+            false => format!("the run failed: {}", stderr.trim()),
+        }
+    );
     if status.success() {
         assert_same(&local, &out);
     } else {
