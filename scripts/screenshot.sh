@@ -6,7 +6,7 @@
 # Without --html it renders the report first with
 # `cypdash --data $DATA report --out DIR/dashboard.html REPORT ARGS...`
 # (DATA defaults to data/demo; the binary is $CYPDASH when set, else the
-# one `cargo test --workspace` builds). It then writes into DIR (default
+# one `cargo test --workspace --features cluster` builds). It then writes into DIR (default
 # target/report-shots):
 #   cover.png              the top of the page (1280 x 1000)
 #   chart-<id>.png         each chart block (--chart: only those named,
@@ -61,7 +61,7 @@ if [[ -z "$html" ]]; then
     bin="${CYPDASH:-}"
     if [[ -z "$bin" ]]; then
         # The binary `cargo test --workspace` builds (one feature set on target/).
-        cargo test --workspace --no-run --quiet
+        cargo test --workspace --features cluster --no-run --quiet
         bin=./target/debug/cypdash
     fi
     "$bin" --quiet --data "${DATA:-data/demo}" report --out "$html" "${report_args[@]}"
