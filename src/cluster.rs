@@ -535,6 +535,20 @@ mod tests {
         .unwrap()
     }
 
+    /// Table `t` of `ctx`, ordered, as printed.
+    async fn rows_of_t(ctx: &SessionContext) -> String {
+        let batches = ctx
+            .sql("select * from t order by id")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+
     #[tokio::test]
     async fn an_in_memory_table_crosses_the_codec_unchanged() {
         let codec = CypdashLogicalCodec::default();
@@ -558,33 +572,14 @@ mod tests {
             .collect();
         assert_eq!(rows, vec![2, 0, 2]);
         ctx.register_table("t", Arc::new(table())).unwrap();
-        let want = ctx
-            .sql("select * from t order by id")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        let want = rows_of_t(&ctx).await;
         let ctx2 = SessionContext::new();
         let decoded = codec
             .try_decode_table_provider(&buf, &name, table().schema(), &ctx2.task_ctx())
             .unwrap();
         ctx2.register_table("t", decoded).unwrap();
-        let got = ctx2
-            .sql("select * from t order by id")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        assert_eq!(
-            datafusion::arrow::util::pretty::pretty_format_batches(&want)
-                .unwrap()
-                .to_string(),
-            datafusion::arrow::util::pretty::pretty_format_batches(&got)
-                .unwrap()
-                .to_string()
-        );
+        let got = rows_of_t(&ctx2).await;
+        assert_eq!(want, got);
     }
 
     #[test]

@@ -78,6 +78,22 @@ pub use directory::{DirectoryError, Staging, MANIFEST, REPORT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// On a cluster a failed chart is most likely a fault of the cluster (an
+    /// executor lost, a scheduler gone), not of the chart: the export is all
+    /// or nothing, and its staging folder is dropped uncommitted.
+    #[error(
+        "{failed} of {charts} charts failed on the cluster {cluster}, so nothing was written to {}; \
+         the first, {first}: {error}",
+        out.display()
+    )]
+    OnCluster {
+        cluster: String,
+        failed: usize,
+        charts: usize,
+        out: PathBuf,
+        first: String,
+        error: String,
+    },
     #[error(
         "column `{column}` of chart `{chart}` has the nested type {ty}, which an export cannot \
          hold: flatten it in the query (one column per field, or a text column)"
@@ -824,6 +840,20 @@ pub async fn write_export(
             source,
         })
     })?;
+    #[cfg(feature = "cluster")]
+    if let (Some(cluster), Some(first)) = (
+        &dash.engine().config().cluster,
+        outcomes.iter().find(|c| c.error.is_some()),
+    ) {
+        return Err(ExportError::OnCluster {
+            cluster: cluster.to_string(),
+            failed: outcomes.iter().filter(|c| c.error.is_some()).count(),
+            charts: outcomes.len(),
+            out: request.out.clone(),
+            first: first.chart.clone(),
+            error: first.error.clone().unwrap_or_default(),
+        });
+    }
     Ok(ExportReport {
         out: request.out.clone(),
         charts: outcomes,

@@ -97,23 +97,6 @@ pub(super) async fn export_command(
         bar.finish_and_clear();
     }
     let failed: Vec<_> = report.failed().collect();
-    // On a cluster a failed chart is most likely a fault of the cluster (an
-    // executor lost, a scheduler gone), not of the chart: the export is all
-    // or nothing, and the staging folder is removed as it is dropped.
-    #[cfg(feature = "cluster")]
-    if let (Some(addr), Some(first)) = (
-        &global.cluster,
-        report.charts.iter().find(|c| c.error.is_some()),
-    ) {
-        anyhow::bail!(
-            "{} of {} charts failed on the cluster {addr}, so nothing was written to {}; the first, {}: {}",
-            failed.len(),
-            report.charts.len(),
-            request.out.display(),
-            first.chart,
-            first.error.as_deref().unwrap_or_default()
-        );
-    }
     let page_elapsed = match &job.page {
         Some(options) if failed.is_empty() => {
             let started = std::time::Instant::now();
