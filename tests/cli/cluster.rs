@@ -258,6 +258,21 @@ fn a_cluster_needs_a_cache_and_a_reachable_scheduler() {
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(!out.exists());
 
+    // serve's chart tables run in its own process: refused, not half-served.
+    let (code, _, stderr) = output(
+        cypdash()
+            .arg("--data")
+            .arg(&demo)
+            .args(["--cluster", "df://127.0.0.1:1", "--cache"])
+            .arg(tmp.path().join("cache"))
+            .arg("serve"),
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("serve does not run on a cluster"),
+        "{stderr}"
+    );
+
     let (code, _, stderr) = output(cypdash().args(["--cluster", "http://x:1", "list"]));
     assert_ne!(code, 0);
     assert!(stderr.contains("df://HOST:PORT"), "{stderr}");
