@@ -285,8 +285,10 @@ impl Role {
 #[serde(deny_unknown_fields)]
 pub struct SdcSpec {
     /// The columns that identify a compared unit; the row where all are
-    /// NULL is the total (`All`) row.
-    #[serde(default)]
+    /// NULL is the total (`All`) row. Default: [`UNIT_COLUMNS`], the key
+    /// columns of the standard `unit` group; `unit = []` for a chart
+    /// without them.
+    #[serde(default = "unit_columns")]
     pub unit: Vec<String>,
     /// The columns that tell a unit's rows apart (metric, category, item);
     /// a series is the rows with the same values of them.
@@ -309,6 +311,14 @@ pub struct SdcSpec {
     /// Further additive groups within a row or a unit.
     #[serde(default)]
     pub sums: Vec<SumSpec>,
+}
+
+/// The compared unit's key columns: the `[sdc] unit` of a chart that names
+/// none.
+pub const UNIT_COLUMNS: [&str; 2] = ["partnership_id", "service_id"];
+
+fn unit_columns() -> Vec<String> {
+    UNIT_COLUMNS.map(String::from).to_vec()
 }
 
 /// Cells that add up to a total.
@@ -993,6 +1003,29 @@ mod tests {
         let h = parse_header("x.sql", text).unwrap();
         assert_eq!(h.title, "T");
         assert_eq!(h.params[0].ty, ParamType::Int);
+    }
+
+    #[test]
+    fn sdc_unit_defaults_to_the_unit_columns() {
+        let head = "-- title = \"T\"\n-- description = \"D\"\n-- [sdc]\n";
+        let h = parse_header(
+            "x.sql",
+            &format!("{head}-- series = [\"metric\"]\nselect 1"),
+        )
+        .unwrap();
+        let sdc = h.sdc.unwrap();
+        assert_eq!(sdc.unit, UNIT_COLUMNS);
+        assert_eq!(sdc.series, ["metric"]);
+        let h = parse_header("x.sql", &format!("{head}-- unit = []\nselect 1")).unwrap();
+        assert!(h.sdc.unwrap().unit.is_empty());
+        // No [sdc] at all: nothing declared, no units.
+        assert!(parse_header(
+            "x.sql",
+            "-- title = \"T\"\n-- description = \"D\"\nselect 1"
+        )
+        .unwrap()
+        .sdc
+        .is_none());
     }
 
     #[test]

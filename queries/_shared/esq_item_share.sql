@@ -8,16 +8,7 @@
 -- stage = 9
 --
 -- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period"
---
--- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period"
+-- use = ["period"]
 
 with answer as (
     select r.unit_id, a.version, a.item, a.value

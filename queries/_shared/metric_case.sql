@@ -32,19 +32,7 @@
 -- stage = 9
 --
 -- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period"
---
--- [[params]]
--- name = "period_end"
--- type = "date"
--- default = "auto"
--- description = "Last day of the reporting period"
---
--- [[params]]
--- use = ["idle_days"]
+-- use = ["period", "idle_days"]
 
 -- Nothing dated after period_end is read: contacts are taken up to it,
 -- T1 counts when dated by it, and pairs are those of paired_outcome (T2 the

@@ -14,9 +14,7 @@
 -- use = ["period_end"]
 --
 -- [[params]]
--- name = "informant"
--- type = "text"
--- default = "parent"
+-- use = "informant"
 -- description = "Whose questionnaires (each severity chart sets its own)"
 --
 -- [[params]]

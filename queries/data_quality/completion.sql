@@ -24,30 +24,13 @@
 -- use = ["period", "units", "min_n", "funnel"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "metric"
--- description = "t1_<measure> or paired_<measure> for sdq, rcads, gbo and any"
---
--- [[columns]]
--- use = "value"
--- description = "Share of eligible closed referrals with the measure"
---
--- [[columns]]
--- use = "x"
--- description = "Referrals with the measure at T1 (t1_) or paired (paired_)"
---
--- [[columns]]
--- use = "n"
--- description = "Referrals closed in the period with 2 or more attended contacts"
--- unit = "cases"
---
--- [[columns]]
--- use = ["centre", "tau2", "limits", "suppressed"]
+-- use = ["unit", "proportion_funnel"]
+-- metric.description = "t1_<measure> or paired_<measure> for sdq, rcads, gbo and any"
+-- value.description = "Share of eligible closed referrals with the measure"
+-- x.description = "Referrals with the measure at T1 (t1_) or paired (paired_)"
+-- n.description = "Referrals closed in the period with 2 or more attended contacts"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["metric"]
 -- across = ["x", "n"]
 --

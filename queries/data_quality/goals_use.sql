@@ -17,30 +17,13 @@
 -- use = ["period", "units", "min_n", "funnel"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "metric"
--- description = "goal_rated or goal_paired"
---
--- [[columns]]
--- use = "value"
--- description = "Share of closed referrals"
---
--- [[columns]]
--- use = "x"
--- description = "Referrals with a goal rated (goal_rated) or paired (goal_paired)"
---
--- [[columns]]
--- use = "n"
--- description = "Referrals closed in the period"
--- unit = "cases"
---
--- [[columns]]
--- use = ["centre", "tau2", "limits", "suppressed"]
+-- use = ["unit", "proportion_funnel"]
+-- metric.description = "goal_rated or goal_paired"
+-- value.description = "Share of closed referrals"
+-- x.description = "Referrals with a goal rated (goal_rated) or paired (goal_paired)"
+-- n.description = "Referrals closed in the period"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["metric"]
 -- across = ["x", "n"]
 --

@@ -17,30 +17,13 @@
 -- use = ["period", "units", "idle_days", "min_n", "funnel"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "metric"
--- description = "idle"
---
--- [[columns]]
--- use = "value"
--- description = "Share of open referrals that are idle"
---
--- [[columns]]
--- use = "x"
--- description = "Idle referrals"
---
--- [[columns]]
--- use = "n"
--- description = "Referrals open at period_end"
--- unit = "cases"
---
--- [[columns]]
--- use = ["centre", "tau2", "limits", "suppressed"]
+-- use = ["unit", "proportion_funnel"]
+-- metric.description = "idle"
+-- value.description = "Share of open referrals that are idle"
+-- x.description = "Idle referrals"
+-- n.description = "Referrals open at period_end"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["metric"]
 -- across = ["x", "n"]
 --

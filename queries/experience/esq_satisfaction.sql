@@ -19,30 +19,13 @@
 -- use = ["period", "units", "min_n", "funnel"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "metric"
--- description = "esq_satisfaction_parent or esq_satisfaction_self"
---
--- [[columns]]
--- use = "value"
--- description = "Share answering certainly true"
---
--- [[columns]]
--- use = "x"
--- description = "ESQs answering certainly true"
---
--- [[columns]]
--- use = "n"
--- description = "ESQs with item 12 answered"
--- unit = "cases"
---
--- [[columns]]
--- use = ["centre", "tau2", "limits", "suppressed"]
+-- use = ["unit", "proportion_funnel"]
+-- metric.description = "esq_satisfaction_parent or esq_satisfaction_self"
+-- value.description = "Share answering certainly true"
+-- x.description = "ESQs answering certainly true"
+-- n.description = "ESQs with item 12 answered"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["metric"]
 -- across = ["x", "n"]
 --

@@ -22,39 +22,17 @@
 -- use = ["period", "units", "min_n", "funnel"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "metric"
--- description = "improvement_self or improvement_parent"
---
--- [[columns]]
--- use = "rater"
--- description = "self or parent"
---
--- [[columns]]
--- use = "value"
--- description = "Share of paired referrals with measurable improvement"
---
--- [[columns]]
--- use = "x"
--- description = "Referrals with measurable improvement (MHS113a, 114a, 115a)"
--- unit = "referrals"
---
--- [[columns]]
--- use = "n"
--- description = "Referrals with a paired score of the rater (MHS112b, 112d, 112f)"
--- unit = "referrals"
---
--- [[columns]]
--- use = "centre"
--- description = "The funnel's centre line: sum of x over sum of n across all compared units (the All row's value)"
---
--- [[columns]]
--- use = ["tau2", "limits", "suppressed"]
+-- use = ["unit", "metric", "rater", "value", "x", "n", "centre", "tau2", "limits", "suppressed"]
+-- metric.description = "improvement_self or improvement_parent"
+-- rater.description = "self or parent"
+-- value.description = "Share of paired referrals with measurable improvement"
+-- x.description = "Referrals with measurable improvement (MHS113a, 114a, 115a)"
+-- x.unit = "referrals"
+-- n.description = "Referrals with a paired score of the rater (MHS112b, 112d, 112f)"
+-- n.unit = "referrals"
+-- centre.description = "The funnel's centre line: sum of x over sum of n across all compared units (the All row's value)"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["metric"]
 -- across = ["x", "n"]
 --

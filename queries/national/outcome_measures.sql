@@ -16,25 +16,10 @@
 -- kind = "national_measures"
 --
 -- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period (default: 12 months before period_end); nationally one calendar month"
---
--- [[params]]
--- use = ["period_end", "collaborative", "partnership"]
---
--- [[params]]
--- name = "level"
--- type = "text"
--- default = "partnership"
--- description = "Unit of comparison: `partnership`, `service` (teams), or `all` (the All row only)"
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share over fewer than min_n cases (`--sdc`; docs/definitions.md)"
+-- use = ["period", "units", "min_n"]
+-- period_start.description = "First day of the reporting period (default: 12 months before period_end); nationally one calendar month"
+-- level.description = "Unit of comparison: `partnership`, `service` (teams), or `all` (the All row only)"
+-- min_n.description = "Small-number threshold of the `corc` disclosure policy: counts from 1 to min_n - 1 are withheld, and so is every share over fewer than min_n cases (`--sdc`; docs/definitions.md)"
 --
 -- [[columns]]
 -- use = ["partnership_id", "service_id"]
@@ -167,7 +152,6 @@
 -- use = ["suppressed"]
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["rater"]
 -- across = ["closed_referrals", "closed_2_contacts", "with_assessment", "paired", "improvement", "no_change", "deterioration"]
 --

@@ -18,31 +18,11 @@
 -- kind = "national_published"
 --
 -- [[params]]
--- name = "period_start"
--- type = "date"
--- default = "auto"
--- description = "First day of the reporting period (default: 12 months before period_end); nationally one calendar month"
---
--- [[params]]
--- use = ["period_end"]
---
--- [[params]]
--- name = "collaborative"
--- type = "text"
--- default = "all"
--- description = "Only the partnerships of this collaborative (`all`: every partnership)"
---
--- [[params]]
--- name = "partnership"
--- type = "int"
--- default = "0"
--- description = "Only this partnership and its services (0: all)"
---
--- [[params]]
--- name = "min_n"
--- type = "int"
--- default = "5"
--- description = "Small-number threshold of the `corc` disclosure policy for numerator, denominator and value (`--sdc`; docs/definitions.md); the `published` column always follows the national rule"
+-- use = ["period", "collaborative", "partnership", "min_n"]
+-- period_start.description = "First day of the reporting period (default: 12 months before period_end); nationally one calendar month"
+-- collaborative.description = "Only the partnerships of this collaborative (`all`: every partnership)"
+-- partnership.description = "Only this partnership and its services (0: all)"
+-- min_n.description = "Small-number threshold of the `corc` disclosure policy for numerator, denominator and value (`--sdc`; docs/definitions.md); the `published` column always follows the national rule"
 --
 -- [[columns]]
 -- name = "measure_id"
@@ -121,7 +101,6 @@
 -- use = ["suppressed"]
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["measure_id"]
 -- total_when = ["breakdown", "all"]
 -- parts = "breakdown"
@@ -172,6 +151,13 @@ with measure as (
     )
 ),
 
+-- The breakdowns over all data, in publication order after all,
+-- partnership and service.
+national_breakdown as (
+    select column1 as breakdown, column2 as breakdown_rank
+    from (values ('age_band', 4), ('gender', 5), ('upper_ethnicity', 6), ('referral_source', 7))
+),
+
 partnership_in_scope as (
     select partnership_id, partnership_name
     from partnership
@@ -194,24 +180,20 @@ listed_unit as (
     from service s
     join partnership_in_scope p using (partnership_id)
     union all
-    select 'age_band', 4, cast(null as bigint), cast(null as bigint), label, min(sort_order)
-    from ref_national_breakdown where dimension = 'age_band' group by label
-    union all
-    select 'gender', 5, cast(null as bigint), cast(null as bigint), label, min(sort_order)
-    from ref_national_breakdown where dimension = 'gender' group by label
-    union all
-    select 'upper_ethnicity', 6, cast(null as bigint), cast(null as bigint), label,
-        min(sort_order)
-    from ref_national_breakdown where dimension = 'upper_ethnicity' group by label
+    select b.breakdown, b.breakdown_rank, cast(null as bigint), cast(null as bigint), r.label,
+        min(r.sort_order)
+    from national_breakdown b
+    join ref_national_breakdown r on r.dimension = b.breakdown
+    group by b.breakdown, b.breakdown_rank, r.label
     union all
     select 'referral_source', 7, cast(null as bigint), cast(null as bigint), group_label,
         min(sort_order)
     from ref_referral_source group by group_label
     union all
     -- Codes a breakdown does not list, and missing ones.
-    select column1, column2, cast(null as bigint), cast(null as bigint), 'UNKNOWN',
+    select breakdown, breakdown_rank, cast(null as bigint), cast(null as bigint), 'UNKNOWN',
         cast(1000000 as bigint)
-    from (values ('age_band', 4), ('gender', 5), ('upper_ethnicity', 6), ('referral_source', 7))
+    from national_breakdown
 ),
 
 breakdown_unit as (
@@ -247,16 +229,11 @@ unit_referral as (
     from population p
     join service s using (service_id)
     union all
-    select 'age_band', cast(null as bigint), cast(null as bigint), p.age_band as unit, p.*
-    from population p
-    union all
-    select 'gender', cast(null as bigint), cast(null as bigint), p.gender as unit, p.*
-    from population p
-    union all
-    select 'upper_ethnicity', cast(null as bigint), cast(null as bigint), p.upper_ethnicity as unit, p.*
-    from population p
-    union all
-    select 'referral_source', cast(null as bigint), cast(null as bigint), p.referral_source as unit, p.*
+    -- Each referral under its category of every breakdown over all data.
+    select
+        unnest(['age_band', 'gender', 'upper_ethnicity', 'referral_source']),
+        cast(null as bigint), cast(null as bigint),
+        unnest([p.age_band, p.gender, p.upper_ethnicity, p.referral_source]) as unit, p.*
     from population p
 ),
 

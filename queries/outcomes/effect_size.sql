@@ -30,13 +30,7 @@
 -- description = "Scale of the measure (see ref_scale)"
 --
 -- [[params]]
--- name = "informant"
--- type = "text"
--- default = "parent"
--- description = "Whose questionnaires"
---
--- [[params]]
--- use = ["coverage"]
+-- use = ["informant", "coverage"]
 --
 -- [[columns]]
 -- use = ["unit"]
@@ -83,7 +77,6 @@
 -- use = ["limits", "suppressed"]
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- across = ["n"]
 --
 -- [funnel]

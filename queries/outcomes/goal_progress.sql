@@ -14,27 +14,15 @@
 -- use = ["period", "units", "min_n"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "n"
--- description = "Paired goals of the unit"
--- unit = "goals"
---
--- [[columns]]
--- use = "mean_t1"
--- description = "Mean first rating"
--- unit = "rating (0-10)"
---
--- [[columns]]
--- use = "mean_t2"
--- description = "Mean last rating"
--- unit = "rating (0-10)"
---
--- [[columns]]
--- use = "mean_change"
--- description = "Mean of last - first rating (positive = progress)"
--- unit = "rating points"
+-- use = ["unit", "n", "mean_t1", "mean_t2", "mean_change"]
+-- n.description = "Paired goals of the unit"
+-- n.unit = "goals"
+-- mean_t1.description = "Mean first rating"
+-- mean_t1.unit = "rating (0-10)"
+-- mean_t2.description = "Mean last rating"
+-- mean_t2.unit = "rating (0-10)"
+-- mean_change.description = "Mean of last - first rating (positive = progress)"
+-- mean_change.unit = "rating points"
 --
 -- [[columns]]
 -- name = "pct_reliable_improvement"
@@ -60,7 +48,6 @@
 -- use = ["suppressed"]
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- across = ["n", "pct_reliable_improvement", "pct_reliable_deterioration"]
 
 with goal as (
@@ -69,32 +56,29 @@ with goal as (
     where measure = 'GBO'
 ),
 
-per_unit as (
-    select
-        u.partnership_id, u.service_id, u.unit_name,
-        count(g.change) as n,
-        avg(g.t1) as mean_t1,
-        avg(g.t2) as mean_t2,
-        avg(g.change) as mean_change,
-        coalesce(sum(case when g.reliable_change = 1 then 1 else 0 end), 0) as improved,
-        coalesce(sum(case when g.reliable_change = -1 then 1 else 0 end), 0) as deteriorated
+unit_goal as (
+    -- Each compared unit with its goals, and every goal again under the All
+    -- row; a unit (or All) without goals has one row of NULLs, so n = 0.
+    select u.partnership_id, u.service_id, u.unit_name, g.t1, g.t2, g.change, g.reliable_change
     from compared_unit u
     left join goal g on g.unit_id = u.unit_id
-    group by u.partnership_id, u.service_id, u.unit_name
+    union all
+    select cast(null as bigint), cast(null as bigint), 'All', g.t1, g.t2, g.change, g.reliable_change
+    from (values (true)) as all_row (x)
+    left join goal g on all_row.x
 ),
 
-all_units as (
+per_unit as (
     select
-        cast(null as bigint) as partnership_id,
-        cast(null as bigint) as service_id,
-        'All' as unit_name,
+        partnership_id, service_id, unit_name,
         count(change) as n,
         avg(t1) as mean_t1,
         avg(t2) as mean_t2,
         avg(change) as mean_change,
         coalesce(sum(case when reliable_change = 1 then 1 else 0 end), 0) as improved,
         coalesce(sum(case when reliable_change = -1 then 1 else 0 end), 0) as deteriorated
-    from goal
+    from unit_goal
+    group by partnership_id, service_id, unit_name
 ),
 
 final as (
@@ -109,7 +93,7 @@ final as (
         case when n > 0 then 100.0 * improved / n end as pct_reliable_improvement,
         case when n > 0 then 100.0 * deteriorated / n end as pct_reliable_deterioration,
         false as suppressed
-    from (select * from per_unit union all select * from all_units)
+    from per_unit
 )
 
 select * from final

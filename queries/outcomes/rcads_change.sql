@@ -10,39 +10,13 @@
 -- kind = "change"
 --
 -- [[params]]
--- use = ["period", "units", "min_n"]
---
--- [[params]]
--- name = "informant"
--- type = "text"
--- default = "self"
--- description = "Whose RCADS: `self` or `parent`"
+-- use = ["period", "units", "min_n", "rcads_informant"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "scale"
--- description = "RCADS scale"
---
--- [[columns]]
--- use = "label"
--- description = "Scale name for the chart"
---
--- [[columns]]
--- use = "sort_order"
--- description = "Order of the scale on the chart"
---
--- [[columns]]
--- use = "n"
--- description = "Paired cases of the unit on the scale (the denominator)"
--- unit = "cases"
---
--- [[columns]]
--- use = ["mean_t1", "mean_t2", "mean_change", "suppressed"]
+-- use = ["unit", "scale_change"]
+-- scale.description = "RCADS scale"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["scale"]
 -- across = ["n"]
 

@@ -27,25 +27,11 @@
 -- use = ["period", "units", "min_n", "funnel"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "metric"
--- description = "reliable_improvement, reliable_deterioration (denominator: cases with a paired total), recovery, reliable_recovery (denominator: cases with a paired total in the clinical range at T1)"
---
--- [[columns]]
--- use = ["value", "x"]
---
--- [[columns]]
--- use = "n"
--- description = "Cases in the metric's denominator"
--- unit = "cases"
---
--- [[columns]]
--- use = ["centre", "tau2", "limits", "suppressed"]
+-- use = ["unit", "proportion_funnel"]
+-- metric.description = "reliable_improvement, reliable_deterioration (denominator: cases with a paired total), recovery, reliable_recovery (denominator: cases with a paired total in the clinical range at T1)"
+-- n.description = "Cases in the metric's denominator"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["metric"]
 -- across = ["x", "n"]
 --

@@ -9,39 +9,13 @@
 -- kind = "change"
 --
 -- [[params]]
--- use = ["period", "units", "min_n"]
---
--- [[params]]
--- name = "informant"
--- type = "text"
--- default = "parent"
--- description = "Whose SDQ: `parent`, `self` or `teacher`"
+-- use = ["period", "units", "min_n", "sdq_informant"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "scale"
--- description = "SDQ scale"
---
--- [[columns]]
--- use = "label"
--- description = "Scale name for the chart"
---
--- [[columns]]
--- use = "sort_order"
--- description = "Order of the scale on the chart"
---
--- [[columns]]
--- use = "n"
--- description = "Paired cases of the unit on the scale (the denominator)"
--- unit = "cases"
---
--- [[columns]]
--- use = ["mean_t1", "mean_t2", "mean_change", "suppressed"]
+-- use = ["unit", "scale_change"]
+-- scale.description = "SDQ scale"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["scale"]
 -- across = ["n"]
 

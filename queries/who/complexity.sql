@@ -13,33 +13,10 @@
 -- use = ["period", "units", "min_n"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "item"
--- description = "Item code (pd_01 .. pd_30, cf_01 .. cf_14)"
---
--- [[columns]]
--- use = "label"
--- description = "What the item describes"
---
--- [[columns]]
--- use = "sort_order"
---
--- [[columns]]
--- use = "count"
--- description = "Referrals with the factor present"
---
--- [[columns]]
--- use = "n"
--- description = "In-scope referrals of the unit with a first Current View (the denominator)"
--- unit = "referrals"
---
--- [[columns]]
--- use = ["pct", "suppressed"]
+-- use = ["unit", "current_view_share"]
+-- count.description = "Referrals with the factor present"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["item"]
 -- across = ["count", "n"]
 

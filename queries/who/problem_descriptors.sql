@@ -20,33 +20,10 @@
 -- description = "Lowest descriptor rating that counts: 1 mild, 2 moderate (default), 3 severe"
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "item"
--- description = "Item code (pd_01 .. pd_30, cf_01 .. cf_14)"
---
--- [[columns]]
--- use = "label"
--- description = "What the item describes"
---
--- [[columns]]
--- use = "sort_order"
---
--- [[columns]]
--- use = "count"
--- description = "Referrals with the descriptor rated at or above the threshold"
---
--- [[columns]]
--- use = "n"
--- description = "In-scope referrals of the unit with a first Current View (the denominator)"
--- unit = "referrals"
---
--- [[columns]]
--- use = ["pct", "suppressed"]
+-- use = ["unit", "current_view_share"]
+-- count.description = "Referrals with the descriptor rated at or above the threshold"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["item"]
 -- across = ["count", "n"]
 

@@ -13,16 +13,7 @@
 -- kind = "funnel"
 --
 -- [[params]]
--- use = ["period", "units", "min_n"]
---
--- [[params]]
--- name = "informant"
--- type = "text"
--- default = "self"
--- description = "Whose RCADS: `self` or `parent`"
---
--- [[params]]
--- use = ["coverage"]
+-- use = ["period", "units", "min_n", "rcads_informant", "coverage"]
 --
 -- [[columns]]
 -- use = ["unit"]
@@ -58,7 +49,6 @@
 -- use = ["limits", "suppressed"]
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- across = ["n"]
 --
 -- [funnel]

@@ -14,16 +14,7 @@
 -- kind = "funnel"
 --
 -- [[params]]
--- use = ["period", "units", "min_n"]
---
--- [[params]]
--- name = "informant"
--- type = "text"
--- default = "parent"
--- description = "Whose SDQ: `parent`, `self` or `teacher`"
---
--- [[params]]
--- use = ["coverage"]
+-- use = ["period", "units", "min_n", "sdq_informant", "coverage"]
 --
 -- [[columns]]
 -- use = ["unit"]
@@ -59,7 +50,6 @@
 -- use = ["limits", "suppressed"]
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- across = ["n"]
 --
 -- [funnel]

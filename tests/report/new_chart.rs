@@ -33,30 +33,13 @@ const CHART_SQL: &str = r#"-- title = "Any outcome measure at T1"
 -- use = ["period", "units", "min_n", "funnel"]
 --
 -- [[columns]]
--- use = ["unit"]
---
--- [[columns]]
--- use = "metric"
--- description = "t1_any"
---
--- [[columns]]
--- use = "value"
--- description = "Share of eligible closed referrals with a T1"
---
--- [[columns]]
--- use = "x"
--- description = "Referrals with a T1 on any measure"
---
--- [[columns]]
--- use = "n"
--- description = "Referrals closed in the period with 2 or more attended contacts"
--- unit = "cases"
---
--- [[columns]]
--- use = ["centre", "tau2", "limits", "suppressed"]
+-- use = ["unit", "proportion_funnel"]
+-- metric.description = "t1_any"
+-- value.description = "Share of eligible closed referrals with a T1"
+-- x.description = "Referrals with a T1 on any measure"
+-- n.description = "Referrals closed in the period with 2 or more attended contacts"
 --
 -- [sdc]
--- unit = ["partnership_id", "service_id"]
 -- series = ["metric"]
 -- across = ["x", "n"]
 --
