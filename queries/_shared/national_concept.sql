@@ -16,44 +16,25 @@
 -- kind = "table"
 -- stage = 5
 
--- First and last by (date, questionnaire_id) with hash aggregates only (no
--- sort): the first and last dates, then the lowest id on the first date and
--- the highest on the last, then their scores.
-with dates as (
+-- First and last in one hashed pass (first_last: the earliest and the
+-- latest by date then questionnaire_id, a questionnaire scored twice with
+-- its lower score), no sort and no join back to the assessments.
+with ends as (
     select referral_id, concept, rater, count(*) as assessments,
-        min(completed_date) as first_date, max(completed_date) as last_date
+        first_last(completed_date, questionnaire_id, score) as e
     from national_assessment
     group by referral_id, concept, rater
 ),
 
-ends as (
-    select
-        d.referral_id, d.concept, d.rater, d.assessments, d.first_date, d.last_date,
-        min(case when a.completed_date = d.first_date then a.questionnaire_id end)
-            as first_questionnaire_id,
-        max(case when a.completed_date = d.last_date then a.questionnaire_id end)
-            as last_questionnaire_id
-    from dates d
-    join national_assessment a using (referral_id, concept)
-    group by d.referral_id, d.concept, d.rater, d.assessments, d.first_date, d.last_date
-),
-
--- A questionnaire scores a concept once (twice only if an item was given
--- twice, a data error: the lower score is taken).
 scored as (
-    select
-        e.*,
-        min(case when a.questionnaire_id = e.first_questionnaire_id then a.score end)
-            as first_score,
-        min(case when a.questionnaire_id = e.last_questionnaire_id then a.score end)
-            as last_score
-    from ends e
-    join national_assessment a
-        on a.referral_id = e.referral_id
-        and a.concept = e.concept
-        and a.questionnaire_id in (e.first_questionnaire_id, e.last_questionnaire_id)
-    group by e.referral_id, e.concept, e.rater, e.assessments, e.first_date, e.last_date,
-        e.first_questionnaire_id, e.last_questionnaire_id
+    select referral_id, concept, rater, assessments,
+        e['first_questionnaire_id'] as first_questionnaire_id,
+        e['first_date'] as first_date,
+        e['first_score'] as first_score,
+        e['last_questionnaire_id'] as last_questionnaire_id,
+        e['last_date'] as last_date,
+        e['last_score'] as last_score
+    from ends
 ),
 
 paired as (

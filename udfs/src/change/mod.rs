@@ -42,6 +42,7 @@ pub fn aggregate_functions() -> Vec<AggregateUDF> {
             pre_post_effect_size::Estimate::G,
         )),
         AggregateUDF::from(t1_t2::T1T2::new()),
+        AggregateUDF::from(t1_t2::T1T2::with_pairing(t1_t2::Pairing::National)),
     ]
 }
 

@@ -1,5 +1,8 @@
 //! `t1_t2(completed_date, questionnaire_id, score)`: the T1 and T2 scores of
-//! a case (CYP IAPT pairing rule) in one pass, as a struct.
+//! a case (CYP IAPT pairing rule) in one pass, as a struct; and
+//! `first_last(completed_date, questionnaire_id, score)`, the first and last
+//! assessment of NHS England's national outcome measures (national.md
+//! section 5), the same aggregate with the national pairing rule.
 //!
 //! T1 is the earliest scored questionnaire (ties on the date: the lowest
 //! questionnaire id); T2 is the latest one completed on a later date than
@@ -7,7 +10,10 @@
 //! key `(completed_date, questionnaire_id)`, so the aggregate keeps two
 //! keyed scores per group and never sorts: the T2 candidate is the maximum,
 //! and it is T2 only when its date is after T1's (when it shares T1's date,
-//! no questionnaire is later).
+//! no questionnaire is later). The national last is the same maximum when
+//! it is another questionnaire than the first (it may share its date).
+//! One questionnaire scored twice (a data error) counts with its lower
+//! score, at either end.
 
 use std::mem::size_of;
 use std::sync::{Arc, OnceLock};
@@ -30,7 +36,57 @@ use datafusion::logical_expr::{
 use super::DOC_SECTION;
 
 const NAME: &str = "t1_t2";
-const USAGE: &str = "t1_t2(completed_date, questionnaire_id, score)";
+
+/// Which two of a case's scored questionnaires the aggregate returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pairing {
+    /// `t1_t2`, the CYP IAPT rule: T2 is the latest questionnaire dated
+    /// after T1.
+    CypIapt,
+    /// `first_last`, the national rule: the last is the latest
+    /// questionnaire other than the first, whatever its date (the caller
+    /// applies the national rule's date condition, on or after contact 2).
+    National,
+}
+
+impl Pairing {
+    fn name(self) -> &'static str {
+        match self {
+            Pairing::CypIapt => NAME,
+            Pairing::National => "first_last",
+        }
+    }
+
+    fn usage(self) -> &'static str {
+        match self {
+            Pairing::CypIapt => "t1_t2(completed_date, questionnaire_id, score)",
+            Pairing::National => "first_last(completed_date, questionnaire_id, score)",
+        }
+    }
+
+    /// The result struct's field names: the first and the second
+    /// questionnaire's id, date and score.
+    fn field_names(self) -> [&'static str; 6] {
+        match self {
+            Pairing::CypIapt => [
+                "t1_questionnaire_id",
+                "t1_date",
+                "t1",
+                "t2_questionnaire_id",
+                "t2_date",
+                "t2",
+            ],
+            Pairing::National => [
+                "first_questionnaire_id",
+                "first_date",
+                "first_score",
+                "last_questionnaire_id",
+                "last_date",
+                "last_score",
+            ],
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Kernel
@@ -48,13 +104,21 @@ pub struct Scored {
 }
 
 impl Scored {
-    /// Ordering key: date, then id, then score (the score only decides
-    /// between two rows of the same questionnaire, a data error, so that the
-    /// result never depends on row order).
+    /// The first's order: date, then id, then the lower score first (the
+    /// score only decides between two rows of the same questionnaire, a
+    /// data error, so that the result never depends on row order).
     #[inline]
     fn before(&self, other: &Scored) -> bool {
         (self.date, self.id) < (other.date, other.id)
             || ((self.date, self.id) == (other.date, other.id) && self.score < other.score)
+    }
+
+    /// The last's order: date, then id, then the lower score last, so that
+    /// a questionnaire scored twice counts with its lower score here too.
+    #[inline]
+    fn before_last(&self, other: &Scored) -> bool {
+        (self.date, self.id) < (other.date, other.id)
+            || ((self.date, self.id) == (other.date, other.id) && self.score > other.score)
     }
 }
 
@@ -82,7 +146,7 @@ impl Ends {
                 if first.before(f) {
                     *f = first;
                 }
-                if l.before(&last) {
+                if l.before_last(&last) {
                     *l = last;
                 }
             }
@@ -98,9 +162,19 @@ impl Ends {
 
     /// T1, and T2 when a questionnaire is dated after T1.
     pub fn t1_t2(&self) -> (Option<Scored>, Option<Scored>) {
-        match self.ends {
-            None => (None, None),
-            Some((first, last)) => (Some(first), (last.date > first.date).then_some(last)),
+        self.pair(Pairing::CypIapt)
+    }
+
+    /// The first, and the second by `pairing`'s rule.
+    pub fn pair(&self, pairing: Pairing) -> (Option<Scored>, Option<Scored>) {
+        match (self.ends, pairing) {
+            (None, _) => (None, None),
+            (Some((first, last)), Pairing::CypIapt) => {
+                (Some(first), (last.date > first.date).then_some(last))
+            }
+            (Some((first, last)), Pairing::National) => {
+                (Some(first), (last.id != first.id).then_some(last))
+            }
         }
     }
 }
@@ -110,15 +184,14 @@ impl Ends {
 // ---------------------------------------------------------------------------
 
 /// The result struct's fields.
-fn fields() -> Fields {
-    Fields::from(vec![
-        Field::new("t1_questionnaire_id", DataType::Int64, true),
-        Field::new("t1_date", DataType::Date32, true),
-        Field::new("t1", DataType::Float64, true),
-        Field::new("t2_questionnaire_id", DataType::Int64, true),
-        Field::new("t2_date", DataType::Date32, true),
-        Field::new("t2", DataType::Float64, true),
-    ])
+fn fields(pairing: Pairing) -> Fields {
+    let types = [DataType::Int64, DataType::Date32, DataType::Float64];
+    pairing
+        .field_names()
+        .iter()
+        .zip(types.iter().cycle())
+        .map(|(name, t)| Field::new(*name, t.clone(), true))
+        .collect()
 }
 
 /// Date, id and score columns of optional scored questionnaires (one
@@ -136,14 +209,14 @@ fn scored_columns(rows: &[Option<Scored>]) -> [ArrayRef; 3] {
 }
 
 /// Result rows: NULL struct when the case has no scored questionnaire; the
-/// T2 fields NULL when it has no T2.
-fn evaluate_array(states: &[Ends]) -> Result<ArrayRef> {
-    let (t1, t2): (Vec<_>, Vec<_>) = states.iter().map(Ends::t1_t2).unzip();
+/// second's fields NULL when it has none.
+fn evaluate_array(states: &[Ends], pairing: Pairing) -> Result<ArrayRef> {
+    let (t1, t2): (Vec<_>, Vec<_>) = states.iter().map(|e| e.pair(pairing)).unzip();
     let [date1, id1, score1] = scored_columns(&t1);
     let [date2, id2, score2] = scored_columns(&t2);
     let valid = NullBuffer::from_iter(states.iter().map(|s| s.ends.is_some()));
     Ok(Arc::new(StructArray::try_new(
-        fields(),
+        fields(pairing),
         vec![id1, date1, score1, id2, date2, score2],
         Some(valid),
     )?))
@@ -289,9 +362,10 @@ fn for_each_state(states: &[ArrayRef], mut f: impl FnMut(usize, Scored, Scored))
 }
 
 /// Accumulator without GROUP BY.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct T1T2Accumulator {
     ends: Ends,
+    pairing: Pairing,
 }
 
 impl Accumulator for T1T2Accumulator {
@@ -302,7 +376,10 @@ impl Accumulator for T1T2Accumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&evaluate_array(std::slice::from_ref(&self.ends))?, 0)
+        ScalarValue::try_from_array(
+            &evaluate_array(std::slice::from_ref(&self.ends), self.pairing)?,
+            0,
+        )
     }
 
     fn size(&self) -> usize {
@@ -323,12 +400,20 @@ impl Accumulator for T1T2Accumulator {
 }
 
 /// Accumulator for many cases: one [`Ends`] per group.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct T1T2GroupsAccumulator {
     ends: Vec<Ends>,
+    pairing: Pairing,
 }
 
 impl T1T2GroupsAccumulator {
+    fn new(pairing: Pairing) -> Self {
+        Self {
+            ends: Vec::new(),
+            pairing,
+        }
+    }
+
     fn resize(&mut self, total_num_groups: usize) {
         if self.ends.len() < total_num_groups {
             self.ends.resize(total_num_groups, Ends::default());
@@ -351,7 +436,7 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        evaluate_array(&emit_to.take_needed(&mut self.ends))
+        evaluate_array(&emit_to.take_needed(&mut self.ends), self.pairing)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
@@ -385,10 +470,12 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
     }
 }
 
-/// The `t1_t2` aggregate function.
+/// The `t1_t2` and `first_last` aggregate functions: one implementation
+/// keyed by the pairing rule.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct T1T2 {
     signature: Signature,
+    pairing: Pairing,
 }
 
 impl Default for T1T2 {
@@ -398,17 +485,23 @@ impl Default for T1T2 {
 }
 
 impl T1T2 {
-    /// A new instance.
+    /// `t1_t2`, the CYP IAPT pairing.
     pub fn new() -> Self {
+        Self::with_pairing(Pairing::CypIapt)
+    }
+
+    /// The aggregate for `pairing`'s rule.
+    pub fn with_pairing(pairing: Pairing) -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
+            pairing,
         }
     }
 }
 
 impl AggregateUDFImpl for T1T2 {
     fn name(&self) -> &str {
-        NAME
+        self.pairing.name()
     }
 
     fn signature(&self) -> &Signature {
@@ -416,9 +509,11 @@ impl AggregateUDFImpl for T1T2 {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let name = self.pairing.name();
         let [date, id, score] = arg_types else {
             return plan_err!(
-                "{NAME} expects {USAGE}, got {} argument(s)",
+                "{name} expects {}, got {} argument(s)",
+                self.pairing.usage(),
                 arg_types.len()
             );
         };
@@ -426,25 +521,28 @@ impl AggregateUDFImpl for T1T2 {
             DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) | DataType::Null => {
                 DataType::Date32
             }
-            other => return plan_err!("{NAME}: completed_date must be a date, got {other}"),
+            other => return plan_err!("{name}: completed_date must be a date, got {other}"),
         };
         let id = match id {
             t if t.is_integer() || t.is_null() => DataType::Int64,
-            other => return plan_err!("{NAME}: questionnaire_id must be an integer, got {other}"),
+            other => return plan_err!("{name}: questionnaire_id must be an integer, got {other}"),
         };
         let score = match score {
             t if t.is_numeric() || t.is_null() => DataType::Float64,
-            other => return plan_err!("{NAME}: score must be a number, got {other}"),
+            other => return plan_err!("{name}: score must be a number, got {other}"),
         };
         Ok(vec![date, id, score])
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(fields()))
+        Ok(DataType::Struct(fields(self.pairing)))
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::<T1T2Accumulator>::default())
+        Ok(Box::new(T1T2Accumulator {
+            ends: Ends::default(),
+            pairing: self.pairing,
+        }))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -459,7 +557,7 @@ impl AggregateUDFImpl for T1T2 {
         &self,
         _args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::<T1T2GroupsAccumulator>::default())
+        Ok(Box::new(T1T2GroupsAccumulator::new(self.pairing)))
     }
 
     fn order_sensitivity(&self) -> AggregateOrderSensitivity {
@@ -467,7 +565,10 @@ impl AggregateUDFImpl for T1T2 {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(doc())
+        Some(match self.pairing {
+            Pairing::CypIapt => doc(),
+            Pairing::National => national_doc(),
+        })
     }
 }
 
@@ -483,7 +584,7 @@ fn doc() -> &'static Documentation {
              NULL date, id or score are skipped: group the scores of one referral, \
              measure, informant and scale. The struct is NULL when no row has a score; \
              the T2 fields are NULL when no questionnaire is dated after T1.",
-            USAGE,
+            Pairing::CypIapt.usage(),
         )
         .with_sql_example(
             r#"```sql
@@ -499,6 +600,40 @@ fn doc() -> &'static Documentation {
         .with_argument("questionnaire_id", "The questionnaire (breaks ties on a date).")
         .with_argument("score", "The scale's score; NULL when not scorable.")
         .with_related_udf("reliable_change")
+        .build()
+    })
+}
+
+fn national_doc() -> &'static Documentation {
+    static DOC: OnceLock<Documentation> = OnceLock::new();
+    DOC.get_or_init(|| {
+        Documentation::builder(
+            DOC_SECTION,
+            "First and last assessment of a referral and concept in one pass (NHS \
+             England's national outcome measures, national.md section 5), as a struct \
+             {first_questionnaire_id, first_date, first_score, last_questionnaire_id, \
+             last_date, last_score}. The first is the earliest (same date: the lowest \
+             id); the last the latest (same date: the highest id) when it is another \
+             questionnaire than the first, whatever its date: the national rule's \
+             condition on contact 2 is the caller's. A questionnaire scored twice \
+             counts with its lower score. Rows with a NULL date, id or score are \
+             skipped; the struct is NULL when no row has a score.",
+            Pairing::National.usage(),
+        )
+        .with_sql_example(
+            r#"```sql
+> SELECT e['first_questionnaire_id'] AS q1, e['last_questionnaire_id'] AS q2, e['last_score'] AS last FROM (SELECT first_last(d, q, s) AS e FROM (VALUES (DATE '2024-01-10', 5, 20), (DATE '2024-01-10', 6, 18), (DATE '2024-01-10', 6, 12)) AS x(d, q, s));
++----+----+------+
+| q1 | q2 | last |
++----+----+------+
+| 5  | 6  | 12.0 |
++----+----+------+
+```"#,
+        )
+        .with_argument("completed_date", "Date of the assessment.")
+        .with_argument("questionnaire_id", "The questionnaire (breaks ties on a date).")
+        .with_argument("score", "The concept's score; NULL when not scorable.")
+        .with_related_udf("t1_t2")
         .build()
     })
 }
@@ -554,6 +689,27 @@ mod tests {
         assert_eq!(pair(&[]), (None, None));
     }
 
+    // national.md section 5: the last is "the final one, provided it is not
+    // the first"; it may share the first's date (the contact-2 condition is
+    // applied in national_concept.sql). Worked by hand.
+    #[test]
+    fn the_national_last_may_share_the_first_date() {
+        let rows = [s(10, 4, 2.0), s(10, 8, 1.0)];
+        let mut e = Ends::default();
+        rows.iter().for_each(|&r| e.push(r));
+        assert_eq!(e.pair(Pairing::CypIapt), (Some(s(10, 4, 2.0)), None));
+        assert_eq!(
+            e.pair(Pairing::National),
+            (Some(s(10, 4, 2.0)), Some(s(10, 8, 1.0)))
+        );
+        // One questionnaire (scored twice): a first, no last.
+        let mut one = Ends::default();
+        [s(10, 4, 2.0), s(10, 4, 1.0)]
+            .iter()
+            .for_each(|&r| one.push(r));
+        assert_eq!(one.pair(Pairing::National), (Some(s(10, 4, 1.0)), None));
+    }
+
     #[test]
     fn merging_equals_one_pass_in_any_split() {
         let rows = [
@@ -581,8 +737,10 @@ mod tests {
         let mut reversed = rows;
         reversed.reverse();
         assert_eq!(pair(&reversed), forward);
+        // The lower score at either end (national.md: "the lower score is
+        // taken"), whichever row comes first.
         assert_eq!(forward.0, Some(s(10, 1, 3.0)));
-        assert_eq!(forward.1, Some(s(20, 2, 8.0)));
+        assert_eq!(forward.1, Some(s(20, 2, 1.0)));
     }
 
     #[test]
@@ -596,10 +754,10 @@ mod tests {
             Some(f64::NAN),
         ]));
         let values = [date, id, score];
-        let mut acc = T1T2GroupsAccumulator::default();
+        let mut acc = T1T2GroupsAccumulator::new(Pairing::CypIapt);
         acc.update_batch(&values, &[0, 0, 0, 1], None, 3).unwrap();
         let state = acc.state(EmitTo::All).unwrap();
-        let mut merged = T1T2GroupsAccumulator::default();
+        let mut merged = T1T2GroupsAccumulator::new(Pairing::CypIapt);
         merged.merge_batch(&state, &[0, 1, 2], 3).unwrap();
         // Skipped partial aggregation gives the same states row by row.
         let converted = acc.convert_to_state(&values, None).unwrap();
