@@ -22,16 +22,11 @@ with population as (
     where contact_1 is not null
 ),
 
-sdq as (
+-- SDQ and RCADS from scale_score (one row per scored questionnaire, both
+-- measures), joined to the population once.
+scored as (
     select s.*
-    from sdq_score s
-    join population p using (referral_id)
-    where s.completed_date between p.contact_1 and p.closure_date
-),
-
-rcads as (
-    select s.*
-    from rcads_score s
+    from scale_score s
     join population p using (referral_id)
     where s.completed_date between p.contact_1 and p.closure_date
 ),
@@ -43,84 +38,6 @@ gbo as (
     where g.completed_date between p.contact_1 and p.closure_date
 ),
 
--- Every scale score, one row each; the concept table decides which count.
-scale_score as (
-    select questionnaire_id, referral_id, 'SDQ' as measure, informant, completed_date,
-        'emotional' as scale, cast(emotional as double) as raw_score
-    from sdq where emotional is not null
-    union all
-    select questionnaire_id, referral_id, 'SDQ', informant, completed_date,
-        'conduct', cast(conduct as double)
-    from sdq where conduct is not null
-    union all
-    select questionnaire_id, referral_id, 'SDQ', informant, completed_date,
-        'hyperactivity', cast(hyperactivity as double)
-    from sdq where hyperactivity is not null
-    union all
-    select questionnaire_id, referral_id, 'SDQ', informant, completed_date,
-        'peer', cast(peer as double)
-    from sdq where peer is not null
-    union all
-    select questionnaire_id, referral_id, 'SDQ', informant, completed_date,
-        'prosocial', cast(prosocial as double)
-    from sdq where prosocial is not null
-    union all
-    select questionnaire_id, referral_id, 'SDQ', informant, completed_date,
-        'impact', cast(impact as double)
-    from sdq where impact is not null
-    union all
-    select questionnaire_id, referral_id, 'SDQ', informant, completed_date,
-        'total_difficulties', cast(total_difficulties as double)
-    from sdq where total_difficulties is not null
-    union all
-    select questionnaire_id, referral_id, 'SDQ', informant, completed_date,
-        'externalising', cast(externalising as double)
-    from sdq where externalising is not null
-    union all
-    select questionnaire_id, referral_id, 'SDQ', informant, completed_date,
-        'internalising', cast(internalising as double)
-    from sdq where internalising is not null
-    union all
-    select questionnaire_id, referral_id, 'RCADS', informant, completed_date,
-        'separation_anxiety', cast(separation_anxiety as double)
-    from rcads where separation_anxiety is not null
-    union all
-    select questionnaire_id, referral_id, 'RCADS', informant, completed_date,
-        'generalised_anxiety', cast(generalised_anxiety as double)
-    from rcads where generalised_anxiety is not null
-    union all
-    select questionnaire_id, referral_id, 'RCADS', informant, completed_date,
-        'panic', cast(panic as double)
-    from rcads where panic is not null
-    union all
-    select questionnaire_id, referral_id, 'RCADS', informant, completed_date,
-        'social_phobia', cast(social_phobia as double)
-    from rcads where social_phobia is not null
-    union all
-    select questionnaire_id, referral_id, 'RCADS', informant, completed_date,
-        'ocd', cast(ocd as double)
-    from rcads where ocd is not null
-    union all
-    select questionnaire_id, referral_id, 'RCADS', informant, completed_date,
-        'depression', cast(depression as double)
-    from rcads where depression is not null
-    union all
-    select questionnaire_id, referral_id, 'RCADS', informant, completed_date,
-        'total_anxiety', cast(total_anxiety as double)
-    from rcads where total_anxiety is not null
-    union all
-    select questionnaire_id, referral_id, 'RCADS', informant, completed_date,
-        'total', cast(total as double)
-    from rcads where total is not null
-    union all
-    select questionnaire_id, referral_id, 'GBO', informant, completed_date,
-        goal, cast(rating as double)
-    from gbo
-),
-
--- The concepts of the national measures that a cypdash scale maps to. The
--- concept is named by its preferred term, as NHS England's code names it
--- (thresholds and norms are keyed by it too).
 concept as (
     select measure, informant, scale, preferred_term, valid_min, valid_max,
         lower(national_rater) as rater
@@ -128,18 +45,51 @@ concept as (
     where to_mhsds = 'Y' and in_national_outcomes = 'Y'
 ),
 
-mapped as (
-    select s.referral_id, s.questionnaire_id, s.completed_date, s.raw_score,
-        c.preferred_term, c.rater
-    from scale_score s
+-- One row per scored questionnaire and concept of its measure (the
+-- concept's scale picks the score column; a blank informant in the
+-- reference matches every informant), then per goal rating and concept.
+concept_score as (
+    select s.referral_id, s.questionnaire_id, s.completed_date, c.preferred_term, c.rater,
+        c.valid_min, c.valid_max,
+        cast(case c.scale
+            when 'emotional' then s.emotional
+            when 'conduct' then s.conduct
+            when 'hyperactivity' then s.hyperactivity
+            when 'peer' then s.peer
+            when 'prosocial' then s.prosocial
+            when 'impact' then s.impact
+            when 'total_difficulties' then s.total_difficulties
+            when 'externalising' then s.externalising
+            when 'internalising' then s.internalising
+            when 'separation_anxiety' then s.separation_anxiety
+            when 'generalised_anxiety' then s.generalised_anxiety
+            when 'panic' then s.panic
+            when 'social_phobia' then s.social_phobia
+            when 'ocd' then s.ocd
+            when 'depression' then s.depression
+            when 'total_anxiety' then s.total_anxiety
+            when 'total' then s.total
+        end as double) as raw_score
+    from scored s
     join concept c
         on c.measure = s.measure
         and (c.informant is null or c.informant = s.informant)
-        and c.scale = s.scale
-    where s.raw_score between c.valid_min and c.valid_max
+    union all
+    select g.referral_id, g.questionnaire_id, g.completed_date, c.preferred_term, c.rater,
+        c.valid_min, c.valid_max, cast(g.rating as double)
+    from gbo g
+    join concept c
+        on c.measure = 'GBO'
+        and (c.informant is null or c.informant = g.informant)
+        and c.scale = g.goal
 ),
 
--- Duplicates: one assessment per referral, concept, date and score.
+mapped as (
+    select referral_id, questionnaire_id, completed_date, raw_score, preferred_term, rater
+    from concept_score
+    where raw_score between valid_min and valid_max
+),
+
 unique_assessment as (
     select referral_id, preferred_term, rater, completed_date, raw_score,
         min(questionnaire_id) as questionnaire_id
