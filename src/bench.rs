@@ -64,6 +64,10 @@ pub struct Step {
     /// Wall time of each repetition, in seconds.
     pub seconds: Vec<f64>,
     pub rows: usize,
+    /// A shared block kept in memory: the MiB of its Arrow arrays (what the
+    /// session holds for it while the session lasts, or until a step block
+    /// is dropped). None for every other step.
+    pub held_mib: Option<f64>,
 }
 
 impl Step {
@@ -168,6 +172,7 @@ pub async fn run(
         step: "open".to_string(),
         seconds: vec![secs(t.elapsed())],
         rows: 0,
+        held_mib: None,
     });
 
     let floor = scan_floor_sql();
@@ -183,6 +188,7 @@ pub async fn run(
         step: "scan_floor".to_string(),
         seconds,
         rows,
+        held_mib: None,
     });
 
     // The SDQ scoring step alone, as the DuckDB baseline does it: score every
@@ -211,6 +217,7 @@ pub async fn run(
         step: "sdq_scoring".to_string(),
         seconds,
         rows,
+        held_mib: None,
     });
 
     let mut dashboard = Dashboard::new(engine, catalog);
@@ -223,13 +230,15 @@ pub async fn run(
         step: "score_questionnaires".to_string(),
         seconds: vec![secs(t.elapsed())],
         rows: 0,
+        held_mib: None,
     });
     // Where that time went: each shared block, in the order computed.
-    for (block, elapsed) in dashboard.block_timings() {
+    for block in dashboard.block_timings() {
         steps.push(Step {
-            step: format!("  block {block}"),
-            seconds: vec![secs(elapsed)],
-            rows: 0,
+            step: format!("  block {}", block.id),
+            seconds: vec![secs(block.elapsed)],
+            rows: block.held.map_or(0, |h| h.rows),
+            held_mib: block.held.map(|h| h.bytes as f64 / (1024.0 * 1024.0)),
         });
     }
 
@@ -249,12 +258,14 @@ pub async fn run(
             step: format!("chart {chart}"),
             seconds,
             rows,
+            held_mib: None,
         });
     }
     steps.push(Step {
         step: "all_charts".to_string(),
         seconds: all,
         rows: charts.len(),
+        held_mib: None,
     });
     Ok(BenchReport {
         data,
@@ -272,8 +283,9 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Print a bench report (`cypdash bench`): one row per step with min, median and the ratio
-/// of the median to the scan floor's median.
+/// Print a bench report (`cypdash bench`): one row per step with min, median, the ratio
+/// of the median to the scan floor's median, rows, and the memory an in-memory shared
+/// block holds.
 pub fn write_report(report: &BenchReport, format: Format, out: &mut dyn Write) -> Result<()> {
     if format == Format::Json {
         serde_json::to_writer_pretty(&mut *out, report)?;
@@ -297,16 +309,24 @@ pub fn write_report(report: &BenchReport, format: Format, out: &mut dyn Write) -
                     .filter(|f| *f > 0.0)
                     .map_or_else(String::new, |f| format!("{:.2}", s.median() / f)),
                 s.rows.to_string(),
+                s.held_mib.map_or_else(String::new, |m| format!("{m:.1}")),
             ]
         })
         .collect();
     let schema = Arc::new(Schema::new(
-        ["step", "min_s", "median_s", "x_scan_floor", "rows"]
-            .iter()
-            .map(|n| Field::new(*n, DataType::Utf8, false))
-            .collect::<Vec<_>>(),
+        [
+            "step",
+            "min_s",
+            "median_s",
+            "x_scan_floor",
+            "rows",
+            "held_mib",
+        ]
+        .iter()
+        .map(|n| Field::new(*n, DataType::Utf8, false))
+        .collect::<Vec<_>>(),
     ));
-    let columns = (0..5)
+    let columns = (0..6)
         .map(|c| {
             Arc::new(StringArray::from(
                 rows.iter().map(|r| r[c].clone()).collect::<Vec<_>>(),
@@ -333,6 +353,7 @@ mod tests {
             step: "x".into(),
             seconds: vec![3.0, 1.0, 2.0, 10.0],
             rows: 0,
+            held_mib: None,
         };
         assert_eq!(s.min(), 1.0);
         assert_eq!(s.median(), 2.5);

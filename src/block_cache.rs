@@ -26,7 +26,9 @@
 //! marker written last. An entry is written into `DIR/v1/.tmp-<pid>-<n>`
 //! and renamed into place, so a reader sees a whole entry or none; two
 //! processes filling the same key both write it, one rename wins, and the
-//! contents are the same.
+//! contents are the same. A run stopped before its rename (Ctrl-C, killed)
+//! leaves its `.tmp-<pid>-<n>` folder; the next run to open the cache
+//! removes those whose process is gone.
 
 use std::fmt;
 use std::fs;
@@ -116,6 +118,7 @@ impl BlockCache {
     ) -> Result<Self, CacheError> {
         let root = dir.join(FORMAT);
         fs::create_dir_all(&root).map_err(io(&root))?;
+        sweep_abandoned(&root, ".tmp-");
         let mut base = blake3::Hasher::new();
         field(&mut base, "format", FORMAT);
         field(&mut base, "version", env!("CARGO_PKG_VERSION"));
@@ -310,8 +313,9 @@ impl SessionBlocks {
         shared: &[(&str, &str)],
     ) -> Result<Self, CacheError> {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
+        sweep_abandoned(spill_dir, SESSION_PREFIX);
         let dir = spill_dir.join(format!(
-            "cypdash-blocks-{}-{}",
+            "{SESSION_PREFIX}{}-{}",
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
@@ -339,6 +343,32 @@ impl SessionBlocks {
 impl Drop for SessionBlocks {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Prefix of a session's block folder in the spill directory.
+const SESSION_PREFIX: &str = "cypdash-blocks-";
+
+/// Remove the folders in `dir` named `<prefix><pid>-<n>` whose process is
+/// gone: what a run stopped by Ctrl-C or killed left half-written. Another
+/// running process's folders are left alone; a folder that cannot be
+/// removed is left for `cache clear`.
+fn sweep_abandoned(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| crate::process::tagged_pid(n, prefix))
+        else {
+            continue;
+        };
+        let path = entry.path();
+        if path.is_dir() && !crate::process::alive(pid, &path) {
+            let _ = fs::remove_dir_all(&path);
+        }
     }
 }
 
@@ -606,6 +636,38 @@ mod tests {
         assert!(!c.contains(&key));
         let leftovers: Vec<_> = fs::read_dir(dir.join(FORMAT)).unwrap().collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    /// A run stopped between making its temporary folder and renaming it
+    /// (Ctrl-C, SIGKILL) leaves `.tmp-<pid>-<n>`; the next open removes it
+    /// once that process is gone, and leaves a running process's alone.
+    /// Likewise a session's block folder in the spill directory.
+    #[test]
+    fn leftovers_of_a_stopped_run_are_swept_and_a_running_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let dir = tmp.path().join("cache");
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let dead = gone.id();
+        gone.wait().unwrap();
+        let root = dir.join(FORMAT);
+        let stale = root.join(format!(".tmp-{dead}-0"));
+        let live = root.join(format!(".tmp-{}-0", std::process::id()));
+        for d in [&stale, &live] {
+            fs::create_dir_all(d).unwrap();
+            fs::write(d.join("part-0000.parquet"), b"half").unwrap();
+        }
+        cache(&dir, &data);
+        assert!(!stale.exists(), "the stopped run's folder is swept");
+        assert!(live.exists(), "a running process's folder is kept");
+
+        let spill = tmp.path().join("spill");
+        let stale = spill.join(format!("{SESSION_PREFIX}{dead}-3"));
+        fs::create_dir_all(&stale).unwrap();
+        let session = SessionBlocks::create(&spill, &data, &[], &[]).unwrap();
+        assert!(!stale.exists());
+        assert!(session.dir().is_dir());
     }
 
     #[tokio::test]

@@ -66,8 +66,8 @@ pub struct Dashboard {
     /// Bound blocks as currently registered, by block name. The lock also
     /// serialises chart runs, which rebind shared tables.
     bound: Mutex<HashMap<String, Binding>>,
-    /// Wall time of each shared block computed so far, in order.
-    timings: std::sync::Mutex<Vec<(String, std::time::Duration)>>,
+    /// Each shared block computed so far, in order: its time and size.
+    timings: std::sync::Mutex<Vec<BlockTiming>>,
     /// Chart results by chart and parameter values, when kept (see
     /// [`Dashboard::keep_results`]).
     results: std::sync::Mutex<Option<HashMap<(String, Binding), ChartResult>>>,
@@ -81,6 +81,37 @@ pub struct Dashboard {
     /// Under a memory limit and with no block cache: the session's own
     /// block folder in the spill directory, made on first use.
     session_blocks: OnceCell<SessionBlocks>,
+}
+
+/// A shared block as computed in a session (`cypdash bench` prints these).
+#[derive(Debug, Clone)]
+pub struct BlockTiming {
+    /// The block's id (`_shared/name`).
+    pub id: String,
+    /// Wall time to compute and register it.
+    pub elapsed: std::time::Duration,
+    /// What it holds in memory; None when it is kept as Parquet (a block
+    /// cache, or the session's folder under a memory limit) or failed.
+    pub held: Option<Held>,
+}
+
+/// Rows and bytes of an in-memory table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub rows: usize,
+    /// Memory of its Arrow arrays (`get_array_memory_size`, buffers shared
+    /// between batches counted once per batch).
+    pub bytes: usize,
+}
+
+impl Held {
+    fn of(partitions: &[Vec<datafusion::arrow::record_batch::RecordBatch>]) -> Self {
+        let batches = partitions.iter().flatten();
+        Self {
+            rows: batches.clone().map(|b| b.num_rows()).sum(),
+            bytes: batches.map(|b| b.get_array_memory_size()).sum(),
+        }
+    }
 }
 
 impl Dashboard {
@@ -277,9 +308,9 @@ impl Dashboard {
         Ok(bound)
     }
 
-    /// The wall time of each shared block computed so far in this session
-    /// (a block rebound to other values appears again).
-    pub fn block_timings(&self) -> Vec<(String, std::time::Duration)> {
+    /// Each shared block computed so far in this session, with its wall
+    /// time and size (a block rebound to other values appears again).
+    pub fn block_timings(&self) -> Vec<BlockTiming> {
         self.timings.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
@@ -294,17 +325,23 @@ impl Dashboard {
         let started = std::time::Instant::now();
         let result = self.materialise_inner(block, params, binding).await;
         if let Ok(mut t) = self.timings.lock() {
-            t.push((block.id.clone(), started.elapsed()));
+            t.push(BlockTiming {
+                id: block.id.clone(),
+                elapsed: started.elapsed(),
+                held: result.as_ref().ok().copied().flatten(),
+            });
         }
-        result
+        result.map(|_| ())
     }
 
+    /// Returns the rows and bytes the block holds in memory (None when it
+    /// is kept on disk).
     async fn materialise_inner(
         &self,
         block: &QueryFile,
         params: Option<&Resolved>,
         binding: &[(String, ScalarValue)],
-    ) -> Result<(), RunError> {
+    ) -> Result<Option<Held>, RunError> {
         let err = |source| RunError::Shared {
             id: block.id.clone(),
             source,
@@ -321,6 +358,7 @@ impl Dashboard {
             id: block.id.clone(),
             source,
         })?;
+        let mut held = None;
         let table: Arc<dyn datafusion::datasource::TableProvider> = match store {
             Some(cache) => {
                 let binding: Vec<(String, String)> = binding
@@ -340,13 +378,14 @@ impl Dashboard {
                 let (schema, partitions) = collect_partitioned(query.await.map_err(err)?)
                     .await
                     .map_err(err)?;
+                held = Some(Held::of(&partitions));
                 Arc::new(MemTable::try_new(schema, partitions).map_err(err)?)
             }
         };
         ctx.deregister_table(block.name.as_str()).map_err(err)?;
         ctx.register_table(block.name.as_str(), table)
             .map_err(err)?;
-        Ok(())
+        Ok(held)
     }
 
     async fn register_view(&self, block: &QueryFile) -> Result<(), RunError> {

@@ -31,6 +31,7 @@ pub mod exec;
 pub mod export;
 pub mod generate;
 pub mod output;
+pub mod process;
 pub mod reference;
 pub mod repl;
 pub mod report;

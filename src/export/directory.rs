@@ -107,29 +107,7 @@ fn tagged_entries(dir: &Path, prefix: &str) -> Vec<(PathBuf, u32)> {
 /// process is gone, or it is this process's own (an export that failed to
 /// clean up after itself; one process runs one export to a place at a time).
 fn abandoned(pid: u32, path: &Path) -> bool {
-    pid == std::process::id() || !alive(pid, path)
-}
-
-/// Whether process `pid` exists (`kill(pid, 0)`; a process we may not
-/// signal exists too).
-#[cfg(unix)]
-fn alive(pid: u32, _path: &Path) -> bool {
-    use rustix::process::{test_kill_process, Pid};
-    match i32::try_from(pid).ok().and_then(Pid::from_raw) {
-        Some(pid) => test_kill_process(pid) != Err(rustix::io::Errno::SRCH),
-        None => false,
-    }
-}
-
-/// Without a cheap process test, a leftover untouched for a day counts as
-/// abandoned.
-#[cfg(not(unix))]
-fn alive(_pid: u32, path: &Path) -> bool {
-    std::fs::symlink_metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_none_or(|age| age < std::time::Duration::from_secs(86_400))
+    pid == std::process::id() || !crate::process::alive(pid, path)
 }
 
 /// Whether `name` is one of the temporary files cypdash writes: `.x.tmp-<pid>`

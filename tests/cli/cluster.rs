@@ -223,10 +223,7 @@ fn a_killed_executor_gives_the_same_export_or_a_clear_error_and_none() {
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
         // The error line (warnings may come before it).
-        assert!(
-            stderr.lines().any(|l| l.starts_with("error: ")),
-            "{stderr}"
-        );
+        assert!(stderr.lines().any(|l| l.starts_with("error: ")), "{stderr}");
     }
 }
 

@@ -478,6 +478,28 @@ fn bench_smoke_test_on_the_tiny_fixture() {
     assert_eq!(floor["seconds"].as_array().unwrap().len(), 2);
     // One row per contract table.
     assert_eq!(floor["rows"], 7);
+    assert!(floor["held_mib"].is_null(), "{floor}");
+
+    // An in-memory block reports what it holds: its rows are the table's
+    // rows as a query counts them, and its arrays take some memory.
+    let scored = steps
+        .iter()
+        .find(|s| s["step"].as_str().unwrap().trim() == "block _shared/scale_score")
+        .unwrap();
+    let out = tiny()
+        .args(["--quiet", "sql", "--format", "csv"])
+        .arg("select count(*) as n from scale_score")
+        .output()
+        .unwrap();
+    let counted: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(counted > 0);
+    assert_eq!(scored["rows"].as_u64(), Some(counted), "{scored}");
+    assert!(scored["held_mib"].as_f64().unwrap() > 0.0, "{scored}");
 }
 
 /// `report` writes one HTML page with the highlighted partnership marked,

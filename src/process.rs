@@ -1,0 +1,63 @@
+//! Whether the process that left a file behind is still running: the
+//! export directory (`export::directory`) and the block cache both tag
+//! their temporary files with the writer's pid, and sweep a leftover only
+//! when its writer is gone (a run stopped by Ctrl-C or killed).
+
+use std::path::Path;
+
+/// Whether process `pid` exists (`kill(pid, 0)`; a process we may not
+/// signal exists too). `path` is the leftover, used where there is no
+/// cheap process test.
+#[cfg(unix)]
+pub fn alive(pid: u32, _path: &Path) -> bool {
+    use rustix::process::{test_kill_process, Pid};
+    match i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        Some(pid) => test_kill_process(pid) != Err(rustix::io::Errno::SRCH),
+        None => false,
+    }
+}
+
+/// Without a cheap process test, a leftover untouched for a day counts as
+/// abandoned.
+#[cfg(not(unix))]
+pub fn alive(_pid: u32, path: &Path) -> bool {
+    std::fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age < std::time::Duration::from_secs(86_400))
+}
+
+/// The pid in a name `<prefix><pid>-<n>` (the block cache's temporary
+/// folders), if it is one.
+pub fn tagged_pid(name: &str, prefix: &str) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?;
+    let (pid, n) = rest.split_once('-')?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_finished_one_is_not() {
+        let here = Path::new(".");
+        assert!(alive(std::process::id(), here));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!alive(pid, here));
+    }
+
+    #[test]
+    fn tagged_names() {
+        assert_eq!(tagged_pid(".tmp-123-4", ".tmp-"), Some(123));
+        assert_eq!(tagged_pid("cypdash-blocks-9-0", "cypdash-blocks-"), Some(9));
+        assert_eq!(tagged_pid(".tmp-123", ".tmp-"), None);
+        assert_eq!(tagged_pid(".tmp-x-1", ".tmp-"), None);
+        assert_eq!(tagged_pid("sdq_score", ".tmp-"), None);
+    }
+}
