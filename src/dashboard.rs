@@ -11,7 +11,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::scalar::ScalarValue;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -99,18 +99,34 @@ pub struct BlockTiming {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
     pub rows: usize,
-    /// Memory of its Arrow arrays (`get_array_memory_size`, buffers shared
-    /// between batches counted once per batch).
+    /// Bytes allocated for its Arrow buffers, each allocation counted once
+    /// (batches of one table often slice the same buffers, which
+    /// `get_array_memory_size` would count once per batch).
     pub bytes: usize,
 }
 
 impl Held {
     fn of(partitions: &[Vec<datafusion::arrow::record_batch::RecordBatch>]) -> Self {
-        let batches = partitions.iter().flatten();
-        Self {
-            rows: batches.clone().map(|b| b.num_rows()).sum(),
-            bytes: batches.map(|b| b.get_array_memory_size()).sum(),
+        use datafusion::arrow::array::{Array, ArrayData};
+        fn add(data: &ArrayData, seen: &mut HashSet<usize>, bytes: &mut usize) {
+            let nulls = data.nulls().map(|n| n.buffer());
+            for buffer in data.buffers().iter().chain(nulls) {
+                if seen.insert(buffer.data_ptr().as_ptr() as usize) {
+                    *bytes += buffer.capacity();
+                }
+            }
+            for child in data.child_data() {
+                add(child, seen, bytes);
+            }
         }
+        let (mut seen, mut bytes, mut rows) = (HashSet::new(), 0, 0);
+        for batch in partitions.iter().flatten() {
+            rows += batch.num_rows();
+            for column in batch.columns() {
+                add(&column.to_data(), &mut seen, &mut bytes);
+            }
+        }
+        Self { rows, bytes }
     }
 }
 
@@ -533,6 +549,37 @@ mod tests {
     use crate::engine::EngineConfig;
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::datatypes::{DataType, Float64Type};
+
+    /// A table whose batches slice one array holds that array's buffers
+    /// once, not once per batch.
+    #[test]
+    fn held_memory_counts_shared_buffers_once() {
+        use datafusion::arrow::array::{Array, Int64Array, RecordBatch};
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        let values = Int64Array::from((0..1000).collect::<Vec<i64>>());
+        let own = values.get_buffer_memory_size();
+        assert!(own >= 8000);
+        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
+        let batch =
+            |a: Int64Array| RecordBatch::try_new(schema.clone(), vec![Arc::new(a)]).unwrap();
+        let slices = vec![
+            vec![batch(values.slice(0, 500))],
+            vec![batch(values.slice(500, 500))],
+        ];
+        assert_eq!(
+            Held::of(&slices),
+            Held {
+                rows: 1000,
+                bytes: own
+            }
+        );
+        let whole = vec![vec![
+            batch(values.clone()),
+            batch(Int64Array::from(vec![1, 2])),
+        ]];
+        assert_eq!(Held::of(&whole).rows, 1002);
+        assert!(Held::of(&whole).bytes > own);
+    }
 
     async fn dashboard(memory_limit: Option<usize>, spill: &std::path::Path) -> Dashboard {
         let data =
