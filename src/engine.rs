@@ -362,6 +362,11 @@ fn new_context(
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = config.memory_limit {
         runtime = runtime.with_memory_pool(memory_pool(limit));
+        // DataFusion 55's hash join keeps its whole build side in memory
+        // and cannot spill (apache/datafusion#24768); a sort-merge join
+        // spills. Under a limit, equi-joins are planned as sort-merge joins
+        // so that a run fits the limit, at some cost in time.
+        session.options_mut().optimizer.prefer_hash_join = false;
     }
     if let Some(dir) = &config.spill_dir {
         runtime = runtime.with_disk_manager_builder(

@@ -267,6 +267,45 @@ async fn memory_limit_is_enforced_and_names_consumers() {
     );
 }
 
+/// Under a memory limit, an equi-join whose inputs exceed the limit
+/// completes: it is planned as a sort-merge join, whose sorts spill,
+/// where DataFusion 55's hash join holds its whole build side and fails.
+#[tokio::test]
+async fn under_a_memory_limit_a_join_larger_than_the_limit_spills() {
+    let spill = tempfile::tempdir().unwrap();
+    let mut config = EngineConfig::new(fixture("tiny"));
+    config.memory_limit = Some(8 << 20);
+    config.spill_dir = Some(spill.path().to_path_buf());
+    let engine = Engine::open(config).await.unwrap();
+    // Each side: 100,000 rows of a 200-byte string, about 20 MB, against
+    // an 8 MiB limit.
+    let join = "SELECT count(*) FROM \
+        (SELECT value AS k, repeat('x', 200) AS v FROM generate_series(1, 100000) AS t(value)) a \
+        JOIN (SELECT value AS k, repeat('y', 200) AS w FROM generate_series(1, 100000) AS t(value)) b \
+        ON a.k = b.k WHERE a.v < b.w";
+    let plan = engine.sql(&format!("EXPLAIN {join}")).await.unwrap();
+    let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+        .unwrap()
+        .to_string();
+    assert!(plan.contains("SortMergeJoinExec"), "{plan}");
+    let joined = engine.sql(join).await.unwrap();
+    let n = joined[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        .unwrap()
+        .value(0);
+    assert_eq!(n, 100_000);
+
+    // The same join as a hash join runs out of memory.
+    engine
+        .sql("SET datafusion.optimizer.prefer_hash_join = true")
+        .await
+        .unwrap();
+    let err = engine.sql(join).await.unwrap_err().to_string();
+    assert!(err.contains("Resources exhausted"), "{err}");
+}
+
 /// `validate` over `tests/fixtures/flawed`: every flaw class its README
 /// lists is found, with the README's count and its first example id (none
 /// for a NULL id), and nothing else is reported. NULLs in required columns
