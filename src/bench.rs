@@ -71,6 +71,16 @@ pub struct Step {
 }
 
 impl Step {
+    /// A step that holds no shared block.
+    pub fn new(step: impl Into<String>, seconds: Vec<f64>, rows: usize) -> Self {
+        Self {
+            step: step.into(),
+            seconds,
+            rows,
+            held_mib: None,
+        }
+    }
+
     pub fn min(&self) -> f64 {
         self.seconds.iter().copied().fold(f64::INFINITY, f64::min)
     }
@@ -168,12 +178,7 @@ pub async fn run(
 
     let t = Instant::now();
     let engine = Engine::open(config).await?;
-    steps.push(Step {
-        step: "open".to_string(),
-        seconds: vec![secs(t.elapsed())],
-        rows: 0,
-        held_mib: None,
-    });
+    steps.push(Step::new("open", vec![secs(t.elapsed())], 0));
 
     let floor = scan_floor_sql();
     let (seconds, rows) = time(reps, || async {
@@ -184,12 +189,7 @@ pub async fn run(
         Ok(rows)
     })
     .await?;
-    steps.push(Step {
-        step: "scan_floor".to_string(),
-        seconds,
-        rows,
-        held_mib: None,
-    });
+    steps.push(Step::new("scan_floor", seconds, rows));
 
     // The SDQ scoring step alone, as the DuckDB baseline does it: score every
     // SDQ and consume the totals.
@@ -213,12 +213,7 @@ pub async fn run(
         Ok(crate::output::row_count(&engine.sql(&sdq_sql).await?))
     })
     .await?;
-    steps.push(Step {
-        step: "sdq_scoring".to_string(),
-        seconds,
-        rows,
-        held_mib: None,
-    });
+    steps.push(Step::new("sdq_scoring", seconds, rows));
 
     let mut dashboard = Dashboard::new(engine, catalog);
     if let Some(dir) = cache {
@@ -226,12 +221,11 @@ pub async fn run(
     }
     let t = Instant::now();
     dashboard.prepare().await?;
-    steps.push(Step {
-        step: "score_questionnaires".to_string(),
-        seconds: vec![secs(t.elapsed())],
-        rows: 0,
-        held_mib: None,
-    });
+    steps.push(Step::new(
+        "score_questionnaires",
+        vec![secs(t.elapsed())],
+        0,
+    ));
     // Where that time went: each shared block, in the order computed.
     for block in dashboard.block_timings() {
         steps.push(Step {
@@ -254,19 +248,9 @@ pub async fn run(
         for (a, s) in all.iter_mut().zip(&seconds) {
             *a += s;
         }
-        steps.push(Step {
-            step: format!("chart {chart}"),
-            seconds,
-            rows,
-            held_mib: None,
-        });
+        steps.push(Step::new(format!("chart {chart}"), seconds, rows));
     }
-    steps.push(Step {
-        step: "all_charts".to_string(),
-        seconds: all,
-        rows: charts.len(),
-        held_mib: None,
-    });
+    steps.push(Step::new("all_charts", all, charts.len()));
     Ok(BenchReport {
         data,
         repetitions: reps.max(1),
@@ -349,12 +333,7 @@ mod tests {
 
     #[test]
     fn median_and_min() {
-        let s = Step {
-            step: "x".into(),
-            seconds: vec![3.0, 1.0, 2.0, 10.0],
-            rows: 0,
-            held_mib: None,
-        };
+        let s = Step::new("x", vec![3.0, 1.0, 2.0, 10.0], 0);
         assert_eq!(s.min(), 1.0);
         assert_eq!(s.median(), 2.5);
     }
