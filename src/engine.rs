@@ -16,6 +16,7 @@
 pub mod layout;
 pub mod mhsds;
 mod parquet_check;
+pub mod pool;
 mod scan;
 
 use crate::contract::{self, ContractType, TableSpec};
@@ -24,7 +25,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{
@@ -333,14 +334,20 @@ impl Engine {
 }
 
 /// The memory pool of a query execution limited to `limit` bytes: fair
-/// shares among the operators that spill. TrackConsumersPool names the
+/// shares among the operators that spill, with a floor ([`pool`]). TrackConsumersPool names the
 /// largest consumers in an out-of-memory error, so the user sees which
 /// operator ran out.
 pub fn memory_pool(limit: usize) -> Arc<dyn MemoryPool> {
     Arc::new(TrackConsumersPool::new(
-        FairSpillPool::new(limit),
+        pool::FlooredFairPool::new(limit),
         NonZeroUsize::new(5).expect("5 is not zero"),
     ))
+}
+
+/// The merge reserve of each sort under a memory limit: 1/256 of the
+/// limit, at least 256 KiB and at most DataFusion's default.
+fn sort_reserve(limit: usize, default: usize) -> usize {
+    (limit / 256).clamp(256 << 10, default.max(256 << 10))
 }
 
 fn new_context(
@@ -367,6 +374,15 @@ fn new_context(
         // spills. Under a limit, equi-joins are planned as sort-merge joins
         // so that a run fits the limit, at some cost in time.
         session.options_mut().optimizer.prefer_hash_join = false;
+        // Each sort holds back `sort_spill_reservation_bytes` (10 MiB by
+        // default) that cannot spill, for merging its spilled runs; a plan
+        // of sort-merge joins runs dozens of sorts at once, and under 256
+        // MiB their reserves alone left the sorts no room (a chart of the
+        // 20k demo failed). A reserve of 1/256 of the limit keeps them to
+        // a few per cent of it.
+        let execution = &mut session.options_mut().execution;
+        execution.sort_spill_reservation_bytes =
+            sort_reserve(limit, execution.sort_spill_reservation_bytes);
     }
     if let Some(dir) = &config.spill_dir {
         runtime = runtime.with_disk_manager_builder(
