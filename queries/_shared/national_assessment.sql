@@ -3,9 +3,8 @@
 -- NHS England's CYP outcome measures (national.md sections 3 and 5): one row
 -- per assessment that counts, for the referrals of national_referral that
 -- have a contact 1. An assessment is one scale score of an SDQ, RCADS or
--- GBO questionnaire mapped to its national concept (ref_scale_snomed rows
--- with to_mhsds = Y and in_national_outcomes = Y; a blank informant there
--- matches every informant), scorable under cypdash's scoring rules, within
+-- GBO questionnaire mapped to its national concept (national_scale_concept,
+-- by concept_key), scorable under cypdash's scoring rules, within
 -- the concept's valid_min..valid_max, completed between contact 1 and the
 -- closure date (earlier ones can never be a first or last assessment).
 -- Duplicates (same referral, concept, date and score) keep the lowest
@@ -101,19 +100,11 @@ scale_long as (
     from goal_rating
 ),
 
-concept as (
-    select measure, informant, scale, preferred_term, valid_min, valid_max,
-        lower(national_rater) as rater
-    from ref_scale_snomed
-    where to_mhsds = 'Y' and in_national_outcomes = 'Y'
-),
-
 mapped as (
-    select s.referral_id, s.questionnaire_id, s.completed_date, s.raw_score,
-        c.preferred_term, c.rater
+    select s.referral_id, s.questionnaire_id, s.completed_date, s.raw_score, c.concept_key
     from scale_long s
     join population p on p.referral_id = s.referral_id
-    join concept c
+    join national_scale_concept c
         on c.measure = s.measure
         and (c.informant is null or c.informant = s.informant)
         and c.scale = s.scale
@@ -121,18 +112,23 @@ mapped as (
         and s.raw_score between c.valid_min and c.valid_max
 ),
 
+-- Grouped by the concept's integer key, not its name: fixed-width keys
+-- only (at 1M this step had peaked at 4.2 GiB grouping by the name).
 unique_assessment as (
-    select referral_id, preferred_term, rater, completed_date, raw_score,
+    select referral_id, concept_key, completed_date, raw_score,
         min(questionnaire_id) as questionnaire_id
     from mapped
-    group by referral_id, preferred_term, rater, completed_date, raw_score
+    group by referral_id, concept_key, completed_date, raw_score
+),
+
+concept_name as (
+    select distinct concept_key, preferred_term from national_scale_concept
 ),
 
 final as (
     select
         u.referral_id,
-        u.preferred_term as concept,
-        u.rater,
+        u.concept_key,
         u.questionnaire_id,
         u.completed_date,
         u.raw_score,
@@ -144,8 +140,9 @@ final as (
         n.sample_sd is not null as t_score
     from unique_assessment u
     join population p using (referral_id)
+    join concept_name c using (concept_key)
     left join ref_rcads_t_score_norms n
-        on n.preferred_term = u.preferred_term
+        on n.preferred_term = c.preferred_term
         and n.gender = p.norms_gender
         and n.age = p.age
 )

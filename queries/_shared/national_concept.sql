@@ -18,16 +18,17 @@
 
 -- First and last in one hashed pass (first_last: the earliest and the
 -- latest by date then questionnaire_id, a questionnaire scored twice with
--- its lower score), no sort and no join back to the assessments.
+-- its lower score), no sort and no join back to the assessments; grouped
+-- by the concept's integer key, its name joined on at the end.
 with ends as (
-    select referral_id, concept, rater, count(*) as assessments,
+    select referral_id, concept_key, count(*) as assessments,
         first_last(completed_date, questionnaire_id, score) as e
     from national_assessment
-    group by referral_id, concept, rater
+    group by referral_id, concept_key
 ),
 
 scored as (
-    select referral_id, concept, rater, assessments,
+    select referral_id, concept_key, assessments,
         e['first_questionnaire_id'] as first_questionnaire_id,
         e['first_date'] as first_date,
         e['first_score'] as first_score,
@@ -40,8 +41,7 @@ scored as (
 paired as (
     select
         s.referral_id,
-        s.concept,
-        s.rater,
+        s.concept_key,
         s.assessments,
         s.first_questionnaire_id,
         s.first_date,
@@ -57,14 +57,19 @@ paired as (
     join national_referral r using (referral_id)
 ),
 
+concept_name as (
+    select distinct concept_key, preferred_term as concept, rater
+    from national_scale_concept
+),
+
 final as (
     select
         p.referral_id,
         -- Dictionary-encoded: 27 concept names (up to 120 characters) and
         -- three raters over millions of rows (at 250k: 121 MiB held
         -- instead of 261); they read as text in any query.
-        arrow_cast(p.concept, 'Dictionary(Int32, Utf8)') as concept,
-        arrow_cast(p.rater, 'Dictionary(Int8, Utf8)') as rater,
+        arrow_cast(c.concept, 'Dictionary(Int32, Utf8)') as concept,
+        arrow_cast(c.rater, 'Dictionary(Int8, Utf8)') as rater,
         p.assessments,
         p.first_questionnaire_id,
         p.first_date,
@@ -85,7 +90,8 @@ final as (
                 or (not t.lower_is_better and p.last_score < p.first_score) then 'deterioration'
         end as outcome
     from paired p
-    left join ref_reliable_change_threshold t on t.preferred_term = p.concept
+    join concept_name c using (concept_key)
+    left join ref_reliable_change_threshold t on t.preferred_term = c.concept
 )
 
 select * from final
