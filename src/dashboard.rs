@@ -76,10 +76,11 @@ pub struct Dashboard {
     /// Which measures have items (charts that need them say so).
     items: items::ItemData,
     /// Where shared blocks are kept as Parquet (None: in memory, or in
-    /// `session_blocks` under a memory limit).
+    /// `session_blocks` under a memory limit or when large).
     cache: Option<BlockCache>,
-    /// Under a memory limit and with no block cache: the session's own
-    /// block folder in the spill directory, made on first use.
+    /// With no block cache: the session's own block folder in the spill
+    /// directory, made on first use (under a memory limit, or for a block
+    /// larger than `--block-memory`).
     session_blocks: OnceCell<SessionBlocks>,
 }
 
@@ -175,15 +176,22 @@ impl Dashboard {
     /// memory limit, a folder of the spill directory private to this
     /// session, so that the blocks count against no memory outside the
     /// limit (issue 18: in-memory tables are outside the memory pool);
-    /// otherwise None, in memory.
+    /// otherwise None: in memory, or in that folder when they are larger
+    /// than `--block-memory` ([`Self::session_blocks`]).
     async fn block_store(&self) -> Result<Option<&BlockCache>, CacheError> {
         if let Some(cache) = &self.cache {
             return Ok(Some(cache));
         }
-        let config = self.engine.config();
-        if config.memory_limit.is_none() {
+        if self.engine.config().memory_limit.is_none() {
             return Ok(None);
         }
+        Ok(Some(self.session_blocks().await?))
+    }
+
+    /// This session's block folder in the spill directory, made on first
+    /// use and removed with the session.
+    async fn session_blocks(&self) -> Result<&BlockCache, CacheError> {
+        let config = self.engine.config();
         let blocks = self
             .session_blocks
             .get_or_try_init(|| async {
@@ -201,7 +209,7 @@ impl Dashboard {
                 )
             })
             .await?;
-        Ok(Some(blocks.cache()))
+        Ok(blocks.cache())
     }
 
     /// Choose the disclosure-control policy of the charts run from now on
@@ -370,32 +378,41 @@ impl Dashboard {
                 None => Ok(df),
             }
         };
-        let store = self.block_store().await.map_err(|source| RunError::Cache {
+        let cache_err = |source| RunError::Cache {
             id: block.id.clone(),
             source,
-        })?;
+        };
+        let store = self.block_store().await.map_err(cache_err)?;
+        let key = |cache: &BlockCache| {
+            let binding: Vec<(String, String)> = binding
+                .iter()
+                .map(|(n, v)| (n.clone(), format!("{v:?}")))
+                .collect();
+            cache.key(&block.name, &block.id, &block.sql, &binding)
+        };
         let mut held = None;
         let table: Arc<dyn datafusion::datasource::TableProvider> = match store {
-            Some(cache) => {
-                let binding: Vec<(String, String)> = binding
-                    .iter()
-                    .map(|(n, v)| (n.clone(), format!("{v:?}")))
-                    .collect();
-                let key = cache.key(&block.name, &block.id, &block.sql, &binding);
-                cache
-                    .table(&key, query)
-                    .await
-                    .map_err(|source| RunError::Cache {
-                        id: block.id.clone(),
-                        source,
-                    })?
-            }
+            Some(cache) => cache.table(&key(cache), query).await.map_err(cache_err)?,
             None => {
                 let (schema, partitions) = collect_partitioned(query.await.map_err(err)?)
                     .await
                     .map_err(err)?;
-                held = Some(Held::of(&partitions));
-                Arc::new(MemTable::try_new(schema, partitions).map_err(err)?)
+                let size = Held::of(&partitions);
+                let table = Arc::new(MemTable::try_new(schema, partitions).map_err(err)?);
+                if size.bytes > self.engine.config().block_memory {
+                    // Too large to keep: written to this session's folder
+                    // (partition for partition) and read from there, the
+                    // memory freed once written.
+                    let blocks = self.session_blocks().await.map_err(cache_err)?;
+                    let df = ctx.read_table(table).map_err(err)?;
+                    blocks
+                        .table(&key(blocks), async { Ok(df) })
+                        .await
+                        .map_err(cache_err)?
+                } else {
+                    held = Some(size);
+                    table
+                }
             }
         };
         ctx.deregister_table(block.name.as_str()).map_err(err)?;
@@ -582,10 +599,19 @@ mod tests {
     }
 
     async fn dashboard(memory_limit: Option<usize>, spill: &std::path::Path) -> Dashboard {
+        dashboard_with(memory_limit, crate::engine::DEFAULT_BLOCK_MEMORY, spill).await
+    }
+
+    async fn dashboard_with(
+        memory_limit: Option<usize>,
+        block_memory: usize,
+        spill: &std::path::Path,
+    ) -> Dashboard {
         let data =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
         let mut config = EngineConfig::new(data);
         config.memory_limit = memory_limit;
+        config.block_memory = block_memory;
         config.spill_dir = Some(spill.to_path_buf());
         let engine = Engine::open(config).await.unwrap();
         Dashboard::new(engine, Catalog::embedded().unwrap())
@@ -656,6 +682,69 @@ mod tests {
         }
         drop(on_disk);
         assert!(folders().is_empty(), "{:?}", folders());
+    }
+
+    /// Without a memory limit, a block larger than `--block-memory` goes to
+    /// the session's folder, a smaller one stays in memory (its size in
+    /// the timings), and the charts do not change. Each of the fixture's
+    /// tables holds under 64 MiB (the default: all stay in memory) and
+    /// over 0 bytes (all go to disk at 0).
+    #[tokio::test]
+    async fn blocks_larger_than_block_memory_are_kept_on_disk() {
+        let spill = tempfile::tempdir().unwrap();
+        let folder = |name: &str| -> usize {
+            let dirs: Vec<_> = std::fs::read_dir(spill.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().contains("cypdash-blocks-"))
+                .collect();
+            dirs.iter()
+                .map(|d| {
+                    walk(d)
+                        .iter()
+                        .filter(|p| p.to_string_lossy().contains(name))
+                        .count()
+                })
+                .sum()
+        };
+        fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+            let mut out = Vec::new();
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    out.extend(walk(&p));
+                }
+                out.push(p);
+            }
+            out
+        }
+        let in_memory = dashboard(None, spill.path()).await;
+        in_memory.prepare().await.unwrap();
+        let kept = in_memory.block_timings();
+        assert!(kept.iter().any(|t| t.id == "_shared/outcome_pair"));
+        assert!(
+            kept.iter().filter(|t| t.held.is_some()).count() >= 5,
+            "{kept:?}"
+        );
+        assert_eq!(folder("outcome_pair"), 0);
+        let on_disk = dashboard_with(None, 0, spill.path()).await;
+        on_disk.prepare().await.unwrap();
+        // All but the empty ones (a fixture without given scores).
+        let timings = on_disk.block_timings();
+        assert!(
+            timings.iter().all(|t| t.held.is_none_or(|h| h.bytes == 0)),
+            "{timings:?}"
+        );
+        assert!(folder("outcome_pair") > 0, "{:?}", walk(spill.path()));
+        let charts: Vec<String> = in_memory.catalog().charts().map(|c| c.id.clone()).collect();
+        for chart in &charts {
+            let a = in_memory.run(chart, &GivenParams::new()).await.unwrap();
+            let b = on_disk.run(chart, &GivenParams::new()).await.unwrap();
+            assert_eq!(rows(&a), rows(&b), "{chart}");
+        }
+        drop(on_disk);
+        drop(in_memory);
+        assert_eq!(folder(""), 0, "{:?}", walk(spill.path()));
     }
 
     #[test]

@@ -52,10 +52,17 @@ pub struct GlobalArgs {
     /// beyond it, sorts and joins spill to disk.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<usize>,
-    /// Directory for spill files when the memory limit is reached (default:
-    /// the system temporary directory).
+    /// Directory for spill files when the memory limit is reached, and for
+    /// the shared blocks kept on disk (default: the system temporary
+    /// directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
+    /// A shared block (a session table such as outcome_pair) that holds more
+    /// than SIZE in memory is kept as Parquet in the spill directory for
+    /// the session instead; 0 keeps every block there. Under
+    /// --memory-limit every block is.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB")]
+    pub block_memory: usize,
     /// Print nothing but results and errors (no summaries, no progress).
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -436,6 +443,7 @@ impl GlobalArgs {
         let mut config = EngineConfig::new(self.data.clone().unwrap_or_else(default_data_dir));
         config.memory_limit = self.memory_limit;
         config.spill_dir = self.spill_dir.clone();
+        config.block_memory = self.block_memory;
         config.input = self.input;
         #[cfg(feature = "cluster")]
         {
