@@ -390,8 +390,15 @@ impl Dashboard {
                 .collect();
             cache.key(&block.name, &block.id, &block.sql, &binding)
         };
+        // A large block written earlier in this session under the same
+        // binding (charts that alternate between bindings) is read back.
+        let written = self
+            .session_blocks
+            .get()
+            .map(SessionBlocks::cache)
+            .filter(|blocks| blocks.contains(&key(blocks)));
         let mut held = None;
-        let table: Arc<dyn datafusion::datasource::TableProvider> = match store {
+        let table: Arc<dyn datafusion::datasource::TableProvider> = match store.or(written) {
             Some(cache) => cache.table(&key(cache), query).await.map_err(cache_err)?,
             None => {
                 let (schema, partitions) = collect_partitioned(query.await.map_err(err)?)

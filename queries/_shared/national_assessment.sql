@@ -101,7 +101,8 @@ scale_long as (
 ),
 
 mapped as (
-    select s.referral_id, s.questionnaire_id, s.completed_date, s.raw_score, c.concept_key
+    select s.referral_id, s.questionnaire_id, s.completed_date, s.raw_score, c.concept_key,
+        p.age, p.norms_gender
     from scale_long s
     join population p on p.referral_id = s.referral_id
     join national_scale_concept c
@@ -113,18 +114,25 @@ mapped as (
 ),
 
 -- Grouped by the concept's integer key, not its name: fixed-width keys
--- only (at 1M this step had peaked at 4.2 GiB grouping by the name).
+-- (at 1M this step had peaked at 4.2 GiB grouping by the name). Age and
+-- gender are the referral's, carried for the norms below.
 unique_assessment as (
-    select referral_id, concept_key, completed_date, raw_score,
+    select referral_id, concept_key, completed_date, raw_score, age, norms_gender,
         min(questionnaire_id) as questionnaire_id
     from mapped
-    group by referral_id, concept_key, completed_date, raw_score
+    group by referral_id, concept_key, completed_date, raw_score, age, norms_gender
 ),
 
-concept_name as (
-    select distinct concept_key, preferred_term from national_scale_concept
+concept_norm as (
+    select c.concept_key, n.gender, n.age, n.sample_mean, n.sample_sd
+    from (select distinct concept_key, preferred_term from national_scale_concept) c
+    join ref_rcads_t_score_norms n on n.preferred_term = c.preferred_term
 ),
 
+-- The norms (a few hundred rows) on the left of a right join, so that the
+-- hash table is built over them and the assessments stream past (as a
+-- left join, DataFusion built it over the 8.8 million assessments at 1M:
+-- 1.2 GB).
 final as (
     select
         u.referral_id,
@@ -138,13 +146,11 @@ final as (
             else u.raw_score
         end as score,
         n.sample_sd is not null as t_score
-    from unique_assessment u
-    join population p using (referral_id)
-    join concept_name c using (concept_key)
-    left join ref_rcads_t_score_norms n
-        on n.preferred_term = c.preferred_term
-        and n.gender = p.norms_gender
-        and n.age = p.age
+    from concept_norm n
+    right join unique_assessment u
+        on n.concept_key = u.concept_key
+        and n.gender = u.norms_gender
+        and n.age = u.age
 )
 
 select * from final
