@@ -383,13 +383,11 @@ impl Dashboard {
             source,
         };
         let store = self.block_store().await.map_err(cache_err)?;
-        let key = |cache: &BlockCache| {
-            let binding: Vec<(String, String)> = binding
-                .iter()
-                .map(|(n, v)| (n.clone(), format!("{v:?}")))
-                .collect();
-            cache.key(&block.name, &block.id, &block.sql, &binding)
-        };
+        let binding: Vec<(String, String)> = binding
+            .iter()
+            .map(|(n, v)| (n.clone(), format!("{v:?}")))
+            .collect();
+        let key = |cache: &BlockCache| cache.key(&block.name, &block.id, &block.sql, &binding);
         // A large block written earlier in this session under the same
         // binding (charts that alternate between bindings) is read back.
         let written = self
@@ -658,6 +656,40 @@ mod tests {
         out
     }
 
+    /// The session block folders in `spill` (DataFusion's own spill files
+    /// may be there too).
+    fn session_folders(spill: &std::path::Path) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(spill)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("cypdash-blocks-"))
+            .collect()
+    }
+
+    /// Every path under `dir`, recursively.
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            }
+            out.push(p);
+        }
+        out
+    }
+
+    /// Every chart with its defaults gives the same rows from both.
+    async fn assert_same_charts(a: &Dashboard, b: &Dashboard) {
+        let charts: Vec<String> = a.catalog().charts().map(|c| c.id.clone()).collect();
+        assert!(charts.len() > 10);
+        for chart in &charts {
+            let x = a.run(chart, &GivenParams::new()).await.unwrap();
+            let y = b.run(chart, &GivenParams::new()).await.unwrap();
+            assert_eq!(rows(&x), rows(&y), "{chart}");
+        }
+    }
+
     /// Issue 18: under a memory limit the shared blocks are written to a
     /// folder of the spill directory (not held in memory outside the
     /// limit), removed with the session, and every chart gives the same
@@ -665,28 +697,14 @@ mod tests {
     #[tokio::test]
     async fn blocks_on_disk_under_a_memory_limit_give_the_same_charts() {
         let spill = tempfile::tempdir().unwrap();
-        // The session folders in the spill directory (DataFusion's own
-        // spill files may be there too).
-        let folders = || -> Vec<String> {
-            std::fs::read_dir(spill.path())
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("cypdash-blocks-"))
-                .collect()
-        };
+        let folders = || session_folders(spill.path());
         let in_memory = dashboard(None, spill.path()).await;
         let on_disk = dashboard(Some(512 << 20), spill.path()).await;
         in_memory.prepare().await.unwrap();
         assert!(folders().is_empty(), "{:?}", folders());
         on_disk.prepare().await.unwrap();
         assert_eq!(folders().len(), 1, "{:?}", folders());
-        let charts: Vec<String> = in_memory.catalog().charts().map(|c| c.id.clone()).collect();
-        assert!(charts.len() > 10);
-        for chart in &charts {
-            let a = in_memory.run(chart, &GivenParams::new()).await.unwrap();
-            let b = on_disk.run(chart, &GivenParams::new()).await.unwrap();
-            assert_eq!(rows(&a), rows(&b), "{chart}");
-        }
+        assert_same_charts(&in_memory, &on_disk).await;
         drop(on_disk);
         assert!(folders().is_empty(), "{:?}", folders());
     }
@@ -699,32 +717,14 @@ mod tests {
     #[tokio::test]
     async fn blocks_larger_than_block_memory_are_kept_on_disk() {
         let spill = tempfile::tempdir().unwrap();
-        let folder = |name: &str| -> usize {
-            let dirs: Vec<_> = std::fs::read_dir(spill.path())
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.to_string_lossy().contains("cypdash-blocks-"))
-                .collect();
-            dirs.iter()
-                .map(|d| {
-                    walk(d)
-                        .iter()
-                        .filter(|p| p.to_string_lossy().contains(name))
-                        .count()
-                })
-                .sum()
+        // Paths in the session folders whose name contains `name`.
+        let files = |name: &str| -> usize {
+            session_folders(spill.path())
+                .iter()
+                .flat_map(|d| walk(d))
+                .filter(|p| p.to_string_lossy().contains(name))
+                .count()
         };
-        fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-            let mut out = Vec::new();
-            for e in std::fs::read_dir(dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    out.extend(walk(&p));
-                }
-                out.push(p);
-            }
-            out
-        }
         let in_memory = dashboard(None, spill.path()).await;
         in_memory.prepare().await.unwrap();
         let kept = in_memory.block_timings();
@@ -733,7 +733,7 @@ mod tests {
             kept.iter().filter(|t| t.held.is_some()).count() >= 5,
             "{kept:?}"
         );
-        assert_eq!(folder("outcome_pair"), 0);
+        assert_eq!(files("outcome_pair"), 0);
         let on_disk = dashboard_with(None, 0, spill.path()).await;
         on_disk.prepare().await.unwrap();
         // All but the empty ones (a fixture without given scores).
@@ -742,16 +742,11 @@ mod tests {
             timings.iter().all(|t| t.held.is_none_or(|h| h.bytes == 0)),
             "{timings:?}"
         );
-        assert!(folder("outcome_pair") > 0, "{:?}", walk(spill.path()));
-        let charts: Vec<String> = in_memory.catalog().charts().map(|c| c.id.clone()).collect();
-        for chart in &charts {
-            let a = in_memory.run(chart, &GivenParams::new()).await.unwrap();
-            let b = on_disk.run(chart, &GivenParams::new()).await.unwrap();
-            assert_eq!(rows(&a), rows(&b), "{chart}");
-        }
+        assert!(files("outcome_pair") > 0, "{:?}", walk(spill.path()));
+        assert_same_charts(&in_memory, &on_disk).await;
         drop(on_disk);
         drop(in_memory);
-        assert_eq!(folder(""), 0, "{:?}", walk(spill.path()));
+        assert_eq!(files(""), 0, "{:?}", walk(spill.path()));
     }
 
     #[test]

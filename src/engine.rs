@@ -36,10 +36,11 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The default of [`EngineConfig::block_memory`]: 64 MiB. Every block of
-/// the 20k demo stays in memory; at 1M the large ones (the T1/T2 pairs,
-/// the scale scores, the national concepts: over 2 GiB together) go to
-/// disk, which cost 3 s of a 58 s export when measured (issue 18).
+/// The default of [`EngineConfig::block_memory`] (`--block-memory 64MiB`):
+/// every block of the 20k demo stays in memory; at 1M the large ones (the
+/// T1/T2 pairs, the scale scores, the national concepts: about 4 GiB
+/// together) go to disk, and the export peaked at 3.2 GiB instead of 6.0,
+/// about 20% slower (docs/performance.md, issue 18).
 pub const DEFAULT_BLOCK_MEMORY: usize = 64 << 20;
 
 /// How the engine is set up.
@@ -345,9 +346,9 @@ impl Engine {
 }
 
 /// The memory pool of a query execution limited to `limit` bytes: fair
-/// shares among the operators that spill, with a floor ([`pool`]). TrackConsumersPool names the
-/// largest consumers in an out-of-memory error, so the user sees which
-/// operator ran out.
+/// shares among the operators that spill, with a floor ([`pool`]).
+/// TrackConsumersPool names the largest consumers in an out-of-memory
+/// error, so the user sees which operator ran out.
 pub fn memory_pool(limit: usize) -> Arc<dyn MemoryPool> {
     Arc::new(TrackConsumersPool::new(
         pool::FlooredFairPool::new(limit),

@@ -490,4 +490,11 @@ mod tests {
         assert_eq!(parse_size("1500"), Ok(1500));
         assert!(parse_size("2 parsecs").is_err());
     }
+
+    /// `--block-memory`'s default as the help shows it is the engine's.
+    #[test]
+    fn block_memory_default_is_the_engines() {
+        let cli = Cli::try_parse_from(["cypdash", "list"]).unwrap();
+        assert_eq!(cli.global.block_memory, crate::engine::DEFAULT_BLOCK_MEMORY);
+    }
 }
