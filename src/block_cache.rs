@@ -30,14 +30,17 @@
 //! leaves its `.tmp-<pid>-<n>` folder; the next run to open the cache
 //! removes those whose process is gone.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -45,7 +48,7 @@ use datafusion::datasource::listing::{
 use datafusion::datasource::TableProvider;
 use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::physical_plan::execute_stream_partitioned;
+use datafusion::physical_plan::{execute_stream_partitioned, SendableRecordBatchStream};
 use futures::StreamExt;
 
 use crate::reference::{LoadedReference, ReferenceOrigin, REFERENCES};
@@ -183,31 +186,40 @@ impl BlockCache {
     ) -> Result<Arc<dyn TableProvider>, CacheError> {
         if self.contains(key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-        } else {
-            let df = df.await.map_err(|source| CacheError::Write {
-                block: key.block.clone(),
-                path: self.entry(key),
-                source,
-            })?;
-            self.fill(key, df).await?;
-            self.fills.fetch_add(1, Ordering::Relaxed);
+            return self.open_entry(key);
         }
+        let werr = |source| CacheError::Write {
+            block: key.block.clone(),
+            path: self.entry(key),
+            source,
+        };
+        let df = df.await.map_err(werr)?;
+        let partial = Partial::unread(df).await.map_err(werr)?;
+        self.keep(key, partial).await
+    }
+
+    /// Write a block that [`run_within`] found too large for memory (the
+    /// batches it read, then the rest of each partition's stream) as the
+    /// entry of `key`, and return its table.
+    pub async fn keep(
+        &self,
+        key: &BlockKey,
+        partial: Partial,
+    ) -> Result<Arc<dyn TableProvider>, CacheError> {
+        self.fill(key, partial).await?;
+        self.fills.fetch_add(1, Ordering::Relaxed);
         self.open_entry(key)
     }
 
-    /// Run `df` and write its partitions as an entry.
-    async fn fill(
-        &self,
-        key: &BlockKey,
-        df: datafusion::dataframe::DataFrame,
-    ) -> Result<(), CacheError> {
+    /// Write `partial`'s partitions as the entry of `key`.
+    async fn fill(&self, key: &BlockKey, partial: Partial) -> Result<(), CacheError> {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
         let tmp = self.root.join(format!(
             ".tmp-{}-{}",
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
-        let result = self.write_entry(&tmp, key, df).await;
+        let result = write_entry(&tmp, key, partial).await;
         if result.is_err() {
             let _ = fs::remove_dir_all(&tmp);
             return result;
@@ -237,42 +249,6 @@ impl BlockCache {
         }
     }
 
-    async fn write_entry(
-        &self,
-        tmp: &Path,
-        key: &BlockKey,
-        df: datafusion::dataframe::DataFrame,
-    ) -> Result<(), CacheError> {
-        let werr = |source| CacheError::Write {
-            block: key.block.clone(),
-            path: tmp.to_path_buf(),
-            source,
-        };
-        fs::create_dir_all(tmp).map_err(io(tmp))?;
-        let task = Arc::new(df.task_ctx());
-        let plan = df.create_physical_plan().await.map_err(werr)?;
-        let schema = plan.schema();
-        let streams = execute_stream_partitioned(plan, task).map_err(werr)?;
-        let writes = streams.into_iter().enumerate().map(|(i, mut stream)| {
-            let path = tmp.join(format!("part-{i:04}.parquet"));
-            let schema = schema.clone();
-            async move {
-                let file = fs::File::create(&path).map_err(io(&path))?;
-                let mut writer = ArrowWriter::try_new(BufWriter::new(file), schema, None)
-                    .map_err(|e| werr(e.into()))?;
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(werr)?;
-                    writer.write(&batch).map_err(|e| werr(e.into()))?;
-                }
-                writer.close().map_err(|e| werr(e.into()))?;
-                Ok::<(), CacheError>(())
-            }
-        });
-        futures::future::try_join_all(writes).await?;
-        let marker = tmp.join(MARKER);
-        fs::write(&marker, key.hash.as_bytes()).map_err(io(&marker))
-    }
-
     /// A listing table over a complete entry, with the schema its files
     /// embed (string types and nullability as the block produced them).
     fn open_entry(&self, key: &BlockKey) -> Result<Arc<dyn TableProvider>, CacheError> {
@@ -291,6 +267,174 @@ impl BlockCache {
         let table = ListingTable::try_new(config).map_err(invalid)?;
         Ok(Arc::new(table))
     }
+}
+
+/// Write each partition of `partial` (its batches read so far, then the
+/// rest of its stream) as `part-<nnnn>.parquet` in `tmp`, then the marker.
+async fn write_entry(tmp: &Path, key: &BlockKey, partial: Partial) -> Result<(), CacheError> {
+    let werr = |source| CacheError::Write {
+        block: key.block.clone(),
+        path: tmp.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(tmp).map_err(io(tmp))?;
+    let Partial { schema, partitions } = partial;
+    let writes = partitions.into_iter().enumerate().map(|(i, (read, rest))| {
+        let path = tmp.join(format!("part-{i:04}.parquet"));
+        let schema = schema.clone();
+        async move {
+            let file = fs::File::create(&path).map_err(io(&path))?;
+            let mut writer = ArrowWriter::try_new(BufWriter::new(file), schema, None)
+                .map_err(|e| werr(e.into()))?;
+            for batch in read {
+                writer.write(&batch).map_err(|e| werr(e.into()))?;
+            }
+            if let Some(mut stream) = rest {
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(werr)?;
+                    writer.write(&batch).map_err(|e| werr(e.into()))?;
+                }
+            }
+            writer.close().map_err(|e| werr(e.into()))?;
+            Ok::<(), CacheError>(())
+        }
+    });
+    futures::future::try_join_all(writes).await?;
+    let marker = tmp.join(MARKER);
+    fs::write(&marker, key.hash.as_bytes()).map_err(io(&marker))
+}
+
+/// Rows and bytes of a block held in memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held {
+    pub rows: usize,
+    /// Bytes allocated for its Arrow buffers, each allocation counted once
+    /// (batches of one table often slice the same buffers, which
+    /// `get_array_memory_size` would count once per batch).
+    pub bytes: usize,
+}
+
+impl Held {
+    pub fn of(partitions: &[Vec<RecordBatch>]) -> Self {
+        let mut tally = Tally::default();
+        partitions.iter().flatten().for_each(|b| tally.add(b));
+        tally.held
+    }
+}
+
+/// [`Held`] counted batch by batch.
+#[derive(Debug, Default)]
+struct Tally {
+    seen: HashSet<usize>,
+    held: Held,
+}
+
+impl Tally {
+    fn add(&mut self, batch: &RecordBatch) {
+        use datafusion::arrow::array::{Array, ArrayData};
+        fn add(data: &ArrayData, seen: &mut HashSet<usize>, bytes: &mut usize) {
+            let nulls = data.nulls().map(|n| n.buffer());
+            for buffer in data.buffers().iter().chain(nulls) {
+                if seen.insert(buffer.data_ptr().as_ptr() as usize) {
+                    *bytes += buffer.capacity();
+                }
+            }
+            for child in data.child_data() {
+                add(child, seen, bytes);
+            }
+        }
+        self.held.rows += batch.num_rows();
+        for column in batch.columns() {
+            add(&column.to_data(), &mut self.seen, &mut self.held.bytes);
+        }
+    }
+}
+
+/// A block's result part read: per output partition, the batches read so
+/// far and the unread rest of its stream (None once it ended).
+pub struct Partial {
+    schema: SchemaRef,
+    partitions: Vec<(Vec<RecordBatch>, Option<SendableRecordBatchStream>)>,
+}
+
+impl fmt::Debug for Partial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Partial")
+            .field("schema", &self.schema)
+            .field("partitions", &self.partitions.len())
+            .finish()
+    }
+}
+
+impl Partial {
+    /// `df` started and nothing read: its physical plan's schema (the
+    /// batches' own; the logical schema can differ in nullability and
+    /// string types) and one stream per output partition.
+    async fn unread(df: DataFrame) -> Result<Self, DataFusionError> {
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        let schema = plan.schema();
+        let partitions = execute_stream_partitioned(plan, task)?
+            .into_iter()
+            .map(|stream| (Vec::new(), Some(stream)))
+            .collect();
+        Ok(Self { schema, partitions })
+    }
+}
+
+/// What [`run_within`] gave.
+#[derive(Debug)]
+pub enum Within {
+    /// Every row, in memory, per partition.
+    Memory {
+        schema: SchemaRef,
+        partitions: Vec<Vec<RecordBatch>>,
+        held: Held,
+    },
+    /// More than the budget: reading stopped there (to be written with
+    /// [`BlockCache::keep`], the memory freed as it is written).
+    Over(Partial),
+}
+
+/// Run `df`, reading its partitions together until they hold more than
+/// `budget` bytes: a block that fits is returned in memory; one that does
+/// not is never held whole (issue 18: at 1M referrals `outcome_pair`
+/// held 1.3 GiB for the moment between being computed and written).
+pub async fn run_within(df: DataFrame, budget: usize) -> Result<Within, DataFusionError> {
+    let Partial { schema, partitions } = Partial::unread(df).await?;
+    let tally = std::sync::Mutex::new(Tally::default());
+    let over = AtomicBool::new(false);
+    let reads = partitions.into_iter().map(|(mut read, rest)| {
+        let (tally, over) = (&tally, &over);
+        async move {
+            let Some(mut stream) = rest else {
+                return Ok((read, None));
+            };
+            while !over.load(Ordering::Relaxed) {
+                let Some(batch) = stream.next().await.transpose()? else {
+                    return Ok((read, None));
+                };
+                let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
+                tally.add(&batch);
+                if tally.held.bytes > budget {
+                    over.store(true, Ordering::Relaxed);
+                }
+                read.push(batch);
+            }
+            Ok::<_, DataFusionError>((read, Some(stream)))
+        }
+    });
+    let partitions = futures::future::try_join_all(reads).await?;
+    if over.into_inner() {
+        return Ok(Within::Over(Partial { schema, partitions }));
+    }
+    let held = tally.into_inner().unwrap_or_else(|e| e.into_inner()).held;
+    let partitions = partitions.into_iter().map(|(read, _)| read).collect();
+    Ok(Within::Memory {
+        schema,
+        partitions,
+        held,
+    })
 }
 
 /// A block cache private to one session: a fresh folder in the spill
@@ -610,6 +754,79 @@ mod tests {
         assert_eq!(clear(&dir).unwrap().0, 1);
         assert!(entries(&dir).unwrap().is_empty());
         assert!(!c.contains(&key));
+    }
+
+    /// A block over its budget is returned unfinished and written from
+    /// where reading stopped: 4 partitions of 3 batches of 1,000 ids (8 kB
+    /// each), a budget of 20 kB stops after about three batches, and the
+    /// entry holds every id once, one file per partition. Under a budget
+    /// it holds, the same query comes back in memory with its size.
+    #[tokio::test]
+    async fn a_block_over_its_budget_is_written_from_where_reading_stopped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let c = cache(&tmp.path().join("cache"), &data);
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let partitions: Vec<Vec<RecordBatch>> = (0..4)
+            .map(|p| {
+                (0..3)
+                    .map(|b| {
+                        let start = (p * 3 + b) * 1000;
+                        let ids = Int64Array::from_iter_values(start..start + 1000);
+                        RecordBatch::try_new(schema.clone(), vec![Arc::new(ids)]).unwrap()
+                    })
+                    .collect()
+            })
+            .collect();
+        let ctx = SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new().with_target_partitions(4),
+        );
+        let src = datafusion::datasource::MemTable::try_new(schema.clone(), partitions.clone());
+        ctx.register_table("src", Arc::new(src.unwrap())).unwrap();
+        let df = || async { ctx.sql("SELECT id FROM src").await.unwrap() };
+
+        let Within::Over(partial) = run_within(df().await, 20_000).await.unwrap() else {
+            panic!("12 batches of 8 kB fit 20 kB");
+        };
+        let read: usize = partial.partitions.iter().map(|(b, _)| b.len()).sum();
+        assert!((3..12).contains(&read), "{read} batches read");
+        let key = c.key("blk", "_shared/blk", "SELECT id FROM src", &[]);
+        let t = c.keep(&key, partial).await.unwrap();
+        let files = fs::read_dir(c.entry(&key)).unwrap().count();
+        assert_eq!(files, 5, "four partitions and the marker");
+        ctx.register_table("blk", t).unwrap();
+        let got = ctx
+            .sql("SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM blk")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let row: Vec<i64> = (0..4)
+            .map(|i| {
+                let col = got[0].column(i);
+                datafusion::arrow::compute::cast(col, &DataType::Int64)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .value(0)
+            })
+            .collect();
+        assert_eq!(row, vec![12_000, 12_000, 0, 11_999]);
+
+        let Within::Memory {
+            partitions: kept,
+            held,
+            ..
+        } = run_within(df().await, 10 << 20).await.unwrap()
+        else {
+            panic!("96 kB fit 10 MiB");
+        };
+        assert_eq!(held, Held::of(&kept));
+        assert_eq!(held.rows, 12_000);
+        assert!(held.bytes >= 96_000, "{}", held.bytes);
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! Running charts: shared building blocks once per session, parameters
 //! checked and bound by value, results collected.
 
-use crate::block_cache::{BlockCache, CacheError, SessionBlocks};
+pub use crate::block_cache::Held;
+use crate::block_cache::{run_within, BlockCache, CacheError, SessionBlocks, Within};
 use crate::catalog::params::{self, ParamError};
 use crate::catalog::{Catalog, CatalogError, QueryFile, SharedKind};
 use crate::disclosure::{self, Policy, SdcError};
@@ -11,7 +12,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::scalar::ScalarValue;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -94,41 +95,6 @@ pub struct BlockTiming {
     /// What it holds in memory; None when it is kept as Parquet (a block
     /// cache, or the session's folder under a memory limit) or failed.
     pub held: Option<Held>,
-}
-
-/// Rows and bytes of an in-memory table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Held {
-    pub rows: usize,
-    /// Bytes allocated for its Arrow buffers, each allocation counted once
-    /// (batches of one table often slice the same buffers, which
-    /// `get_array_memory_size` would count once per batch).
-    pub bytes: usize,
-}
-
-impl Held {
-    fn of(partitions: &[Vec<datafusion::arrow::record_batch::RecordBatch>]) -> Self {
-        use datafusion::arrow::array::{Array, ArrayData};
-        fn add(data: &ArrayData, seen: &mut HashSet<usize>, bytes: &mut usize) {
-            let nulls = data.nulls().map(|n| n.buffer());
-            for buffer in data.buffers().iter().chain(nulls) {
-                if seen.insert(buffer.data_ptr().as_ptr() as usize) {
-                    *bytes += buffer.capacity();
-                }
-            }
-            for child in data.child_data() {
-                add(child, seen, bytes);
-            }
-        }
-        let (mut seen, mut bytes, mut rows) = (HashSet::new(), 0, 0);
-        for batch in partitions.iter().flatten() {
-            rows += batch.num_rows();
-            for column in batch.columns() {
-                add(&column.to_data(), &mut seen, &mut bytes);
-            }
-        }
-        Self { rows, bytes }
-    }
 }
 
 impl Dashboard {
@@ -398,27 +364,29 @@ impl Dashboard {
         let mut held = None;
         let table: Arc<dyn datafusion::datasource::TableProvider> = match store.or(written) {
             Some(cache) => cache.table(&key(cache), query).await.map_err(cache_err)?,
-            None => {
-                let (schema, partitions) = collect_partitioned(query.await.map_err(err)?)
-                    .await
-                    .map_err(err)?;
-                let size = Held::of(&partitions);
-                let table = Arc::new(MemTable::try_new(schema, partitions).map_err(err)?);
-                if size.bytes > self.engine.config().block_memory {
-                    // Too large to keep: written to this session's folder
-                    // (partition for partition) and read from there, the
-                    // memory freed once written.
+            // Kept in memory when it holds at most `--block-memory`;
+            // otherwise written to this session's folder as it is read
+            // (never held whole) and read from there.
+            None => match run_within(query.await.map_err(err)?, self.engine.config().block_memory)
+                .await
+                .map_err(err)?
+            {
+                Within::Memory {
+                    schema,
+                    partitions,
+                    held: size,
+                } => {
+                    held = Some(size);
+                    Arc::new(MemTable::try_new(schema, partitions).map_err(err)?)
+                }
+                Within::Over(partial) => {
                     let blocks = self.session_blocks().await.map_err(cache_err)?;
-                    let df = ctx.read_table(table).map_err(err)?;
                     blocks
-                        .table(&key(blocks), async { Ok(df) })
+                        .keep(&key(blocks), partial)
                         .await
                         .map_err(cache_err)?
-                } else {
-                    held = Some(size);
-                    table
                 }
-            }
+            },
         };
         ctx.deregister_table(block.name.as_str()).map_err(err)?;
         ctx.register_table(block.name.as_str(), table)

@@ -43,6 +43,12 @@ use std::sync::Arc;
 /// about 20% slower (docs/performance.md, issue 18).
 pub const DEFAULT_BLOCK_MEMORY: usize = 64 << 20;
 
+/// The default of [`EngineConfig::operator_memory`] (`--operator-memory
+/// 1GiB`): at 1M referrals the hash aggregates over the item rows held 2.3
+/// GiB without it; with it (and blocks written as they are read) the 1M
+/// export peaked at about 1.4 GiB (docs/performance.md, issue 18).
+pub const DEFAULT_OPERATOR_MEMORY: usize = 1 << 30;
+
 /// How the engine is set up.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -59,6 +65,11 @@ pub struct EngineConfig {
     /// kept as Parquet in the spill directory instead (`--block-memory`;
     /// under a memory limit every block is).
     pub block_memory: usize,
+    /// Without a memory limit: the memory that operators able to spill
+    /// (sorts, aggregates) share before they spill (`--operator-memory`;
+    /// 0: no pool, nothing spills). Soft: operators that cannot spill are
+    /// never refused ([`pool`]).
+    pub operator_memory: usize,
     /// The shape of the data directory (default: recognised by its
     /// table names, see [`mhsds::InputShape`]).
     pub input: mhsds::InputShape,
@@ -75,6 +86,7 @@ impl EngineConfig {
             spill_dir: None,
             target_partitions: None,
             block_memory: DEFAULT_BLOCK_MEMORY,
+            operator_memory: DEFAULT_OPERATOR_MEMORY,
             input: mhsds::InputShape::Auto,
             #[cfg(feature = "cluster")]
             cluster: None,
@@ -350,8 +362,12 @@ impl Engine {
 /// TrackConsumersPool names the largest consumers in an out-of-memory
 /// error, so the user sees which operator ran out.
 pub fn memory_pool(limit: usize) -> Arc<dyn MemoryPool> {
+    tracked(pool::FlooredFairPool::new(limit))
+}
+
+fn tracked(pool: pool::FlooredFairPool) -> Arc<dyn MemoryPool> {
     Arc::new(TrackConsumersPool::new(
-        pool::FlooredFairPool::new(limit),
+        pool,
         NonZeroUsize::new(5).expect("5 is not zero"),
     ))
 }
@@ -395,6 +411,15 @@ fn new_context(
         let execution = &mut session.options_mut().execution;
         execution.sort_spill_reservation_bytes =
             sort_reserve(limit, execution.sort_spill_reservation_bytes);
+    } else if config.operator_memory > 0 {
+        // No limit: sorts and aggregates spill beyond their share of a
+        // soft pool, and hash joins stay (nothing is refused that would
+        // run without the pool).
+        let target = config.operator_memory;
+        runtime = runtime.with_memory_pool(tracked(pool::FlooredFairPool::soft(target)));
+        let execution = &mut session.options_mut().execution;
+        execution.sort_spill_reservation_bytes =
+            sort_reserve(target, execution.sort_spill_reservation_bytes);
     }
     if let Some(dir) = &config.spill_dir {
         runtime = runtime.with_disk_manager_builder(

@@ -306,6 +306,60 @@ async fn under_a_memory_limit_a_join_larger_than_the_limit_spills() {
     assert!(err.contains("Resources exhausted"), "{err}");
 }
 
+/// Without a limit, `operator_memory` is a soft pool: an aggregate over
+/// about 50 MB of groups (50,000 strings of 1,000 bytes) spills beyond its
+/// share of 8 MiB and gives the right count, and a hash join whose build
+/// side (about 20 MB) passes the pool is still planned and given its
+/// memory. With `operator_memory` 0 nothing spills.
+#[tokio::test]
+async fn operator_memory_makes_aggregates_spill_and_refuses_no_join() {
+    let spill = tempfile::tempdir().unwrap();
+    let aggregate = "SELECT count(*) FROM (SELECT v, count(*) FROM \
+        (SELECT CAST(value AS VARCHAR) || repeat('x', 1000) AS v FROM generate_series(1, 50000) AS t(value)) \
+        GROUP BY v)";
+    let join = "SELECT count(*) FROM \
+        (SELECT value AS k, repeat('x', 200) AS v FROM generate_series(1, 100000) AS t(value)) a \
+        JOIN (SELECT value AS k, repeat('y', 200) AS w FROM generate_series(1, 100000) AS t(value)) b \
+        ON a.k = b.k WHERE a.v < b.w";
+    for (operator_memory, spills) in [(8 << 20, true), (0, false)] {
+        let mut config = EngineConfig::new(fixture("tiny"));
+        config.operator_memory = operator_memory;
+        config.spill_dir = Some(spill.path().to_path_buf());
+        let engine = Engine::open(config).await.unwrap();
+        let analyzed = engine
+            .sql(&format!("EXPLAIN ANALYZE {aggregate}"))
+            .await
+            .unwrap();
+        let analyzed = datafusion::arrow::util::pretty::pretty_format_batches(&analyzed)
+            .unwrap()
+            .to_string();
+        let spilled = analyzed
+            .split("spill_count=")
+            .skip(1)
+            .any(|rest| !rest.starts_with('0'));
+        assert_eq!(
+            spilled, spills,
+            "operator_memory {operator_memory}: {analyzed}"
+        );
+        assert_eq!(first_count(&engine, aggregate).await, 50_000);
+        let plan = engine.sql(&format!("EXPLAIN {join}")).await.unwrap();
+        let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+            .unwrap()
+            .to_string();
+        assert!(plan.contains("HashJoinExec"), "{plan}");
+        assert_eq!(first_count(&engine, join).await, 100_000);
+    }
+}
+
+async fn first_count(engine: &Engine, sql: &str) -> i64 {
+    engine.sql(sql).await.unwrap()[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        .unwrap()
+        .value(0)
+}
+
 /// `validate` over `tests/fixtures/flawed`: every flaw class its README
 /// lists is found, with the README's count and its first example id (none
 /// for a NULL id), and nothing else is reported. NULLs in required columns

@@ -63,6 +63,12 @@ pub struct GlobalArgs {
     /// --memory-limit every block is.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB")]
     pub block_memory: usize,
+    /// Without --memory-limit: the memory that query operators able to
+    /// spill (sorts, aggregates) share before spilling to the spill
+    /// directory; 0 lets them hold all they need. Not a limit: a join
+    /// still takes what it needs.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size, default_value = "1GiB")]
+    pub operator_memory: usize,
     /// Print nothing but results and errors (no summaries, no progress).
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -444,6 +450,7 @@ impl GlobalArgs {
         config.memory_limit = self.memory_limit;
         config.spill_dir = self.spill_dir.clone();
         config.block_memory = self.block_memory;
+        config.operator_memory = self.operator_memory;
         config.input = self.input;
         #[cfg(feature = "cluster")]
         {
@@ -491,10 +498,15 @@ mod tests {
         assert!(parse_size("2 parsecs").is_err());
     }
 
-    /// `--block-memory`'s default as the help shows it is the engine's.
+    /// `--block-memory` and `--operator-memory` default, as the help shows
+    /// them, to the engine's.
     #[test]
-    fn block_memory_default_is_the_engines() {
+    fn size_defaults_are_the_engines() {
         let cli = Cli::try_parse_from(["cypdash", "list"]).unwrap();
         assert_eq!(cli.global.block_memory, crate::engine::DEFAULT_BLOCK_MEMORY);
+        assert_eq!(
+            cli.global.operator_memory,
+            crate::engine::DEFAULT_OPERATOR_MEMORY
+        );
     }
 }

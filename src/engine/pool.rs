@@ -13,6 +13,15 @@
 //! [`FLOOR_DIVISOR`]th of the limit while the pool has room; beyond the
 //! floor the fair share applies as before, so a few large sorts still
 //! share the limit evenly.
+//!
+//! Without `--memory-limit` the same pool is soft (`--operator-memory`,
+//! 1 GiB by default): operators that can spill (sorts, aggregates) spill
+//! rather than hold more than their share of it, but nothing is refused
+//! that a run without a pool would have been given: an operator that
+//! cannot spill (a hash join's build side) always gets its memory, and
+//! one that can spill is refused only while it holds more than its floor,
+//! so that it has something to spill. At 1M referrals the hash
+//! aggregates over the item rows held 2.3 GiB without a pool (issue 18).
 
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::memory_pool::{
@@ -31,6 +40,9 @@ pub const FLOOR_DIVISOR: usize = 32;
 #[derive(Debug)]
 pub struct FlooredFairPool {
     limit: usize,
+    /// A hard limit refuses what would pass it; a soft one (a target)
+    /// refuses only spilling operators above their floor.
+    hard: bool,
     state: Mutex<State>,
 }
 
@@ -49,7 +61,16 @@ impl FlooredFairPool {
     pub fn new(limit: usize) -> Self {
         Self {
             limit,
+            hard: true,
             state: Mutex::new(State::default()),
+        }
+    }
+
+    /// A soft pool of `target` bytes: see the module documentation.
+    pub fn soft(target: usize) -> Self {
+        Self {
+            hard: false,
+            ..Self::new(target)
         }
     }
 
@@ -126,17 +147,23 @@ impl MemoryPool for FlooredFairPool {
             .limit
             .saturating_sub(state.spillable + state.unspillable);
         if reservation.consumer().can_spill() {
-            // Within its share, and never past the limit (the floor could
-            // otherwise let many operators overrun it together).
+            // Within its share, and never past a hard limit (the floor
+            // could otherwise let many operators overrun it together). A
+            // soft pool gives whatever is asked by an operator holding less
+            // than the floor: DataFusion's operators ask for memory they
+            // cannot do without while they spill (to sort a batch wider
+            // than the floor) or emit (a final aggregate's output), and fail
+            // if refused; refused with more held, they spill it.
             let share = self.share(&state);
             let wanted = reservation.size() + additional;
-            if wanted > share || additional > free {
+            let within_floor = !self.hard && reservation.size() < self.limit / FLOOR_DIVISOR;
+            if !within_floor && (wanted > share || additional > free) {
                 let available = share.saturating_sub(reservation.size()).min(free);
                 return Err(self.refuse(reservation, additional, available));
             }
             state.spillable += additional;
         } else {
-            if additional > free {
+            if self.hard && additional > free {
                 return Err(self.refuse(reservation, additional, free));
             }
             state.unspillable += additional;
@@ -158,8 +185,13 @@ impl fmt::Display for FlooredFairPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}(pool_size: {}, floor: {})",
+            "{}({}: {}, floor: {})",
             self.name(),
+            if self.hard {
+                "pool_size"
+            } else {
+                "soft_target"
+            },
             human_readable_size(self.limit),
             human_readable_size(self.limit / FLOOR_DIVISOR)
         )
@@ -246,5 +278,43 @@ mod tests {
         assert!(err.contains("0.0 B remain available"), "{err}");
         assert_eq!(pool.reserved(), 64 * MIB);
         assert!(matches!(pool.memory_limit(), MemoryLimit::Finite(n) if n == 64 * MIB));
+    }
+
+    /// A soft pool refuses only operators that spill and hold their floor:
+    /// of 64 MiB (floor 2 MiB), a join's build side may take 100 MiB (more
+    /// than the target), each spilling operator still gets its 2 MiB floor
+    /// with nothing free, one holding less than that gets what it asks,
+    /// and none holding its floor gets more while the pool is full.
+    #[test]
+    fn a_soft_pool_refuses_only_spilling_above_the_floor() {
+        let pool: Arc<dyn MemoryPool> = Arc::new(FlooredFairPool::soft(64 * MIB));
+        let build = MemoryConsumer::new("hash join build").register(&pool);
+        build.try_grow(100 * MIB).unwrap();
+        let sorts: Vec<_> = (0..40).map(|i| spiller(&pool, &format!("s{i}"))).collect();
+        for r in &sorts {
+            r.try_grow(2 * MIB).unwrap();
+        }
+        assert_eq!(pool.reserved(), 180 * MIB);
+        let err = sorts[0].try_grow(1).unwrap_err().to_string();
+        assert!(err.contains("soft_target: 64.0 MB"), "{err}");
+        // One holding less than its floor is given more than the floor
+        // (a batch to sort while it spills), with nothing free.
+        let wide = spiller(&pool, "wide");
+        wide.try_grow(MIB).unwrap();
+        wide.try_grow(10 * MIB).unwrap();
+        assert!(wide.try_grow(1).is_err());
+        drop(wide);
+        // Once the join is done, the fair share applies as in a hard pool:
+        // with 40 operators each holding 2 MiB (80 MiB), nothing is free.
+        drop(build);
+        assert!(sorts[1].try_grow(1).is_err());
+        drop(sorts);
+        let a = spiller(&pool, "a");
+        a.try_grow(64 * MIB).unwrap();
+        assert!(a.try_grow(1).is_err());
+        // The same pool hard: the build side is refused.
+        let hard: Arc<dyn MemoryPool> = Arc::new(FlooredFairPool::new(64 * MIB));
+        let build = MemoryConsumer::new("hash join build").register(&hard);
+        assert!(build.try_grow(100 * MIB).is_err());
     }
 }
