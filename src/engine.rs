@@ -46,7 +46,8 @@ pub const DEFAULT_BLOCK_MEMORY: usize = 64 << 20;
 /// The default of [`EngineConfig::operator_memory`] (`--operator-memory
 /// 1GiB`): at 1M referrals the hash aggregates over the item rows held 2.3
 /// GiB without it; with it (and blocks written as they are read) the 1M
-/// export peaked at about 1.4 GiB (docs/performance.md, issue 18).
+/// export peaked at 1.4-1.5 GiB instead of 3.3 (docs/performance.md,
+/// issue 18).
 pub const DEFAULT_OPERATOR_MEMORY: usize = 1 << 30;
 
 /// How the engine is set up.
