@@ -661,6 +661,13 @@ mod tests {
         BlockCache::open(dir, data, &[], &[("a", "SELECT 1")]).unwrap()
     }
 
+    /// A cache in `tmp/cache` over an empty data folder `tmp/data`.
+    fn empty_cache(tmp: &Path) -> BlockCache {
+        let data = tmp.join("data");
+        fs::create_dir_all(&data).unwrap();
+        cache(&tmp.join("cache"), &data)
+    }
+
     #[test]
     fn keys_change_with_every_input() {
         let tmp = tempfile::tempdir().unwrap();
@@ -705,10 +712,8 @@ mod tests {
     #[tokio::test]
     async fn a_filled_entry_reads_back_exactly_and_is_reused() {
         let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        fs::create_dir_all(&data).unwrap();
         let dir = tmp.path().join("cache");
-        let c = cache(&dir, &data);
+        let c = empty_cache(tmp.path());
         let ctx = SessionContext::new();
         let schema = Arc::new(Schema::new(vec![
             Field::new("id", DataType::Int64, false),
@@ -764,9 +769,7 @@ mod tests {
     #[tokio::test]
     async fn a_block_over_its_budget_is_written_from_where_reading_stopped() {
         let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        fs::create_dir_all(&data).unwrap();
-        let c = cache(&tmp.path().join("cache"), &data);
+        let c = empty_cache(tmp.path());
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
         let partitions: Vec<Vec<RecordBatch>> = (0..4)
             .map(|p| {
@@ -832,10 +835,8 @@ mod tests {
     #[tokio::test]
     async fn a_failed_block_leaves_no_entry() {
         let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        fs::create_dir_all(&data).unwrap();
         let dir = tmp.path().join("cache");
-        let c = cache(&dir, &data);
+        let c = empty_cache(tmp.path());
         let ctx = SessionContext::new();
         let key = c.key("blk", "_shared/blk", "q", &[]);
         // Fails while running, after the entry's temporary folder was
@@ -890,9 +891,7 @@ mod tests {
     #[tokio::test]
     async fn an_empty_block_is_an_entry_with_its_schema() {
         let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        fs::create_dir_all(&data).unwrap();
-        let c = cache(&tmp.path().join("cache"), &data);
+        let c = empty_cache(tmp.path());
         let ctx = SessionContext::new();
         let key = c.key("empty", "_shared/empty", "q", &[]);
         let t = c
