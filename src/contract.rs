@@ -74,7 +74,14 @@ impl ContractType {
             ContractType::Float64 => {
                 matches!(found, D::Float64 | D::Float32) || ContractType::Int64.accepts(found)
             }
-            ContractType::Utf8 => matches!(found, D::Utf8 | D::LargeUtf8 | D::Utf8View),
+            ContractType::Utf8 => match found {
+                D::Utf8 | D::LargeUtf8 | D::Utf8View => true,
+                D::Dictionary(key, value) => {
+                    key.is_dictionary_key_type()
+                        && matches!(value.as_ref(), D::Utf8 | D::LargeUtf8 | D::Utf8View)
+                }
+                _ => false,
+            },
             ContractType::Date => matches!(found, D::Date32 | D::Date64),
             ContractType::Boolean => matches!(found, D::Boolean),
             ContractType::Timestamp => matches!(found, D::Timestamp(..) | D::Date32 | D::Date64),

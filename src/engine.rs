@@ -566,14 +566,25 @@ async fn register_input(
             // so aggregates and joins on the key can run in order
             // (engine/layout.rs); anything else is read as unordered.
             let order = match layout::declared_order(&files) {
-                Ok(layout::Declared::Sorted(order)) => layout::sort_exprs(&order),
+                Ok(layout::Declared::Sorted(order)) => order,
                 _ => Vec::new(),
             };
-            let mut options = ParquetReadOptions::default();
-            if !order.is_empty() {
-                options = options.file_sort_order(vec![order]);
-            }
-            match ctx.read_parquet(path_str(p), options).await {
+            let read = |order: Vec<layout::SortColumn>| {
+                let mut options = ParquetReadOptions::default();
+                if !order.is_empty() {
+                    options = options.file_sort_order(vec![layout::sort_exprs(&order)]);
+                }
+                ctx.read_parquet(path_str(p), options)
+            };
+            let df = match read(order.clone()).await {
+                // A dictionary column in the order: declare its prefix.
+                Ok(df) => match layout::usable_order(&order, df.schema().as_arrow()) {
+                    usable if usable.len() < order.len() => read(usable).await,
+                    _ => Ok(df),
+                },
+                Err(e) => Err(e),
+            };
+            match df {
                 Ok(df) => (df, scan::ScanSource::parquet(spec.name, p, files)?),
                 Err(e) => return unreadable(e.strip_backtrace()),
             }
@@ -613,13 +624,28 @@ async fn register_input(
             Ok(field) => {
                 let e = col(format!("\"{}\"", column.name));
                 // Strings keep the type they arrive in (Utf8View from
-                // Parquet): a cast would cost a copy per batch.
-                let needs_cast = column.data_type != ContractType::Utf8
-                    && field.data_type() != &column.data_type.arrow();
-                exprs.push(if needs_cast {
-                    cast(e, column.data_type.arrow()).alias(column.name)
-                } else {
-                    e
+                // Parquet): a cast would cost a copy per batch. So does a
+                // dictionary of item codes (layout::DICTIONARY_COLUMNS);
+                // any other dictionary-encoded string column (a pandas
+                // categorical, say) is read as plain strings, so the
+                // queries see one type for it whatever wrote the file.
+                let target = match field.data_type() {
+                    DataType::Dictionary(..)
+                        if !layout::is_dictionary_column(spec.name, column.name) =>
+                    {
+                        Some(DataType::Utf8View)
+                    }
+                    found
+                        if column.data_type != ContractType::Utf8
+                            && found != &column.data_type.arrow() =>
+                    {
+                        Some(column.data_type.arrow())
+                    }
+                    _ => None,
+                };
+                exprs.push(match target {
+                    Some(t) => cast(e, t).alias(column.name),
+                    None => e,
                 });
             }
         }

@@ -173,7 +173,7 @@ async fn write_all(engine: &Engine, tmp: &Path) -> Result<Vec<SortedTable>, Sort
         } else {
             Target::File(tmp.join(format!("{}.parquet", spec.name)))
         };
-        let written = write_sorted(sorted, &order, target, files, rows)
+        let written = write_sorted(spec.name, sorted, &order, target, files, rows)
             .await
             .map_err(|e| match e {
                 WriteError::Io(path, source) => SortError::Io { path, source },
@@ -262,9 +262,10 @@ fn close_part(part: Part) -> Result<(), WriteError> {
     file.sync_all().map_err(|e| WriteError::Io(part.path, e))
 }
 
-/// Stream the sorted rows into `files` files of about `rows / files` rows
+/// Stream the sorted rows of `table` into `files` files of about `rows / files` rows
 /// each, cutting only where the first key column changes.
 async fn write_sorted(
+    table: &str,
     df: DataFrame,
     order: &[SortColumn],
     target: Target,
@@ -272,7 +273,8 @@ async fn write_sorted(
     rows: u64,
 ) -> Result<usize, WriteError> {
     let mut stream = df.execute_stream().await?;
-    let schema = stream.schema();
+    // Item codes are stored dictionary-encoded (layout::DICTIONARY_COLUMNS).
+    let schema = layout::storage_schema(table, &stream.schema());
     let path_of = |k: usize| match &target {
         Target::File(p) => p.clone(),
         Target::Folder(dir) => dir.join(format!("part-{k:05}.parquet")),
@@ -286,7 +288,7 @@ async fn write_sorted(
     let mut written = 1;
     let mut last: Option<OwnedRow> = None;
     while let Some(batch) = stream.next().await {
-        let mut batch: RecordBatch = batch?;
+        let mut batch: RecordBatch = layout::for_storage(table, &batch?)?;
         while batch.num_rows() > 0 {
             let full = matches!(target, Target::Folder(_))
                 && written < files
@@ -446,6 +448,20 @@ mod tests {
             (1, "questionnaire_id, item")
         );
         assert!(out.join("questionnaire_item.parquet").is_file());
+        // The item codes are written dictionary-encoded (the CSV's are not).
+        let written =
+            datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                fs::File::open(out.join("questionnaire_item.parquet")).unwrap(),
+            )
+            .unwrap();
+        assert!(matches!(
+            written
+                .schema()
+                .field_with_name("item")
+                .unwrap()
+                .data_type(),
+            datafusion::arrow::datatypes::DataType::Dictionary(..)
+        ));
         assert!(out.join("README.md").is_file(), "other files are copied");
         assert!(!out.join("questionnaire_item.csv").exists());
         assert_sorted(&out).await;

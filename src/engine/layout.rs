@@ -14,9 +14,10 @@
 //! `generate` and `cypdash sort` write files sorted by the table's key
 //! ([`crate::contract::sort_key`]) with the declaration ([`sorting_columns`]).
 
-use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::compute::SortOptions;
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::compute::{cast, SortOptions};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
 use datafusion::logical_expr::SortExpr;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -26,6 +27,7 @@ use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::prelude::ident;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One column of a sort order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +148,84 @@ fn named(metadata: &ParquetMetaData, columns: &[SortingColumn]) -> Option<Vec<So
                 nulls_first: c.nulls_first,
             })
         })
+        .collect()
+}
+
+/// The string columns `generate` and `cypdash sort` write
+/// dictionary-encoded (`Dictionary(Int32, Utf8)`), by table. The item
+/// codes are the one string column read at the scale of the item table (a
+/// hundred million rows per million referrals, a few hundred distinct
+/// codes): read as a dictionary, the scoring aggregates match each code
+/// once per batch and a filter on codes tests the batch's dictionary, not
+/// every row (docs/performance.md). Any writer may do the same; the engine
+/// reads either form.
+pub const DICTIONARY_COLUMNS: &[(&str, &str)] = &[("questionnaire_item", "item")];
+
+/// Whether `table.column` is one of [`DICTIONARY_COLUMNS`].
+pub fn is_dictionary_column(table: &str, column: &str) -> bool {
+    DICTIONARY_COLUMNS.contains(&(table, column))
+}
+
+/// The schema `table`'s rows are stored with: `schema` with the columns of
+/// [`DICTIONARY_COLUMNS`] dictionary-encoded.
+pub fn storage_schema(table: &str, schema: &Schema) -> SchemaRef {
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match storage_type(table, f) {
+            Some(t) => Arc::new(f.as_ref().clone().with_data_type(t)),
+            None => Arc::clone(f),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn storage_type(table: &str, field: &Field) -> Option<DataType> {
+    let string = matches!(
+        field.data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    );
+    (string && is_dictionary_column(table, field.name()))
+        .then(|| DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))
+}
+
+/// `batch` of `table` as stored (see [`storage_schema`]).
+pub fn for_storage(table: &str, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let schema = batch.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| storage_type(table, f).is_some())
+    {
+        return Ok(batch.clone());
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(f, c)| match storage_type(table, f) {
+            Some(t) => cast(c, &t),
+            None => Ok(Arc::clone(c)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(storage_schema(table, &schema), columns)
+}
+
+/// The longest prefix of `order` that DataFusion 55 keeps as a table's
+/// order: up to the first dictionary-typed column of `schema`. With a
+/// dictionary column in the declared order the scan was planned with no
+/// order at all (checked with `EXPLAIN`: no `output_ordering`, files split
+/// into byte ranges), while a prefix of a sort order is itself a sort order
+/// of the same rows, and the prefix is what the aggregates group by.
+pub fn usable_order(order: &[SortColumn], schema: &Schema) -> Vec<SortColumn> {
+    order
+        .iter()
+        .take_while(|c| {
+            schema
+                .field_with_name(&c.name)
+                .is_ok_and(|f| !matches!(f.data_type(), DataType::Dictionary(..)))
+        })
+        .cloned()
         .collect()
 }
 

@@ -9,9 +9,10 @@ use super::codes::{
 use super::dates::age_years;
 use super::model::STALE_DAYS;
 use super::*;
+use crate::engine::layout;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch, RecordBatchReader};
 use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::datatypes::{Date32Type, Int32Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Int32Type, Int64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::{HashMap, HashSet};
@@ -67,7 +68,25 @@ fn read_table(dir: &Path, table: &str) -> RecordBatch {
             batches.push(b.unwrap());
         }
     }
-    concat_batches(&schema.unwrap(), &batches).unwrap()
+    let batch = concat_batches(&schema.unwrap(), &batches).unwrap();
+    // Item codes are stored dictionary-encoded: compared here as strings.
+    let columns: Vec<_> = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Dictionary(_, value) => datafusion::arrow::compute::cast(c, value).unwrap(),
+            _ => c.clone(),
+        })
+        .collect();
+    RecordBatch::try_from_iter(
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .zip(columns),
+    )
+    .unwrap()
 }
 
 /// Rows rendered as text, sorted (to compare row multisets across layouts).
@@ -192,7 +211,8 @@ fn schemas_match_the_contract() {
         let path = dir.path().join(format!("{}.parquet", spec.name));
         let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
         let found = builder.schema();
-        let want = spec.schema();
+        // The contract's types, the item codes dictionary-encoded.
+        let want = layout::storage_schema(spec.name, &spec.schema());
         assert_eq!(found.fields().len(), want.fields().len(), "{}", spec.name);
         for (f, w) in found.fields().iter().zip(want.fields()) {
             assert_eq!(f.name(), w.name(), "{}", spec.name);
@@ -203,6 +223,12 @@ fn schemas_match_the_contract() {
                 "{}.{}",
                 spec.name,
                 f.name()
+            );
+        }
+        if spec.name == "questionnaire_item" {
+            assert_eq!(
+                found.field_with_name("item").unwrap().data_type(),
+                &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
             );
         }
         let meta = builder.metadata();
@@ -637,7 +663,7 @@ fn shape_of_a_small_run() {
 /// (checked by reading the files in part order as one sequence).
 #[test]
 fn tables_are_written_sorted_by_their_key_and_declare_it() {
-    use crate::engine::layout::{self, Declared};
+    use crate::engine::layout::Declared;
     let dir = tempdir();
     // Small chunks: several chunks per file, three files per table.
     let s = run(&opts(dir.path(), 300, 6, 5, 3), 40);

@@ -194,7 +194,7 @@ impl TableWriter {
     /// Open `files` file(s) for `spec` under `tmp`: `<table>.parquet` when
     /// one, `<table>/part-NNNNN.parquet` otherwise.
     pub(crate) fn create(tmp: &Path, spec: TableSpec, files: u32) -> Result<Self, GenerateError> {
-        let schema: SchemaRef = spec.schema();
+        let schema: SchemaRef = layout::storage_schema(spec.name, &spec.schema());
         let paths: Vec<PathBuf> = if files == 1 {
             vec![tmp.join(format!("{}.parquet", spec.name))]
         } else {
@@ -232,7 +232,12 @@ impl TableWriter {
     pub(crate) fn write(&mut self, k: usize, batch: &RecordBatch) -> Result<(), GenerateError> {
         let n = self.files.len();
         let (path, w) = &mut self.files[k % n];
-        w.write(batch).map_err(|source| GenerateError::Parquet {
+        let stored =
+            layout::for_storage(self.spec.name, batch).map_err(|source| GenerateError::Arrow {
+                table: self.spec.name,
+                source,
+            })?;
+        w.write(&stored).map_err(|source| GenerateError::Parquet {
             path: path.clone(),
             source,
         })?;

@@ -16,7 +16,9 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Field, FieldRef, Int32Type, Int64Type, Schema, UInt64Type,
+    ArrowDictionaryKeyType, ArrowNativeType, ArrowPrimitiveType, DataType, Field, FieldRef,
+    Int16Type, Int32Type, Int64Type, Int8Type, Schema, UInt16Type, UInt32Type, UInt64Type,
+    UInt8Type,
 };
 use datafusion::common::{exec_err, internal_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::utils::format_state_name;
@@ -31,9 +33,19 @@ pub(crate) trait Questionnaire: Copy + Debug + Send + Sync + 'static {
     const SLOTS: usize;
     /// A questionnaire with no answers.
     fn empty() -> Self;
+    /// The slot of `item`, or `None` when it is not a scored item of this
+    /// questionnaire.
+    fn slot(item: &str) -> Option<usize>;
+    /// The stored answer for `value` in `slot`, or `None` when it is out of
+    /// the item's range.
+    fn answer(slot: usize, value: i32) -> Option<u8>;
     /// The slot of `item` and the answer `value`, or `None` when the row is
     /// not a valid answer to a scored item (unknown item, out of range).
-    fn encode(item: &str, value: i32) -> Option<(usize, u8)>;
+    #[inline]
+    fn encode(item: &str, value: i32) -> Option<(usize, u8)> {
+        let slot = Self::slot(item)?;
+        Self::answer(slot, value).map(|v| (slot, v))
+    }
     /// The slot codes (see [`answers`]).
     fn codes(&self) -> &[u8];
     /// The slot codes, mutable.
@@ -51,7 +63,8 @@ pub(crate) trait Scorer: Clone + Debug + Send + Sync + 'static {
 }
 
 /// Coerce `(item, value [, int...])` arguments: `item` any string type
-/// (read natively: Utf8, LargeUtf8, Utf8View), `value` an integer (Int32,
+/// (read natively: Utf8, LargeUtf8, Utf8View, or a dictionary of them),
+/// `value` an integer (Int32,
 /// Int64, UInt64 natively; narrower types widened losslessly), up to
 /// `max_extra` trailing integer literals as Int64. `usage` is the SQL
 /// signature shown in the error message.
@@ -69,13 +82,15 @@ pub(crate) fn coerce_args(
     }
     let item = match &arg_types[0] {
         t @ (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => t.clone(),
-        DataType::Dictionary(_, v)
-            if matches!(
-                v.as_ref(),
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            ) =>
+        // Read as it is: its codes are matched once per batch.
+        t @ DataType::Dictionary(k, v)
+            if k.is_dictionary_key_type()
+                && matches!(
+                    v.as_ref(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) =>
         {
-            v.as_ref().clone()
+            t.clone()
         }
         DataType::Null => DataType::Utf8,
         other => {
@@ -141,32 +156,91 @@ fn state_width<S: Scorer>() -> i32 {
     i32::try_from(S::Answers::SLOTS).expect("slot count fits i32")
 }
 
-/// Call `f(row, item, value)` for every row with a non-NULL item and value
-/// that passes `opt_filter`. `value` is `None` when it does not fit an
-/// `i32` (it can then only be out of range).
+/// Call `f(row, slot, answer)` for every row that passes `opt_filter` and
+/// holds a valid answer (non-NULL, in range) to a scored item of `S`.
+///
+/// A dictionary-encoded item column (as Parquet files written with a
+/// dictionary type arrive, e.g. by `cypdash sort`) is matched once per
+/// distinct code of the batch, not once per row.
 #[inline]
-fn for_each_row<S: Scorer>(
+fn for_each_answer<S: Scorer>(
     values: &[ArrayRef],
     opt_filter: Option<&BooleanArray>,
-    f: impl FnMut(usize, &str, i32),
+    mut f: impl FnMut(usize, usize, u8),
 ) -> Result<()> {
     let [items, vals, ..] = values else {
         return internal_err!("{}: expected item and value arrays", S::NAME);
     };
+    let mut by_text = |row: usize, item: &str, value: i32| {
+        if let Some((slot, v)) = S::Answers::encode(item, value) {
+            f(row, slot, v);
+        }
+    };
     match items.data_type() {
-        DataType::Utf8 => rows_of_items::<S, _>(items.as_string::<i32>(), vals, opt_filter, f),
-        DataType::LargeUtf8 => rows_of_items::<S, _>(items.as_string::<i64>(), vals, opt_filter, f),
-        DataType::Utf8View => rows_of_items::<S, _>(items.as_string_view(), vals, opt_filter, f),
+        DataType::Utf8 => rows_of::<S, _>(items.as_string::<i32>(), vals, opt_filter, &mut by_text),
+        DataType::LargeUtf8 => {
+            rows_of::<S, _>(items.as_string::<i64>(), vals, opt_filter, &mut by_text)
+        }
+        DataType::Utf8View => {
+            rows_of::<S, _>(items.as_string_view(), vals, opt_filter, &mut by_text)
+        }
+        DataType::Dictionary(key, _) => {
+            let f = &mut f;
+            match key.as_ref() {
+                DataType::Int8 => dictionary_rows::<Int8Type, S>(items, vals, opt_filter, f),
+                DataType::Int16 => dictionary_rows::<Int16Type, S>(items, vals, opt_filter, f),
+                DataType::Int32 => dictionary_rows::<Int32Type, S>(items, vals, opt_filter, f),
+                DataType::Int64 => dictionary_rows::<Int64Type, S>(items, vals, opt_filter, f),
+                DataType::UInt8 => dictionary_rows::<UInt8Type, S>(items, vals, opt_filter, f),
+                DataType::UInt16 => dictionary_rows::<UInt16Type, S>(items, vals, opt_filter, f),
+                DataType::UInt32 => dictionary_rows::<UInt32Type, S>(items, vals, opt_filter, f),
+                DataType::UInt64 => dictionary_rows::<UInt64Type, S>(items, vals, opt_filter, f),
+                other => internal_err!("{}: unexpected dictionary key type {other}", S::NAME),
+            }
+        }
         other => internal_err!("{}: unexpected item type {other}", S::NAME),
     }
 }
 
+/// [`for_each_answer`] over a dictionary of item codes with keys `K`.
+fn dictionary_rows<K: ArrowDictionaryKeyType, S: Scorer>(
+    items: &ArrayRef,
+    vals: &ArrayRef,
+    opt_filter: Option<&BooleanArray>,
+    f: &mut impl FnMut(usize, usize, u8),
+) -> Result<()> {
+    let dictionary = items.as_dictionary::<K>();
+    let codes = dictionary.values();
+    let slot_of = |item: Option<&str>| item.and_then(S::Answers::slot);
+    // The slot of each distinct code, found once.
+    let slots: Vec<Option<usize>> = match codes.data_type() {
+        DataType::Utf8 => codes.as_string::<i32>().iter().map(slot_of).collect(),
+        DataType::LargeUtf8 => codes.as_string::<i64>().iter().map(slot_of).collect(),
+        DataType::Utf8View => codes.as_string_view().iter().map(slot_of).collect(),
+        other => return internal_err!("{}: unexpected item type {other}", S::NAME),
+    };
+    let keys = dictionary.keys();
+    let mut by_key = |row: usize, key: K::Native, value: i32| {
+        let slot = key.as_usize();
+        if let Some(slot) = slots.get(slot).copied().flatten() {
+            if let Some(v) = S::Answers::answer(slot, value) {
+                f(row, slot, v);
+            }
+        }
+    };
+    rows_of::<S, _>(keys, vals, opt_filter, &mut by_key)
+}
+
+/// Call `f(row, item, value)` for every row of `items` (any array whose
+/// values are read by index) with a non-NULL item and value that passes
+/// `opt_filter`. A value that does not fit an `i32` is passed as
+/// `i32::MIN` (it can then only be out of range).
 #[inline]
-fn rows_of_items<'a, S: Scorer, I: ArrayAccessor<Item = &'a str>>(
+fn rows_of<S: Scorer, I: ArrayAccessor>(
     items: I,
     vals: &ArrayRef,
     opt_filter: Option<&BooleanArray>,
-    f: impl FnMut(usize, &str, i32),
+    f: &mut impl FnMut(usize, I::Item, i32),
 ) -> Result<()> {
     match vals.data_type() {
         DataType::Int32 => rows_typed(items, vals.as_primitive::<Int32Type>(), opt_filter, f),
@@ -178,13 +252,13 @@ fn rows_of_items<'a, S: Scorer, I: ArrayAccessor<Item = &'a str>>(
 }
 
 #[inline]
-fn rows_typed<'a, I, T>(
+fn rows_typed<I, T>(
     items: I,
     vals: &PrimitiveArray<T>,
     opt_filter: Option<&BooleanArray>,
-    mut f: impl FnMut(usize, &str, i32),
+    f: &mut impl FnMut(usize, I::Item, i32),
 ) where
-    I: ArrayAccessor<Item = &'a str>,
+    I: ArrayAccessor,
     T: ArrowPrimitiveType,
     T::Native: TryInto<i32>,
 {
@@ -201,7 +275,6 @@ fn rows_typed<'a, I, T>(
                 }
             }
         }
-        // A value that does not fit i32 is out of range for every item.
         let v = v.try_into().unwrap_or(i32::MIN);
         f(row, items.value(row), v);
     }
@@ -265,10 +338,8 @@ impl<S: Scorer> ScoresAccumulator<S> {
 impl<S: Scorer> Accumulator for ScoresAccumulator<S> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let answers = &mut self.answers;
-        for_each_row::<S>(values, None, |_, item, value| {
-            if let Some((slot, v)) = S::Answers::encode(item, value) {
-                answers::record(answers.codes_mut(), slot, v);
-            }
+        for_each_answer::<S>(values, None, |_, slot, v| {
+            answers::record(answers.codes_mut(), slot, v);
         })
     }
 
@@ -329,10 +400,8 @@ impl<S: Scorer> GroupsAccumulator for ScoresGroupsAccumulator<S> {
     ) -> Result<()> {
         self.resize(total_num_groups);
         let answers = &mut self.answers;
-        for_each_row::<S>(values, opt_filter, |row, item, value| {
-            if let Some((slot, v)) = S::Answers::encode(item, value) {
-                answers::record(answers[group_indices[row]].codes_mut(), slot, v);
-            }
+        for_each_answer::<S>(values, opt_filter, |row, slot, v| {
+            answers::record(answers[group_indices[row]].codes_mut(), slot, v);
         })
     }
 
@@ -373,10 +442,8 @@ impl<S: Scorer> GroupsAccumulator for ScoresGroupsAccumulator<S> {
         let slots = S::Answers::SLOTS;
         let rows = values.first().map_or(0, |v| v.len());
         let mut bytes = vec![answers::EMPTY; rows * slots];
-        for_each_row::<S>(values, opt_filter, |row, item, value| {
-            if let Some((slot, v)) = S::Answers::encode(item, value) {
-                answers::record(&mut bytes[row * slots..(row + 1) * slots], slot, v);
-            }
+        for_each_answer::<S>(values, opt_filter, |row, slot, v| {
+            answers::record(&mut bytes[row * slots..(row + 1) * slots], slot, v);
         })?;
         Ok(vec![Arc::new(FixedSizeBinaryArray::try_new(
             state_width::<S>(),

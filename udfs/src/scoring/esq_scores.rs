@@ -102,13 +102,15 @@ impl Questionnaire for EsqAnswers {
     }
 
     #[inline]
-    fn encode(item: &str, value: i32) -> Option<(usize, u8)> {
-        let n = numbered_item(item, "esq_")?;
-        if (1..=SLOTS).contains(&n) && (0..=2).contains(&value) {
-            u8::try_from(value).ok().map(|v| (n - 1, v))
-        } else {
-            None
-        }
+    fn slot(item: &str) -> Option<usize> {
+        numbered_item(item, "esq_")
+            .filter(|n| (1..=SLOTS).contains(n))
+            .map(|n| n - 1)
+    }
+
+    #[inline]
+    fn answer(_slot: usize, value: i32) -> Option<u8> {
+        u8::try_from(value).ok().filter(|v| *v <= 2)
     }
 
     fn codes(&self) -> &[u8] {

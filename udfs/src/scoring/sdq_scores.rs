@@ -231,14 +231,14 @@ impl Questionnaire for SdqAnswers {
     }
 
     #[inline]
-    fn encode(item: &str, value: i32) -> Option<(usize, u8)> {
-        let slot = slot(item)?;
+    fn slot(item: &str) -> Option<usize> {
+        slot(item)
+    }
+
+    #[inline]
+    fn answer(slot: usize, value: i32) -> Option<u8> {
         let max = if slot < FIRST_IMPACT { 2 } else { 3 };
-        if (0..=max).contains(&value) {
-            u8::try_from(value).ok().map(|v| (slot, v))
-        } else {
-            None
-        }
+        u8::try_from(value).ok().filter(|v| *v <= max)
     }
 
     fn codes(&self) -> &[u8] {

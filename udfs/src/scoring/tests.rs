@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Int32Array, Int64Array, LargeStringArray, RecordBatch, StringArray,
-    StringViewArray, StructArray,
+    Array, ArrayRef, AsArray, DictionaryArray, Int16Array, Int32Array, Int64Array,
+    LargeStringArray, RecordBatch, StringArray, StringViewArray, StructArray, UInt8Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -163,11 +163,37 @@ async fn item_and_value_types() -> Result<()> {
         "somatic", "worries", "unhappy", "clingy", "esq_01", "rcads_01",
     ];
     let values = [1i64, 1, 2, 2, 2, 3];
-    let item_arrays: Vec<ArrayRef> = vec![
+    let mut item_arrays: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(items.to_vec())),
         Arc::new(LargeStringArray::from(items.to_vec())),
         Arc::new(StringViewArray::from(items.to_vec())),
     ];
+    // Dictionary-encoded codes (as Parquet written with a dictionary type
+    // arrives), with narrow and unsigned keys, string and view values, and
+    // dictionary entries no row uses (one a scored code, one NULL).
+    let codes = StringArray::from(vec![
+        Some("rcads_01"),
+        Some("unhappy"),
+        None,
+        Some("esq_01"),
+        Some("worries"),
+        Some("clingy"),
+        Some("somatic"),
+        Some("kind"),
+    ]);
+    let keys = [6u8, 4, 1, 5, 3, 0];
+    item_arrays.push(Arc::new(DictionaryArray::new(
+        UInt8Array::from(keys.to_vec()),
+        Arc::new(codes.clone()),
+    )));
+    item_arrays.push(Arc::new(DictionaryArray::new(
+        Int16Array::from(keys.iter().map(|&k| i16::from(k)).collect::<Vec<_>>()),
+        datafusion::arrow::compute::cast(&codes, &DataType::Utf8View)?,
+    )));
+    item_arrays.push(Arc::new(DictionaryArray::new(
+        Int32Array::from(keys.iter().map(|&k| i32::from(k)).collect::<Vec<_>>()),
+        datafusion::arrow::compute::cast(&codes, &DataType::LargeUtf8)?,
+    )));
     for item in item_arrays {
         for value_type in [
             DataType::Int8,
@@ -257,13 +283,22 @@ fn row_strategy(questionnaires: i64) -> impl Strategy<Value = Row> {
     )
 }
 
-fn table(rows: &[Row], partitions: usize, batch_size: usize) -> Result<MemTable> {
+/// The rows as a table of `partitions` partitions of `batch_size`-row
+/// batches; `dictionary`: the items dictionary-encoded over the whole pool
+/// (so each batch's dictionary holds codes its rows do not use).
+fn table(rows: &[Row], partitions: usize, batch_size: usize, dictionary: bool) -> Result<MemTable> {
     let pool = item_pool();
+    let item_type = if dictionary {
+        DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8))
+    } else {
+        DataType::Utf8View
+    };
     let schema = Arc::new(Schema::new(vec![
         Field::new("questionnaire_id", DataType::Int64, false),
-        Field::new("item", DataType::Utf8View, true),
+        Field::new("item", item_type, true),
         Field::new("value", DataType::Int32, true),
     ]));
+    let codes: ArrayRef = Arc::new(StringArray::from_iter_values(&pool));
     let mut parts = vec![Vec::new(); partitions];
     let chunks: Vec<&[Row]> = rows.chunks(batch_size.max(1)).collect();
     for (i, chunk) in chunks.iter().enumerate() {
@@ -271,9 +306,17 @@ fn table(rows: &[Row], partitions: usize, batch_size: usize) -> Result<MemTable>
             schema.clone(),
             vec![
                 Arc::new(chunk.iter().map(|r| r.0).collect::<Int64Array>()),
-                Arc::new(StringViewArray::from_iter(
-                    chunk.iter().map(|r| r.1.map(|i| pool[i].as_str())),
-                )),
+                if dictionary {
+                    let keys = chunk
+                        .iter()
+                        .map(|r| r.1.map(|i| i16::try_from(i).expect("a small pool")))
+                        .collect::<Int16Array>();
+                    Arc::new(DictionaryArray::new(keys, codes.clone()))
+                } else {
+                    Arc::new(StringViewArray::from_iter(
+                        chunk.iter().map(|r| r.1.map(|i| pool[i].as_str())),
+                    ))
+                },
                 Arc::new(chunk.iter().map(|r| r.2).collect::<Int32Array>()),
             ],
         )?;
@@ -401,9 +444,13 @@ fn configs() -> Vec<(&'static str, SessionConfig, usize)> {
 fn check_all_paths(rows: &[Row]) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     rt.block_on(async {
-        for (label, config, partitions) in configs() {
+        for ((label, config, partitions), dictionary) in configs()
+            .into_iter()
+            .flat_map(|c| [(c.clone(), false), (c, true)])
+        {
+            let label = format!("{label}, dictionary items: {dictionary}");
             let ctx = context(config);
-            ctx.register_table("t", Arc::new(table(rows, partitions, 5)?))?;
+            ctx.register_table("t", Arc::new(table(rows, partitions, 5, dictionary)?))?;
             for (function, call) in [
                 ("sdq", "sdq_scores(item, value)"),
                 ("rcads", "rcads_scores(item, value, 3)"),
