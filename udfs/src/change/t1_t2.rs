@@ -35,8 +35,6 @@ use datafusion::logical_expr::{
 
 use super::DOC_SECTION;
 
-const NAME: &str = "t1_t2";
-
 /// Which two of a case's scored questionnaires the aggregate returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pairing {
@@ -52,7 +50,7 @@ pub enum Pairing {
 impl Pairing {
     fn name(self) -> &'static str {
         match self {
-            Pairing::CypIapt => NAME,
+            Pairing::CypIapt => "t1_t2",
             Pairing::National => "first_last",
         }
     }
@@ -285,9 +283,11 @@ struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    fn new(values: &'a [ArrayRef]) -> Result<Self> {
+    /// The columns of `values`; an error names the function of `pairing`.
+    fn new(values: &'a [ArrayRef], pairing: Pairing) -> Result<Self> {
+        let name = pairing.name();
         let [date, id, score] = values else {
-            return internal_err!("{NAME}: expected 3 input arrays, got {}", values.len());
+            return internal_err!("{name}: expected 3 input arrays, got {}", values.len());
         };
         match (
             date.as_primitive_opt::<Date32Type>(),
@@ -296,7 +296,7 @@ impl<'a> Input<'a> {
         ) {
             (Some(date), Some(id), Some(score)) => Ok(Self { date, id, score }),
             _ => internal_err!(
-                "{NAME}: unexpected input types {}, {}, {}",
+                "{name}: unexpected input types {}, {}, {}",
                 date.data_type(),
                 id.data_type(),
                 score.data_type()
@@ -338,17 +338,23 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Calls `f(row, first, last)` for every non-NULL state row.
-fn for_each_state(states: &[ArrayRef], mut f: impl FnMut(usize, Scored, Scored)) -> Result<()> {
+/// Calls `f(row, first, last)` for every non-NULL state row; an error
+/// names the function of `pairing`.
+fn for_each_state(
+    states: &[ArrayRef],
+    pairing: Pairing,
+    mut f: impl FnMut(usize, Scored, Scored),
+) -> Result<()> {
+    let name = pairing.name();
     let [state] = states else {
-        return internal_err!("{NAME}: expected 1 state array, got {}", states.len());
+        return internal_err!("{name}: expected 1 state array, got {}", states.len());
     };
     let Some(state) = state.as_fixed_size_binary_opt() else {
-        return internal_err!("{NAME}: unexpected state type {}", state.data_type());
+        return internal_err!("{name}: unexpected state type {}", state.data_type());
     };
     if state.value_length() != STATE_BYTES {
         return internal_err!(
-            "{NAME}: state is {} bytes wide, expected {STATE_BYTES}",
+            "{name}: state is {} bytes wide, expected {STATE_BYTES}",
             state.value_length()
         );
     }
@@ -371,7 +377,7 @@ struct T1T2Accumulator {
 impl Accumulator for T1T2Accumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let ends = &mut self.ends;
-        Input::new(values)?.for_each(None, |_, s| ends.push(s));
+        Input::new(values, self.pairing)?.for_each(None, |_, s| ends.push(s));
         Ok(())
     }
 
@@ -395,7 +401,7 @@ impl Accumulator for T1T2Accumulator {
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let ends = &mut self.ends;
-        for_each_state(states, |_, f, l| ends.push_ends(f, l))
+        for_each_state(states, self.pairing, |_, f, l| ends.push_ends(f, l))
     }
 }
 
@@ -431,7 +437,8 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
     ) -> Result<()> {
         self.resize(total_num_groups);
         let ends = &mut self.ends;
-        Input::new(values)?.for_each(opt_filter, |row, s| ends[group_indices[row]].push(s));
+        Input::new(values, self.pairing)?
+            .for_each(opt_filter, |row, s| ends[group_indices[row]].push(s));
         Ok(())
     }
 
@@ -451,7 +458,9 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
     ) -> Result<()> {
         self.resize(total_num_groups);
         let ends = &mut self.ends;
-        for_each_state(values, |row, f, l| ends[group_indices[row]].push_ends(f, l))
+        for_each_state(values, self.pairing, |row, f, l| {
+            ends[group_indices[row]].push_ends(f, l)
+        })
     }
 
     fn convert_to_state(
@@ -461,7 +470,7 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
     ) -> Result<Vec<ArrayRef>> {
         let rows = values.first().map_or(0, |v| v.len());
         let mut states = vec![Ends::default(); rows];
-        Input::new(values)?.for_each(opt_filter, |row, s| states[row].push(s));
+        Input::new(values, self.pairing)?.for_each(opt_filter, |row, s| states[row].push(s));
         state_arrays(&states)
     }
 
@@ -641,6 +650,32 @@ fn national_doc() -> &'static Documentation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An internal error (input or state of the wrong shape) names the
+    /// function the query called: `first_last` shares this code.
+    #[test]
+    fn internal_errors_name_the_function_called() {
+        let date: ArrayRef = Arc::new(Date32Array::from(vec![1]));
+        for pairing in [Pairing::CypIapt, Pairing::National] {
+            let name = pairing.name();
+            let mut groups = T1T2GroupsAccumulator::new(pairing);
+            let inputs = [
+                groups
+                    .update_batch(std::slice::from_ref(&date), &[0], None, 1)
+                    .unwrap_err(),
+                groups
+                    .update_batch(&[date.clone(), date.clone(), date.clone()], &[0], None, 1)
+                    .unwrap_err(),
+                groups
+                    .merge_batch(std::slice::from_ref(&date), &[0], 1)
+                    .unwrap_err(),
+            ];
+            for e in inputs {
+                let text = e.to_string();
+                assert!(text.contains(&format!("{name}: ")), "{text}");
+            }
+        }
+    }
 
     fn s(date: i32, id: i64, score: f64) -> Scored {
         Scored { date, id, score }
