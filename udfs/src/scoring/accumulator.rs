@@ -15,6 +15,7 @@ use datafusion::arrow::array::{
     RecordBatch,
 };
 use datafusion::arrow::buffer::Buffer;
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     ArrowDictionaryKeyType, ArrowNativeType, ArrowPrimitiveType, DataType, Field, FieldRef,
     Int16Type, Int32Type, Int64Type, Int8Type, Schema, UInt16Type, UInt32Type, UInt64Type,
@@ -156,6 +157,11 @@ fn state_width<S: Scorer>() -> i32 {
     i32::try_from(S::Answers::SLOTS).expect("slot count fits i32")
 }
 
+/// A dictionary of item codes is matched code by code when it holds at
+/// most this many codes or no more than the batch has rows (a Parquet row
+/// group's dictionary of item codes holds a few hundred).
+const MATCHED_CODES: usize = 4096;
+
 /// Call `f(row, slot, answer)` for every row that passes `opt_filter` and
 /// holds a valid answer (non-NULL, in range) to a scored item of `S`.
 ///
@@ -171,6 +177,15 @@ fn for_each_answer<S: Scorer>(
     let [items, vals, ..] = values else {
         return internal_err!("{}: expected item and value arrays", S::NAME);
     };
+    if let DataType::Dictionary(_, codes) = items.data_type() {
+        // A dictionary far larger than its batch (a slice of a large
+        // one): matching every code would cost more than the rows do.
+        let distinct = items.as_any_dictionary().values().len();
+        if distinct > items.len().max(MATCHED_CODES) {
+            let plain = cast(items, codes)?;
+            return for_each_answer::<S>(&[plain, Arc::clone(vals)], opt_filter, f);
+        }
+    }
     let mut by_text = |row: usize, item: &str, value: i32| {
         if let Some((slot, v)) = S::Answers::encode(item, value) {
             f(row, slot, v);

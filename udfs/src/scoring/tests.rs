@@ -194,6 +194,16 @@ async fn item_and_value_types() -> Result<()> {
         Int32Array::from(keys.iter().map(|&k| i32::from(k)).collect::<Vec<_>>()),
         datafusion::arrow::compute::cast(&codes, &DataType::LargeUtf8)?,
     )));
+    // A dictionary of 5,000 codes behind a 6-row batch (read as strings
+    // rather than matched code by code).
+    let mut many: Vec<Option<String>> = (0..5000).map(|n| Some(format!("junk_{n}"))).collect();
+    for (k, code) in codes.iter().enumerate() {
+        many[k * 600] = code.map(str::to_string);
+    }
+    item_arrays.push(Arc::new(DictionaryArray::new(
+        Int32Array::from(keys.iter().map(|&k| i32::from(k) * 600).collect::<Vec<_>>()),
+        Arc::new(StringArray::from(many)),
+    )));
     for item in item_arrays {
         for value_type in [
             DataType::Int8,
