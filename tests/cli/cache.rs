@@ -77,20 +77,27 @@ pub(crate) fn assert_same(a: &Path, b: &Path) {
         for (i, (r, s)) in rows.iter().zip(other).enumerate() {
             assert_eq!(r.len(), s.len(), "{file} row {i}");
             for (x, y) in r.iter().zip(s) {
-                match (x.parse::<f64>(), y.parse::<f64>()) {
-                    (Ok(x), Ok(y)) if x != y => {
-                        let scale = x.abs().max(y.abs());
-                        assert!(
-                            (x - y).abs() <= 1e-10 * scale,
-                            "{file} row {i}: {x} against {y}"
-                        );
-                    }
-                    (Ok(_), Ok(_)) => {}
-                    _ => assert_eq!(x, y, "{file} row {i}"),
-                }
+                assert!(same_cell(x, y), "{file} row {i}: {x} against {y}");
             }
         }
     }
+}
+
+/// One cell of two exports: numbers equal to 1e-10 relative (see
+/// [`assert_same`]), anything else as text.
+pub(crate) fn same_cell(x: &str, y: &str) -> bool {
+    match (x.parse::<f64>(), y.parse::<f64>()) {
+        (Ok(a), Ok(b)) => a == b || (a - b).abs() <= 1e-10 * a.abs().max(b.abs()),
+        _ => x == y,
+    }
+}
+
+/// The rows of one chart of two exports, cell by cell by [`same_cell`].
+pub(crate) fn same_rows(a: &[Vec<String>], b: &[Vec<String>]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(r, s)| r.len() == s.len() && r.iter().zip(s).all(|(x, y)| same_cell(x, y)))
 }
 
 #[test]
