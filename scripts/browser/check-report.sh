@@ -7,12 +7,13 @@
 #   - prints it to PDF and reads every page (pdftotext): no page holding only
 #     a footnote or a lone title;
 #   - measures the funnel labels with the browser's fonts: none overlap.
-# Needs target/debug/cypdash (built by `cargo test --workspace`), Debian's
+# Needs the debug cypdash binary (built by `cargo test --workspace`, in
+# target/ or $CARGO_TARGET_DIR), Debian's
 # chromium and poppler-utils, and `npm ci` in scripts/browser: scripts/test.sh
 # installs them. Results go to target/report-checks/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=target/debug/cypdash
+bin=${CARGO_TARGET_DIR:-target}/debug/cypdash
 out=target/report-checks
 node=scripts/browser/checks.mjs
 [[ -x $bin ]] || { echo "no $bin: run cargo test --workspace first" >&2; exit 1; }
