@@ -270,3 +270,29 @@ pub fn sort_key(table: &str) -> &'static [&'static str] {
         .find(|(t, _)| *t == table)
         .map_or(&[], |(_, key)| key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A string column may arrive dictionary-encoded (a pandas categorical)
+    /// with any integer key; a dictionary of anything but strings is a type
+    /// error, as the plain type would be.
+    #[test]
+    fn strings_may_arrive_as_a_dictionary_of_strings_only() {
+        let dictionary = |k: DataType, v: DataType| DataType::Dictionary(Box::new(k), Box::new(v));
+        for key in [
+            DataType::Int8,
+            DataType::Int32,
+            DataType::UInt16,
+            DataType::UInt64,
+        ] {
+            for value in [DataType::Utf8, DataType::LargeUtf8, DataType::Utf8View] {
+                assert!(ContractType::Utf8.accepts(&dictionary(key.clone(), value)));
+            }
+            assert!(!ContractType::Utf8.accepts(&dictionary(key.clone(), DataType::Int64)));
+            assert!(!ContractType::Int64.accepts(&dictionary(key, DataType::Utf8)));
+        }
+        assert!(!ContractType::Utf8.accepts(&dictionary(DataType::Utf8, DataType::Utf8)));
+    }
+}
