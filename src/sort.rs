@@ -114,7 +114,9 @@ pub async fn sort_data_dir(
     let name = out
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = parent.join(format!(".{name}.cypdash-sort-{}.tmp", std::process::id()));
+    let prefix = format!(".{name}.cypdash-sort-");
+    sweep_abandoned(&parent, &prefix);
+    let tmp = parent.join(format!("{prefix}{}.tmp", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
     }
@@ -131,6 +133,28 @@ pub async fn sort_data_dir(
         let _ = fs::remove_dir_all(&tmp);
     }
     result
+}
+
+/// Remove the folders `<prefix><pid>.tmp` in `dir` whose process is gone:
+/// what a sort stopped by Ctrl-C or killed left half-written beside its
+/// output. Another running sort's folder is left alone.
+fn sweep_abandoned(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix)?.strip_suffix(".tmp")?.parse().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        if path.is_dir() && !crate::process::alive(pid, &path) {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
 }
 
 async fn write_all(engine: &Engine, tmp: &Path) -> Result<Vec<SortedTable>, SortError> {
@@ -477,6 +501,30 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("not empty"), "{err}");
+    }
+
+    /// A sort stopped by Ctrl-C or killed leaves its temporary folder
+    /// beside the output; the next sort to the same place removes it, and
+    /// leaves a running sort's alone.
+    #[tokio::test]
+    async fn the_next_sort_removes_what_a_killed_one_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        let abandoned = tmp.path().join(format!(".out.cypdash-sort-{gone}.tmp"));
+        // pid 1 (init) is always running.
+        let running = tmp.path().join(".out.cypdash-sort-1.tmp");
+        for dir in [&abandoned, &running] {
+            fs::create_dir_all(dir.join("questionnaire_item")).unwrap();
+        }
+        sort_data_dir(EngineConfig::new(fixture("tiny")), &out)
+            .await
+            .unwrap();
+        assert!(!abandoned.exists(), "the killed sort's folder is removed");
+        assert!(running.exists(), "a running sort's folder is left");
+        assert!(out.join("questionnaire_item.parquet").is_file());
     }
 
     /// A folder of K files is written as K files of consecutive key
