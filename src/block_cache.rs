@@ -494,26 +494,9 @@ impl Drop for SessionBlocks {
 const SESSION_PREFIX: &str = "cypdash-blocks-";
 
 /// Remove the folders in `dir` named `<prefix><pid>-<n>` whose process is
-/// gone: what a run stopped by Ctrl-C or killed left half-written. Another
-/// running process's folders are left alone; a folder that cannot be
-/// removed is left for `cache clear`.
+/// gone (see [`crate::process::sweep_abandoned`]).
 fn sweep_abandoned(dir: &Path, prefix: &str) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| crate::process::tagged_pid(n, prefix))
-        else {
-            continue;
-        };
-        let path = entry.path();
-        if path.is_dir() && !crate::process::alive(pid, &path) {
-            let _ = fs::remove_dir_all(&path);
-        }
-    }
+    crate::process::sweep_abandoned(dir, |n| crate::process::tagged_pid(n, prefix));
 }
 
 /// The Arrow schema embedded in an entry's first file.

@@ -1,5 +1,5 @@
 //! Whether the process that left a file behind is still running: the
-//! export directory (`export::directory`) and the block cache both tag
+//! export directory (`export::directory`), the block cache and `sort` tag
 //! their temporary files with the writer's pid, and sweep a leftover only
 //! when its writer is gone (a run stopped by Ctrl-C or killed).
 
@@ -26,6 +26,26 @@ pub fn alive(_pid: u32, path: &Path) -> bool {
         .ok()
         .and_then(|t| t.elapsed().ok())
         .is_none_or(|age| age < std::time::Duration::from_secs(86_400))
+}
+
+/// Remove the folders in `dir` whose name `pid_of` reads a pid from and
+/// whose process is gone: what a run stopped by Ctrl-C or killed left
+/// half-written. Another running process's folders are left alone; a
+/// folder that cannot be removed is left (for `cache clear`, or the next
+/// run).
+pub fn sweep_abandoned(dir: &Path, pid_of: impl Fn(&str) -> Option<u32>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(&pid_of) else {
+            continue;
+        };
+        let path = entry.path();
+        if path.is_dir() && !alive(pid, &path) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 /// The pid in a name `<prefix><pid>-<n>` (the block cache's temporary

@@ -115,7 +115,13 @@ pub async fn sort_data_dir(
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let prefix = format!(".{name}.cypdash-sort-");
-    sweep_abandoned(&parent, &prefix);
+    // What a sort stopped by Ctrl-C or killed left beside the output.
+    crate::process::sweep_abandoned(&parent, |n| {
+        n.strip_prefix(prefix.as_str())?
+            .strip_suffix(".tmp")?
+            .parse()
+            .ok()
+    });
     let tmp = parent.join(format!("{prefix}{}.tmp", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
@@ -133,28 +139,6 @@ pub async fn sort_data_dir(
         let _ = fs::remove_dir_all(&tmp);
     }
     result
-}
-
-/// Remove the folders `<prefix><pid>.tmp` in `dir` whose process is gone:
-/// what a sort stopped by Ctrl-C or killed left half-written beside its
-/// output. Another running sort's folder is left alone.
-fn sweep_abandoned(dir: &Path, prefix: &str) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(prefix)?.strip_suffix(".tmp")?.parse().ok())
-        else {
-            continue;
-        };
-        let path = entry.path();
-        if path.is_dir() && !crate::process::alive(pid, &path) {
-            let _ = fs::remove_dir_all(&path);
-        }
-    }
 }
 
 async fn write_all(engine: &Engine, tmp: &Path) -> Result<Vec<SortedTable>, SortError> {
