@@ -272,36 +272,81 @@ impl BlockCache {
 /// Write each partition of `partial` (its batches read so far, then the
 /// rest of its stream) as `part-<nnnn>.parquet` in `tmp`, then the marker.
 async fn write_entry(tmp: &Path, key: &BlockKey, partial: Partial) -> Result<(), CacheError> {
-    let werr = |source| CacheError::Write {
-        block: key.block.clone(),
-        path: tmp.to_path_buf(),
-        source,
+    let werr = |block: String, path: PathBuf| {
+        move |source| CacheError::Write {
+            block,
+            path,
+            source,
+        }
     };
     fs::create_dir_all(tmp).map_err(io(tmp))?;
     let Partial { schema, partitions } = partial;
     let writes = partitions.into_iter().enumerate().map(|(i, (read, rest))| {
         let path = tmp.join(format!("part-{i:04}.parquet"));
         let schema = schema.clone();
+        let werr = werr(key.block.clone(), tmp.to_path_buf());
         async move {
             let file = fs::File::create(&path).map_err(io(&path))?;
-            let mut writer = ArrowWriter::try_new(BufWriter::new(file), schema, None)
-                .map_err(|e| werr(e.into()))?;
-            for batch in read {
-                writer.write(&batch).map_err(|e| werr(e.into()))?;
+            match ArrowWriter::try_new(BufWriter::new(file), schema, None) {
+                Ok(writer) => write_partition(writer, read, rest).await.map_err(werr),
+                Err(e) => Err(werr(e.into())),
             }
-            if let Some(mut stream) = rest {
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(werr)?;
-                    writer.write(&batch).map_err(|e| werr(e.into()))?;
-                }
-            }
-            writer.close().map_err(|e| werr(e.into()))?;
-            Ok::<(), CacheError>(())
         }
     });
-    futures::future::try_join_all(writes).await?;
+    each_in_task(writes, werr(key.block.clone(), tmp.to_path_buf())).await?;
     let marker = tmp.join(MARKER);
     fs::write(&marker, key.hash.as_bytes()).map_err(io(&marker))
+}
+
+/// Write one partition: the batches already read, then the rest of its
+/// stream.
+async fn write_partition<W: std::io::Write + Send>(
+    mut writer: ArrowWriter<W>,
+    read: Vec<RecordBatch>,
+    rest: Option<SendableRecordBatchStream>,
+) -> Result<(), DataFusionError> {
+    for batch in read {
+        writer.write(&batch)?;
+    }
+    if let Some(mut stream) = rest {
+        while let Some(batch) = stream.next().await {
+            writer.write(&batch?)?;
+        }
+    }
+    writer.close()?;
+    Ok(())
+}
+
+/// Await each of `work` in a task of its own and give their results in
+/// order. A block's partitions are read and written this way, as
+/// DataFusion's `collect_partitioned` reads them: polled together in one
+/// task, the operators above a plan's last exchange (a partitioned join's
+/// probe, a projection) and the Parquet encoding of every partition ran on
+/// one core (issue 18). The first error is returned and the other tasks are
+/// stopped (a `JoinSet` aborts its tasks when dropped); a panic in a task
+/// is resumed here; `cancelled` maps a task cancelled from outside.
+async fn each_in_task<R, E>(
+    work: impl IntoIterator<Item = impl std::future::Future<Output = Result<R, E>> + Send + 'static>,
+    cancelled: impl FnOnce(DataFusionError) -> E,
+) -> Result<Vec<R>, E>
+where
+    R: Send + 'static,
+    E: Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut results = Vec::new();
+    for (i, future) in work.into_iter().enumerate() {
+        tasks.spawn(async move { (i, future.await) });
+        results.push(None);
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, result)) => results[i] = Some(result?),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(cancelled(DataFusionError::ExecutionJoin(Box::new(e)))),
+        }
+    }
+    Ok(results.into_iter().flatten().collect())
 }
 
 /// Rows and bytes of a block held in memory.
@@ -402,10 +447,10 @@ pub enum Within {
 /// held 1.3 GiB for the moment between being computed and written).
 pub async fn run_within(df: DataFrame, budget: usize) -> Result<Within, DataFusionError> {
     let Partial { schema, partitions } = Partial::unread(df).await?;
-    let tally = std::sync::Mutex::new(Tally::default());
-    let over = AtomicBool::new(false);
+    let tally = Arc::new(std::sync::Mutex::new(Tally::default()));
+    let over = Arc::new(AtomicBool::new(false));
     let reads = partitions.into_iter().map(|(mut read, rest)| {
-        let (tally, over) = (&tally, &over);
+        let (tally, over) = (Arc::clone(&tally), Arc::clone(&over));
         async move {
             let Some(mut stream) = rest else {
                 return Ok((read, None));
@@ -424,11 +469,11 @@ pub async fn run_within(df: DataFrame, budget: usize) -> Result<Within, DataFusi
             Ok::<_, DataFusionError>((read, Some(stream)))
         }
     });
-    let partitions = futures::future::try_join_all(reads).await?;
-    if over.into_inner() {
+    let partitions = each_in_task(reads, |e| e).await?;
+    if over.load(Ordering::Relaxed) {
         return Ok(Within::Over(Partial { schema, partitions }));
     }
-    let held = tally.into_inner().unwrap_or_else(|e| e.into_inner()).held;
+    let held = tally.lock().unwrap_or_else(|e| e.into_inner()).held;
     let partitions = partitions.into_iter().map(|(read, _)| read).collect();
     Ok(Within::Memory {
         schema,
@@ -651,6 +696,16 @@ mod tests {
         cache(&tmp.join("cache"), &data)
     }
 
+    /// Every batch of one Parquet file.
+    fn read_parquet(file: &Path) -> Vec<RecordBatch> {
+        use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(file).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        reader.collect::<Result<_, _>>().unwrap()
+    }
+
     #[test]
     fn keys_change_with_every_input() {
         let tmp = tempfile::tempdir().unwrap();
@@ -742,6 +797,82 @@ mod tests {
         assert_eq!(clear(&dir).unwrap().0, 1);
         assert!(entries(&dir).unwrap().is_empty());
         assert!(!c.contains(&key));
+    }
+
+    /// Each partition of a block is written in a task of its own (issue 18:
+    /// polled together in the caller's task they used one core): three
+    /// streams record the task polling them, and each file holds its
+    /// partition's rows.
+    #[tokio::test]
+    async fn each_partition_is_written_in_a_task_of_its_own() {
+        use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+        let tmp = tempfile::tempdir().unwrap();
+        let c = empty_cache(tmp.path());
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let polled = Arc::new(std::sync::Mutex::new(HashSet::new()));
+        let partitions = (0..3)
+            .map(|i: i64| {
+                let (schema, polled) = (schema.clone(), Arc::clone(&polled));
+                let batch = RecordBatch::try_new(
+                    schema.clone(),
+                    vec![Arc::new(Int64Array::from(vec![i * 10, i * 10 + 1]))],
+                )
+                .unwrap();
+                let stream = futures::stream::once(async move {
+                    polled.lock().unwrap().insert(tokio::task::try_id());
+                    Ok(batch)
+                });
+                let stream: SendableRecordBatchStream =
+                    Box::pin(RecordBatchStreamAdapter::new(schema, stream));
+                (Vec::new(), Some(stream))
+            })
+            .collect();
+        let key = c.key("blk", "_shared/blk", "three streams", &[]);
+        let partial = Partial {
+            schema: schema.clone(),
+            partitions,
+        };
+        c.keep(&key, partial).await.unwrap();
+        let polled = polled.lock().unwrap();
+        assert_eq!(polled.len(), 3, "tasks: {polled:?}");
+        assert!(!polled.contains(&None) && !polled.contains(&tokio::task::try_id()));
+        for i in 0..3 {
+            let file = c.entry(&key).join(format!("part-{i:04}.parquet"));
+            let batches = read_parquet(&file);
+            let ids = datafusion::arrow::compute::concat_batches(&schema, &batches).unwrap();
+            let want = Int64Array::from(vec![i * 10, i * 10 + 1]);
+            assert_eq!(
+                ids.column(0).as_ref(),
+                &want as &dyn datafusion::arrow::array::Array
+            );
+        }
+    }
+
+    /// `each_in_task` gives results in the order of its work whatever
+    /// order they finish in, and returns the first error without waiting
+    /// for work that never ends (which it stops).
+    #[tokio::test]
+    async fn each_in_task_keeps_order_and_stops_at_the_first_error() {
+        use std::time::Duration;
+        let slow_first = (0..4u64).map(|i| async move {
+            tokio::time::sleep(Duration::from_millis(40 - 10 * i)).await;
+            Ok::<_, String>(i)
+        });
+        assert_eq!(
+            each_in_task(slow_first, |e| e.to_string()).await.unwrap(),
+            [0, 1, 2, 3]
+        );
+        let never = Box::pin(async { std::future::pending::<Result<u64, String>>().await });
+        let fails = Box::pin(async { Err::<u64, _>("partition 1 failed".to_string()) });
+        let work: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>> =
+            vec![never, fails];
+        let got = tokio::time::timeout(
+            Duration::from_secs(10),
+            each_in_task(work, |e| e.to_string()),
+        )
+        .await
+        .expect("the first error returns at once");
+        assert_eq!(got, Err("partition 1 failed".to_string()));
     }
 
     /// A block over its budget is returned unfinished and written from
