@@ -29,7 +29,7 @@
 
 use datafusion::scalar::ScalarValue;
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -415,6 +415,12 @@ impl QueryFile {
 
     pub fn is_shared(&self) -> bool {
         self.section == SHARED_DIR
+    }
+
+    /// Whether its SQL names the table `name` (a whole identifier, outside
+    /// comments and string literals).
+    pub fn reads(&self, name: &str) -> bool {
+        reads_table(&self.sql, name)
     }
 
     /// A stable fingerprint of the file text (FNV-1a 64, hex).
@@ -886,6 +892,45 @@ impl Catalog {
     /// Shared building blocks, in registration order.
     pub fn shared(&self) -> impl Iterator<Item = &QueryFile> {
         self.files.iter().filter(|f| f.is_shared())
+    }
+
+    /// The shared blocks a statement naming `names` needs, by name: those
+    /// named and every block they read, in turn. Names compare
+    /// case-insensitively.
+    pub fn shared_needed(&self, names: &BTreeSet<String>) -> HashSet<String> {
+        let shared: Vec<&QueryFile> = self.shared().collect();
+        let mut needed: Vec<bool> = shared
+            .iter()
+            .map(|b| names.contains(&b.name.to_ascii_lowercase()))
+            .collect();
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for (i, block) in shared.iter().enumerate() {
+                let read = || {
+                    shared
+                        .iter()
+                        .zip(&needed)
+                        .any(|(other, &n)| n && other.reads(&block.name))
+                };
+                if !needed[i] && read() {
+                    needed[i] = true;
+                    grew = true;
+                }
+            }
+        }
+        shared
+            .iter()
+            .zip(needed)
+            .filter(|(_, n)| *n)
+            .map(|(b, _)| b.name.clone())
+            .collect()
+    }
+
+    /// The shared blocks that read `name`.
+    pub fn readers_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a QueryFile> + 'a {
+        self.shared()
+            .filter(move |b| b.name != name && b.reads(name))
     }
 
     /// Find a chart by `section/name` or by its bare name when unique.

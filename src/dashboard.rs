@@ -12,7 +12,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::scalar::ScalarValue;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -63,6 +63,9 @@ pub struct Dashboard {
     engine: Engine,
     catalog: Catalog,
     shared_ready: OnceCell<()>,
+    /// The shared tables, steps and views computed so far (all of them
+    /// once `shared_ready` is set; ad hoc SQL computes only what it needs).
+    prepared: Mutex<HashSet<String>>,
     auto_period: OnceCell<(i32, i32)>,
     /// Bound blocks as currently registered, by block name. The lock also
     /// serialises chart runs, which rebind shared tables.
@@ -103,6 +106,7 @@ impl Dashboard {
             engine,
             catalog,
             shared_ready: OnceCell::new(),
+            prepared: Mutex::new(HashSet::new()),
             auto_period: OnceCell::new(),
             bound: Mutex::new(HashMap::new()),
             timings: std::sync::Mutex::new(Vec::new()),
@@ -236,33 +240,65 @@ impl Dashboard {
     /// other values recomputes only the bound blocks whose values differ.
     pub async fn prepare(&self) -> Result<(), RunError> {
         self.shared_ready
-            .get_or_try_init(|| async {
-                let mut steps = Vec::new();
-                for block in self.catalog.shared() {
-                    match block.header.kind.unwrap_or(SharedKind::View) {
-                        SharedKind::Table => self.materialise(block, None, &[]).await?,
-                        SharedKind::Step => {
-                            self.materialise(block, None, &[]).await?;
-                            steps.push(block);
-                        }
-                        SharedKind::View => self.register_view(block).await?,
-                        SharedKind::BoundView => {}
-                    }
-                }
-                // The catalogue checked that only the tables above read them.
-                for step in steps {
-                    self.engine
-                        .ctx()
-                        .deregister_table(step.name.as_str())
-                        .map_err(|source| RunError::Shared {
-                            id: step.id.clone(),
-                            source,
-                        })?;
-                }
-                self.bind(&Resolved { values: Vec::new() }).await.map(drop)
-            })
+            .get_or_try_init(|| self.prepare_blocks(None))
             .await
             .map(|_| ())
+    }
+
+    /// [`Dashboard::prepare`] for only the shared blocks a statement naming
+    /// `names` needs ([`Catalog::shared_needed`]): ad hoc SQL over one block
+    /// waits for that block and what it reads, not for all of them (at 1M
+    /// referrals `select count(*) from esq_answer` waited for every block,
+    /// 40 s). Blocks already computed are not computed again, and a later
+    /// [`Dashboard::prepare`] computes only the rest.
+    pub async fn prepare_for(&self, names: &BTreeSet<String>) -> Result<(), RunError> {
+        if self.shared_ready.initialized() {
+            return Ok(());
+        }
+        self.prepare_blocks(Some(&self.catalog.shared_needed(names)))
+            .await
+    }
+
+    /// Compute and register the shared blocks in `needed` (all when None)
+    /// not yet computed, in catalogue order; then drop each step whose
+    /// readers are all computed, and bind the bound blocks among `needed`
+    /// to their defaults.
+    async fn prepare_blocks(&self, needed: Option<&HashSet<String>>) -> Result<(), RunError> {
+        let mut prepared = self.prepared.lock().await;
+        let wanted = |block: &QueryFile| needed.is_none_or(|n| n.contains(&block.name));
+        for block in self.catalog.shared() {
+            if !wanted(block) || prepared.contains(&block.name) {
+                continue;
+            }
+            match block.header.kind.unwrap_or(SharedKind::View) {
+                SharedKind::Table | SharedKind::Step => self.materialise(block, None, &[]).await?,
+                SharedKind::View => self.register_view(block).await?,
+                SharedKind::BoundView => continue,
+            }
+            prepared.insert(block.name.clone());
+        }
+        // A step is dropped once every block that reads it is computed (the
+        // catalogue checked that only tables of later stages read one).
+        let ctx = self.engine.ctx();
+        for step in self.catalog.shared() {
+            let done = step.header.kind == Some(SharedKind::Step)
+                && prepared.contains(&step.name)
+                && self
+                    .catalog
+                    .readers_of(&step.name)
+                    .all(|r| prepared.contains(&r.name));
+            if done && ctx.table_exist(step.name.as_str()).unwrap_or(false) {
+                ctx.deregister_table(step.name.as_str())
+                    .map_err(|source| RunError::Shared {
+                        id: step.id.clone(),
+                        source,
+                    })?;
+            }
+        }
+        drop(prepared);
+        self.bind_only(&Resolved { values: Vec::new() }, needed)
+            .await
+            .map(drop)
     }
 
     /// Make every bound block hold the values of `chart` (a block's
@@ -272,6 +308,16 @@ impl Dashboard {
     async fn bind(
         &self,
         chart: &Resolved,
+    ) -> Result<tokio::sync::MutexGuard<'_, HashMap<String, Binding>>, RunError> {
+        self.bind_only(chart, None).await
+    }
+
+    /// [`Dashboard::bind`] for the bound blocks in `needed` (all when
+    /// None); the binding of each is the same whichever are computed.
+    async fn bind_only(
+        &self,
+        chart: &Resolved,
+        needed: Option<&HashSet<String>>,
     ) -> Result<tokio::sync::MutexGuard<'_, HashMap<String, Binding>>, RunError> {
         let mut bound = self.bound.lock().await;
         let mut cumulative: Binding = Vec::new();
@@ -290,7 +336,8 @@ impl Dashboard {
                     cumulative.push((name.clone(), value.clone()));
                 }
             }
-            if bound.get(&block.name) != Some(&cumulative) {
+            let wanted = needed.is_none_or(|n| n.contains(&block.name));
+            if wanted && bound.get(&block.name) != Some(&cumulative) {
                 self.materialise(block, Some(&own), &cumulative).await?;
                 bound.insert(block.name.clone(), cumulative.clone());
             }
@@ -682,6 +729,63 @@ mod tests {
     /// the timings), and the charts do not change. Each of the fixture's
     /// tables holds under 64 MiB (the default: all stay in memory) and
     /// over 0 bytes (all go to disk at 0).
+    /// Ad hoc SQL naming shared blocks computes those and what they read,
+    /// not every block (expected lists from the blocks' SQL: `esq_answer`
+    /// reads the step `item_answer`; `goal_rating` reads it and the step
+    /// `given_score`; `current_view_rating` reads it and
+    /// `first_current_view`). A step stays until its last reader is built.
+    /// A later `prepare` computes only the rest, and the charts equal a
+    /// session prepared whole.
+    #[tokio::test]
+    async fn a_statement_computes_only_the_blocks_it_needs() {
+        let spill = tempfile::tempdir().unwrap();
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let computed = |d: &Dashboard| -> Vec<String> {
+            d.block_timings().into_iter().map(|t| t.id).collect()
+        };
+        let lazy = dashboard(None, spill.path()).await;
+        let registered = |name: &str| lazy.engine().ctx().table_exist(name).unwrap();
+        lazy.prepare_for(&names(&["esq_answer"])).await.unwrap();
+        assert_eq!(
+            computed(&lazy),
+            ["_shared/item_answer", "_shared/esq_answer"]
+        );
+        assert!(registered("esq_answer") && registered("item_answer"));
+        assert!(!registered("scale_score") && !registered("given_score"));
+
+        lazy.prepare_for(&names(&["goal_rating", "current_view_rating"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            computed(&lazy)[2..],
+            [
+                "_shared/given_score",
+                "_shared/goal_rating",
+                "_shared/first_current_view",
+                "_shared/current_view_rating"
+            ]
+        );
+        // Every reader of item_answer is built; scale_score reads given_score.
+        assert!(!registered("item_answer") && registered("given_score"));
+
+        // A bound block and what it reads, with its defaults.
+        lazy.prepare_for(&names(&["severity_funnel"]))
+            .await
+            .unwrap();
+        assert!(registered("severity_funnel") && registered("outcome_pair"));
+        assert!(!registered("metric_case") && !registered("national_concept"));
+
+        lazy.prepare().await.unwrap();
+        let ids = computed(&lazy);
+        let distinct: HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "a block computed twice: {ids:?}");
+        assert!(!registered("given_score") && registered("national_concept"));
+        let whole = dashboard(None, spill.path()).await;
+        whole.prepare().await.unwrap();
+        assert_eq!(distinct.len(), computed(&whole).len());
+        assert_same_charts(&lazy, &whole).await;
+    }
+
     #[tokio::test]
     async fn blocks_larger_than_block_memory_are_kept_on_disk() {
         let spill = tempfile::tempdir().unwrap();

@@ -3,8 +3,9 @@
 //! computed before the first statement that names one, and joins and
 //! unnests made to yield so that a cancelled query stops.
 
+use crate::catalog::SharedKind;
 use crate::dashboard::Dashboard;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::config::ConfigOptions;
@@ -56,20 +57,45 @@ fn unprepared_shared(dash: &Dashboard) -> BTreeSet<String> {
         .collect()
 }
 
-/// Run one statement, computing the shared blocks first if it names one
-/// that is not there yet.
+/// Run one statement, computing first the shared blocks it names that are
+/// not there yet, with what they read (not every block).
 pub async fn execute_statement(dash: &Dashboard, statement: Statement) -> Result<StatementResult> {
     let ctx = dash.engine().ctx();
     let state = ctx.state();
-    let missing = unprepared_shared(dash);
+    let named: BTreeSet<String> = state
+        .resolve_table_references(&statement)?
+        .iter()
+        .map(|r| r.table().to_ascii_lowercase())
+        .collect();
+    if let Some(step) = dash
+        .catalog()
+        .shared()
+        .find(|b| b.header.kind == Some(SharedKind::Step) && named.contains(&b.name))
+    {
+        let mut readers: Vec<&str> = dash
+            .catalog()
+            .readers_of(&step.name)
+            .map(|r| r.name.as_str())
+            .collect();
+        let last = readers.pop().unwrap_or("the tables");
+        let readers = match readers.is_empty() {
+            true => last.to_string(),
+            false => format!("{} or {last}", readers.join(", ")),
+        };
+        bail!(
+            "`{}` is a step of the shared blocks, not kept as a table: query {}, built from \
+             it (its SQL: queries/{}.sql)",
+            step.name,
+            readers,
+            step.id
+        );
+    }
+    let missing: BTreeSet<String> = unprepared_shared(dash)
+        .intersection(&named)
+        .cloned()
+        .collect();
     if !missing.is_empty() {
-        let refs = state.resolve_table_references(&statement)?;
-        if refs
-            .iter()
-            .any(|r| missing.contains(&r.table().to_ascii_lowercase()))
-        {
-            dash.prepare().await?;
-        }
+        dash.prepare_for(&missing).await?;
     }
     let state = ctx.state();
     let plan = state.statement_to_plan(statement).await?;

@@ -104,6 +104,12 @@ fn sql_syntax_error() {
             "error_sql_unknown_table",
             tiny().args(["sql", "SELECT * FROM referals"])
         );
+        // A step block is an intermediate, never a table to query: the
+        // error names what is built from it.
+        assert_cmd_snapshot!(
+            "error_sql_step_block",
+            tiny().args(["sql", "SELECT count(*) FROM item_answer"])
+        );
     });
 }
 
