@@ -74,6 +74,13 @@ pub enum CacheError {
     },
     #[error("block cache {path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// The block's own query failed (planning it, or while its rows were
+    /// written): not a fault of the cache.
+    #[error("block `{block}` failed: {source}")]
+    Query {
+        block: String,
+        source: DataFusionError,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -188,13 +195,12 @@ impl BlockCache {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return self.open_entry(key);
         }
-        let werr = |source| CacheError::Write {
+        let qerr = |source| CacheError::Query {
             block: key.block.clone(),
-            path: self.entry(key),
             source,
         };
-        let df = df.await.map_err(werr)?;
-        let partial = Partial::unread(df).await.map_err(werr)?;
+        let df = df.await.map_err(qerr)?;
+        let partial = Partial::unread(df).await.map_err(qerr)?;
         self.keep(key, partial).await
     }
 
@@ -285,10 +291,15 @@ async fn write_entry(tmp: &Path, key: &BlockKey, partial: Partial) -> Result<(),
         let path = tmp.join(format!("part-{i:04}.parquet"));
         let schema = schema.clone();
         let werr = werr(key.block.clone(), tmp.to_path_buf());
+        let block = key.block.clone();
         async move {
             let file = fs::File::create(&path).map_err(io(&path))?;
             match ArrowWriter::try_new(BufWriter::new(file), schema, None) {
-                Ok(writer) => write_partition(writer, read, rest).await.map_err(werr),
+                Ok(writer) => match write_partition(writer, read, rest).await {
+                    Ok(()) => Ok(()),
+                    Err(Failed::Query(source)) => Err(CacheError::Query { block, source }),
+                    Err(Failed::Write(e)) => Err(werr(e)),
+                },
                 Err(e) => Err(werr(e.into())),
             }
         }
@@ -298,22 +309,33 @@ async fn write_entry(tmp: &Path, key: &BlockKey, partial: Partial) -> Result<(),
     fs::write(&marker, key.hash.as_bytes()).map_err(io(&marker))
 }
 
+/// Why writing a partition stopped.
+enum Failed {
+    /// The block's query failed while its rows were read.
+    Query(DataFusionError),
+    /// Encoding or writing the file failed.
+    Write(DataFusionError),
+}
+
 /// Write one partition: the batches already read, then the rest of its
 /// stream.
 async fn write_partition<W: std::io::Write + Send>(
     mut writer: ArrowWriter<W>,
     read: Vec<RecordBatch>,
     rest: Option<SendableRecordBatchStream>,
-) -> Result<(), DataFusionError> {
+) -> Result<(), Failed> {
+    let write = |e: datafusion::parquet::errors::ParquetError| Failed::Write(e.into());
     for batch in read {
-        writer.write(&batch)?;
+        writer.write(&batch).map_err(write)?;
     }
     if let Some(mut stream) = rest {
         while let Some(batch) = stream.next().await {
-            writer.write(&batch?)?;
+            writer
+                .write(&batch.map_err(Failed::Query)?)
+                .map_err(write)?;
         }
     }
-    writer.close()?;
+    writer.close().map_err(write)?;
     Ok(())
 }
 
@@ -964,7 +986,16 @@ mod tests {
         let err = c
             .table(&key, ctx.sql("SELECT 1 / (x - x) AS y FROM src"))
             .await;
-        assert!(err.is_err(), "division by zero should fail");
+        // The query's own error, named as the block's, not as a failure
+        // to write the cache.
+        match err {
+            Err(e @ CacheError::Query { .. }) => {
+                let text = e.to_string();
+                assert!(text.starts_with("block `blk` failed: "), "{text}");
+                assert!(text.to_lowercase().contains("divide by zero"), "{text}");
+            }
+            other => panic!("a query error, got {other:?}"),
+        }
         assert!(!c.contains(&key));
         let leftovers: Vec<_> = fs::read_dir(dir.join(FORMAT)).unwrap().collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");

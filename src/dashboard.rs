@@ -391,9 +391,17 @@ impl Dashboard {
                 None => Ok(df),
             }
         };
-        let cache_err = |source| RunError::Cache {
-            id: block.id.clone(),
-            source,
+        // The block's query failing while its rows are written to the
+        // cache is reported as when it is held in memory.
+        let cache_err = |source| match source {
+            CacheError::Query { source, .. } => RunError::Shared {
+                id: block.id.clone(),
+                source,
+            },
+            source => RunError::Cache {
+                id: block.id.clone(),
+                source,
+            },
         };
         let store = self.block_store().await.map_err(cache_err)?;
         let binding: Vec<(String, String)> = binding
@@ -784,6 +792,57 @@ mod tests {
         whole.prepare().await.unwrap();
         assert_eq!(distinct.len(), computed(&whole).len());
         assert_same_charts(&lazy, &whole).await;
+    }
+
+    /// A shared block whose query fails while its rows are written to the
+    /// block cache is reported as the block's failure (as when it is held
+    /// in memory), not as a fault of the cache.
+    #[tokio::test]
+    async fn a_block_failing_while_written_is_the_blocks_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let queries = tmp.path().join("queries");
+        copy_dir(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"),
+            &queries,
+        );
+        // Integer division by zero on every row: fails when run, not planned.
+        std::fs::write(
+            queries.join("_shared/zz_fails.sql"),
+            "-- title = \"Fails\"\n-- description = \"Divides by zero.\"\n\
+             -- kind = \"table\"\n-- stage = 1\n\n\
+             select 1 / (referral_id - referral_id) as y from referral\n",
+        )
+        .unwrap();
+        let data =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
+        let engine = Engine::open(EngineConfig::new(data)).await.unwrap();
+        let dash = Dashboard::new(engine, Catalog::from_dir(&queries).unwrap())
+            .with_cache(&tmp.path().join("cache"))
+            .unwrap();
+        let err = dash.prepare().await.unwrap_err();
+        assert!(
+            matches!(&err, RunError::Shared { id, .. } if id == "_shared/zz_fails"),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with("shared block `_shared/zz_fails` failed: "),
+            "{text}"
+        );
+        assert!(!text.contains("block cache"), "{text}");
+    }
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            let dest = to.join(path.file_name().unwrap());
+            if path.is_dir() {
+                copy_dir(&path, &dest);
+            } else {
+                std::fs::copy(&path, &dest).unwrap();
+            }
+        }
     }
 
     #[tokio::test]
