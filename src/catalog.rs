@@ -472,7 +472,7 @@ fn check_steps(files: &[QueryFile]) -> Result<(), CatalogError> {
     {
         for reader in files
             .iter()
-            .filter(|f| f.id != step.id && reads_table(&f.sql, &step.name))
+            .filter(|f| f.id != step.id && f.reads(&step.name))
         {
             let later_table = reader.is_shared()
                 && reader.header.kind == Some(SharedKind::Table)
