@@ -22,6 +22,7 @@ mod scan;
 use crate::contract::{self, ContractType, TableSpec};
 use crate::reference;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::config::ConfigNonZeroUsize;
 use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -243,6 +244,11 @@ pub enum EngineError {
     Reference(#[from] reference::ReferenceError),
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
+    #[error("cannot make the spill folder {path}: {source}")]
+    SpillFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// An input table that was found and registered.
@@ -263,6 +269,9 @@ pub struct Engine {
     references: Vec<reference::LoadedReference>,
     /// Contract or MHSDS (never `Auto` once open).
     shape: mhsds::InputShape,
+    /// Where the operators spill. Last, so that it is removed after the
+    /// session (and DataFusion's folder in it) is dropped.
+    spill: SpillFolder,
 }
 
 impl fmt::Debug for Engine {
@@ -285,7 +294,9 @@ impl Engine {
         }
         let shape = config.input.resolve(&config.data_dir);
         let sources = Arc::new(scan::ScanSources::default());
-        let ctx = new_context(&config, &sources)?;
+        let spill =
+            SpillFolder::create(&config.spill_dir.clone().unwrap_or_else(std::env::temp_dir))?;
+        let ctx = new_context(&config, &sources, spill.path())?;
         cypdash_udfs::register_all(&ctx);
         let (inputs, problems) = match shape {
             mhsds::InputShape::Mhsds => {
@@ -299,6 +310,7 @@ impl Engine {
                         inputs,
                         references,
                         shape,
+                        spill,
                     });
                 }
                 (inputs, problems)
@@ -318,12 +330,19 @@ impl Engine {
             inputs,
             references,
             shape,
+            spill,
         })
     }
 
     /// Whether the data directory is in the contract's shape or MHSDS's.
     pub fn shape(&self) -> mhsds::InputShape {
         self.shape
+    }
+
+    /// The folder this session's operators spill to
+    /// (`cypdash-spill-<pid>-<n>` in the spill directory).
+    pub fn spill_folder(&self) -> &Path {
+        self.spill.path()
     }
 
     pub fn ctx(&self) -> &SessionContext {
@@ -379,9 +398,54 @@ fn sort_reserve(limit: usize, default: usize) -> usize {
     (limit / 256).clamp(256 << 10, default.max(256 << 10))
 }
 
+/// Prefix of an engine's spill folder in the spill directory.
+const SPILL_PREFIX: &str = "cypdash-spill-";
+
+/// The folder one engine's operators spill to, `cypdash-spill-<pid>-<n>`
+/// in the spill directory (`--spill-dir`, or the OS temporary directory).
+/// DataFusion makes its own folder in it and removes that when the session
+/// ends; a run stopped by Ctrl-C or killed leaves it behind, with whatever
+/// its sorts and aggregates had spilled (13 GiB at most in the 10M export,
+/// docs/performance.md). Named by the process, such a leftover is removed
+/// by the next engine opened on the same spill directory once its process
+/// is gone, as the block cache's folders are.
+#[derive(Debug)]
+struct SpillFolder(PathBuf);
+
+impl SpillFolder {
+    fn create(spill_dir: &Path) -> Result<Self, EngineError> {
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        crate::process::sweep_abandoned(spill_dir, |n| crate::process::tagged_pid(n, SPILL_PREFIX));
+        let path = spill_dir.join(format!(
+            "{SPILL_PREFIX}{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).map_err(|source| EngineError::SpillFolder {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for SpillFolder {
+    /// Removed only if empty: a session still alive elsewhere (a clone of
+    /// the context) keeps DataFusion's folder in it, and its files, until
+    /// it ends; the next run sweeps what is left.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
 fn new_context(
     config: &EngineConfig,
     sources: &Arc<scan::ScanSources>,
+    spill_folder: &Path,
 ) -> Result<SessionContext, DataFusionError> {
     let mut session = SessionConfig::new()
         .with_information_schema(true)
@@ -395,6 +459,17 @@ fn new_context(
     if let Some(n) = config.target_partitions {
         session = session.with_target_partitions(n.max(1));
     }
+    // A repartition refused memory spills each batch to a pool of files
+    // shared by its input tasks, and its output stream reads those files in
+    // turn, waiting at the end of an open one for more. When two input tasks
+    // spill at once, each opens a file, and a stream that has read the first
+    // waits there for a batch that is in the second: the query hangs with
+    // every thread idle (DataFusion 55; a 250k export under
+    // `--operator-memory 16MiB` hung in 8 runs of 12). One file per spilled
+    // batch closes each file as it is written, so a stream never waits on a
+    // file no task will write again. Only repartitions read this setting.
+    session.options_mut().execution.max_spill_file_size_bytes =
+        ConfigNonZeroUsize::try_new(1).expect("1 is not zero");
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = config.memory_limit {
         runtime = runtime.with_memory_pool(memory_pool(limit));
@@ -422,12 +497,9 @@ fn new_context(
         execution.sort_spill_reservation_bytes =
             sort_reserve(target, execution.sort_spill_reservation_bytes);
     }
-    if let Some(dir) = &config.spill_dir {
-        runtime = runtime.with_disk_manager_builder(
-            DiskManagerBuilder::default()
-                .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
-        );
-    }
+    runtime = runtime.with_disk_manager_builder(DiskManagerBuilder::default().with_mode(
+        DiskManagerMode::Directories(vec![spill_folder.to_path_buf()]),
+    ));
     // The scan wrapper goes last, so every other rule sees the bare scans.
     let state = SessionStateBuilder::new()
         .with_config(session)

@@ -52,9 +52,9 @@ pub struct GlobalArgs {
     /// beyond it, sorts and joins spill to disk.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<usize>,
-    /// Directory for spill files when the memory limit is reached, and for
-    /// the shared blocks kept on disk (default: the system temporary
-    /// directory).
+    /// Directory for spill files and for the shared blocks kept on disk,
+    /// in a folder of each run's own, removed when it ends (default: the
+    /// system temporary directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
     /// A shared block (a session table such as outcome_pair) that holds more

@@ -36,6 +36,14 @@ use std::sync::Mutex;
 /// memory at once could do.
 pub const FLOOR_DIVISOR: usize = 32;
 
+/// The least floor of a soft pool (what a 64 MiB target gives). A final
+/// aggregate grows its reservation while it emits and merges its spilled
+/// runs, and fails if refused then; under a 16 MiB target (a floor of 512
+/// KiB) the 250k export failed so in every chart. A soft pool promises
+/// not to fail a run, so its floor does not shrink with the target below
+/// this.
+pub const SOFT_FLOOR_MIN: usize = 2 << 20;
+
 /// Fair shares with a floor; see the module documentation.
 #[derive(Debug)]
 pub struct FlooredFairPool {
@@ -74,6 +82,16 @@ impl FlooredFairPool {
         }
     }
 
+    /// What every spilling operator may hold whatever its fair share.
+    fn floor(&self) -> usize {
+        let floor = self.limit / FLOOR_DIVISOR;
+        if self.hard {
+            floor
+        } else {
+            floor.max(SOFT_FLOOR_MIN)
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // The state is three counters updated in one statement each: a
         // panic elsewhere while the lock was held cannot leave them torn.
@@ -85,7 +103,7 @@ impl FlooredFairPool {
     fn share(&self, state: &State) -> usize {
         let spill_room = self.limit.saturating_sub(state.unspillable);
         let fair = spill_room / state.spillers.max(1);
-        fair.max(self.limit / FLOOR_DIVISOR)
+        fair.max(self.floor())
     }
 
     fn refuse(
@@ -156,7 +174,7 @@ impl MemoryPool for FlooredFairPool {
             // if refused; refused with more held, they spill it.
             let share = self.share(&state);
             let wanted = reservation.size() + additional;
-            let within_floor = !self.hard && reservation.size() < self.limit / FLOOR_DIVISOR;
+            let within_floor = !self.hard && reservation.size() < self.floor();
             if !within_floor && (wanted > share || additional > free) {
                 let available = share.saturating_sub(reservation.size()).min(free);
                 return Err(self.refuse(reservation, additional, available));
@@ -193,7 +211,7 @@ impl fmt::Display for FlooredFairPool {
                 "soft_target"
             },
             human_readable_size(self.limit),
-            human_readable_size(self.limit / FLOOR_DIVISOR)
+            human_readable_size(self.floor())
         )
     }
 }
@@ -316,5 +334,33 @@ mod tests {
         let hard: Arc<dyn MemoryPool> = Arc::new(FlooredFairPool::new(64 * MIB));
         let build = MemoryConsumer::new("hash join build").register(&hard);
         assert!(build.try_grow(100 * MIB).is_err());
+    }
+
+    /// A soft pool's floor is at least 2 MiB whatever its target: the
+    /// failure of a 250k export under a 16 MiB target (a floor of 512 KiB
+    /// by the divisor), where a final aggregate emitting with 569 KiB held
+    /// asked for 218 KiB more and was refused, is given here; past 2 MiB
+    /// it is refused as before. A hard pool keeps the divisor's floor.
+    #[test]
+    fn a_soft_pools_floor_does_not_shrink_below_two_mib() {
+        const KIB: usize = 1 << 10;
+        let pool: Arc<dyn MemoryPool> = Arc::new(FlooredFairPool::soft(16 * MIB));
+        let build = MemoryConsumer::new("hash join build").register(&pool);
+        build.try_grow(20 * MIB).unwrap();
+        let _others: Vec<_> = (0..9).map(|i| spiller(&pool, &format!("s{i}"))).collect();
+        let aggregate = spiller(&pool, "FinalHashAggregateStream[0]");
+        aggregate.try_grow(569 * KIB).unwrap();
+        aggregate.try_grow(218 * KIB).unwrap();
+        aggregate.try_grow(2 * MIB - 787 * KIB).unwrap();
+        let err = aggregate.try_grow(1).unwrap_err().to_string();
+        assert!(err.contains("soft_target: 16.0 MB, floor: 2.0 MB"), "{err}");
+
+        let hard: Arc<dyn MemoryPool> = Arc::new(FlooredFairPool::new(16 * MIB));
+        let build = MemoryConsumer::new("hash join build").register(&hard);
+        build.try_grow(16 * MIB - 569 * KIB).unwrap();
+        let aggregate = spiller(&hard, "FinalHashAggregateStream[0]");
+        aggregate.try_grow(569 * KIB).unwrap();
+        let err = aggregate.try_grow(218 * KIB).unwrap_err().to_string();
+        assert!(err.contains("pool_size: 16.0 MB, floor: 512.0 KB"), "{err}");
     }
 }
