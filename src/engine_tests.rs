@@ -326,13 +326,7 @@ async fn operator_memory_makes_aggregates_spill_and_refuses_no_join() {
         config.operator_memory = operator_memory;
         config.spill_dir = Some(spill.path().to_path_buf());
         let engine = Engine::open(config).await.unwrap();
-        let analyzed = engine
-            .sql(&format!("EXPLAIN ANALYZE {aggregate}"))
-            .await
-            .unwrap();
-        let analyzed = datafusion::arrow::util::pretty::pretty_format_batches(&analyzed)
-            .unwrap()
-            .to_string();
+        let analyzed = explain_analyze(&engine, aggregate).await;
         let spilled = analyzed
             .split("spill_count=")
             .skip(1)
@@ -349,6 +343,14 @@ async fn operator_memory_makes_aggregates_spill_and_refuses_no_join() {
         assert!(plan.contains("HashJoinExec"), "{plan}");
         assert_eq!(first_count(&engine, join).await, 100_000);
     }
+}
+
+/// `sql`'s plan with the metrics of a run, as a table.
+async fn explain_analyze(engine: &Engine, sql: &str) -> String {
+    let analyzed = engine.sql(&format!("EXPLAIN ANALYZE {sql}")).await.unwrap();
+    datafusion::arrow::util::pretty::pretty_format_batches(&analyzed)
+        .unwrap()
+        .to_string()
 }
 
 async fn first_count(engine: &Engine, sql: &str) -> i64 {
@@ -1102,21 +1104,27 @@ async fn a_repartition_spills_one_file_per_batch() {
     let grouped = "SELECT count(*) FROM (SELECT v, count(*) FROM \
         (SELECT CAST(value % 200000 AS VARCHAR) || repeat('x', 200) AS v \
          FROM generate_series(1, 400000) AS t(value)) GROUP BY v)";
-    let analyzed = engine
-        .sql(&format!("EXPLAIN ANALYZE {grouped}"))
-        .await
-        .unwrap();
-    let analyzed = datafusion::arrow::util::pretty::pretty_format_batches(&analyzed)
-        .unwrap()
-        .to_string();
-    let repartition_spilled = analyzed.lines().any(|line| {
-        line.contains("RepartitionExec: partitioning=Hash")
-            && line
-                .split("spill_count=")
-                .nth(1)
-                .is_some_and(|rest| !rest.starts_with('0'))
-    });
-    assert!(repartition_spilled, "the repartition spills: {analyzed}");
+    // Whether the repartition spills depends on how far its consumers lag
+    // (1 run in about 8 did not): one of five must.
+    let mut spilled = false;
+    let mut analyzed = String::new();
+    for _ in 0..5 {
+        analyzed = explain_analyze(&engine, grouped).await;
+        spilled = analyzed.lines().any(|line| {
+            line.contains("RepartitionExec: partitioning=Hash")
+                && line
+                    .split("spill_count=")
+                    .nth(1)
+                    .is_some_and(|rest| !rest.starts_with('0'))
+        });
+        if spilled {
+            break;
+        }
+    }
+    assert!(
+        spilled,
+        "the repartition spills in one of five runs: {analyzed}"
+    );
     for run in 0..3 {
         let counted = tokio::time::timeout(
             std::time::Duration::from_secs(120),
