@@ -523,17 +523,8 @@ impl SessionBlocks {
         references: &[LoadedReference],
         shared: &[(&str, &str)],
     ) -> Result<Self, CacheError> {
-        static SEQ: AtomicUsize = AtomicUsize::new(0);
-        sweep_abandoned(spill_dir, SESSION_PREFIX);
-        let dir = spill_dir.join(format!(
-            "{SESSION_PREFIX}{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(io(&dir))?;
-        }
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let dir = crate::process::tagged_folder(spill_dir, SESSION_PREFIX)
+            .map_err(|(dir, e)| io(&dir)(e))?;
         let cache = BlockCache::open(&dir, data_dir, references, shared);
         if cache.is_err() {
             let _ = fs::remove_dir_all(&dir);

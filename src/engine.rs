@@ -414,18 +414,9 @@ struct SpillFolder(PathBuf);
 
 impl SpillFolder {
     fn create(spill_dir: &Path) -> Result<Self, EngineError> {
-        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        crate::process::sweep_abandoned(spill_dir, |n| crate::process::tagged_pid(n, SPILL_PREFIX));
-        let path = spill_dir.join(format!(
-            "{SPILL_PREFIX}{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).map_err(|source| EngineError::SpillFolder {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(Self(path))
+        crate::process::tagged_folder(spill_dir, SPILL_PREFIX)
+            .map(Self)
+            .map_err(|(path, source)| EngineError::SpillFolder { path, source })
     }
 
     fn path(&self) -> &Path {

@@ -3,7 +3,8 @@
 //! their temporary files with the writer's pid, and sweep a leftover only
 //! when its writer is gone (a run stopped by Ctrl-C or killed).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Whether process `pid` exists (`kill(pid, 0)`; a process we may not
 /// signal exists too). `path` is the leftover, used where there is no
@@ -45,6 +46,29 @@ pub fn sweep_abandoned(dir: &Path, pid_of: impl Fn(&str) -> Option<u32>) {
         if path.is_dir() && !alive(pid, &path) {
             let _ = std::fs::remove_dir_all(&path);
         }
+    }
+}
+
+/// A new folder `<prefix><pid>-<n>` in `dir` (a fresh `n` per call), after
+/// removing the folders of `prefix` there whose process is gone
+/// ([`sweep_abandoned`]). The error carries the folder it could not make.
+pub fn tagged_folder(dir: &Path, prefix: &str) -> Result<PathBuf, (PathBuf, std::io::Error)> {
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+    sweep_abandoned(dir, |n| tagged_pid(n, prefix));
+    let path = dir.join(format!(
+        "{prefix}{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let made = if path.exists() {
+        std::fs::remove_dir_all(&path)
+    } else {
+        Ok(())
+    }
+    .and_then(|()| std::fs::create_dir_all(&path));
+    match made {
+        Ok(()) => Ok(path),
+        Err(e) => Err((path, e)),
     }
 }
 
