@@ -9,10 +9,10 @@ use crate::disclosure::{self, Policy, SdcError};
 use crate::engine::Engine;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::datasource::MemTable;
+use datafusion::datasource::{MemTable, TableProvider};
 use datafusion::error::DataFusionError;
 use datafusion::scalar::ScalarValue;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -57,6 +57,69 @@ pub struct ChartResult {
 /// when anything it may read from has changed).
 type Binding = Vec<(String, ScalarValue)>;
 
+/// Small bound blocks held in memory under earlier bindings, so that a
+/// chart returning to a binding registers the block again instead of
+/// computing it again: the charts of one measure take its informant
+/// (`parent` for the SDQ, `self` for the RCADS), and in dashboard order they
+/// alternate, which recomputed `scale_change` and `severity_funnel` for
+/// each chart (2.6 s a chart at 1M; docs/performance.md, session 13).
+/// Least recently used first; at most `--block-memory` bytes in all. A
+/// block too large for memory is kept in the session's folder and read back
+/// from there instead.
+#[derive(Debug, Default)]
+struct RecentBlocks {
+    entries: VecDeque<RecentBlock>,
+    bytes: usize,
+}
+
+#[derive(Debug)]
+struct RecentBlock {
+    name: String,
+    binding: Binding,
+    table: Arc<dyn TableProvider>,
+    bytes: usize,
+}
+
+impl RecentBlocks {
+    /// The block `name` as computed under `binding`, if it is kept (it
+    /// becomes the most recently used).
+    fn get(&mut self, name: &str, binding: &Binding) -> Option<Arc<dyn TableProvider>> {
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.name == name && &e.binding == binding)?;
+        let entry = self.entries.remove(i)?;
+        let table = Arc::clone(&entry.table);
+        self.entries.push_back(entry);
+        Some(table)
+    }
+
+    /// Keep a block just computed, dropping the least recently used until
+    /// all fit in `budget` bytes (one larger than the budget is not kept).
+    fn keep(&mut self, entry: RecentBlock, budget: usize) {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| e.name == entry.name && e.binding == entry.binding)
+        {
+            if let Some(old) = self.entries.remove(i) {
+                self.bytes -= old.bytes;
+            }
+        }
+        if entry.bytes > budget {
+            return;
+        }
+        while self.bytes + entry.bytes > budget {
+            match self.entries.pop_front() {
+                Some(old) => self.bytes -= old.bytes,
+                None => break,
+            }
+        }
+        self.bytes += entry.bytes;
+        self.entries.push_back(entry);
+    }
+}
+
 /// The engine, the catalogue, and what is computed once per session.
 #[derive(Debug)]
 pub struct Dashboard {
@@ -70,6 +133,8 @@ pub struct Dashboard {
     /// Bound blocks as currently registered, by block name. The lock also
     /// serialises chart runs, which rebind shared tables.
     bound: Mutex<HashMap<String, Binding>>,
+    /// Bound blocks held in memory under the bindings charts used lately.
+    recent: std::sync::Mutex<RecentBlocks>,
     /// Each shared block computed so far, in order: its time and size.
     timings: std::sync::Mutex<Vec<BlockTiming>>,
     /// Chart results by chart and parameter values, when kept (see
@@ -109,6 +174,7 @@ impl Dashboard {
             prepared: Mutex::new(HashSet::new()),
             auto_period: OnceCell::new(),
             bound: Mutex::new(HashMap::new()),
+            recent: std::sync::Mutex::new(RecentBlocks::default()),
             timings: std::sync::Mutex::new(Vec::new()),
             results: std::sync::Mutex::new(None),
             policy: std::sync::RwLock::new(Policy::default()),
@@ -338,11 +404,34 @@ impl Dashboard {
             }
             let wanted = needed.is_none_or(|n| n.contains(&block.name));
             if wanted && bound.get(&block.name) != Some(&cumulative) {
-                self.materialise(block, Some(&own), &cumulative).await?;
+                if !self.register_recent(block, &cumulative)? {
+                    self.materialise(block, Some(&own), &cumulative).await?;
+                }
                 bound.insert(block.name.clone(), cumulative.clone());
             }
         }
         Ok(bound)
+    }
+
+    /// Register the bound block `block` as computed earlier under
+    /// `binding`, if it is held in memory still; false if it is not.
+    fn register_recent(&self, block: &QueryFile, binding: &Binding) -> Result<bool, RunError> {
+        let table = match self.recent.lock() {
+            Ok(mut recent) => recent.get(&block.name, binding),
+            Err(_) => None,
+        };
+        let Some(table) = table else {
+            return Ok(false);
+        };
+        let err = |source| RunError::Shared {
+            id: block.id.clone(),
+            source,
+        };
+        let ctx = self.engine.ctx();
+        ctx.deregister_table(block.name.as_str()).map_err(err)?;
+        ctx.register_table(block.name.as_str(), table)
+            .map_err(err)?;
+        Ok(true)
     }
 
     /// Each shared block computed so far in this session, with its wall
@@ -404,11 +493,11 @@ impl Dashboard {
             },
         };
         let store = self.block_store().await.map_err(cache_err)?;
-        let binding: Vec<(String, String)> = binding
+        let binding_text: Vec<(String, String)> = binding
             .iter()
             .map(|(n, v)| (n.clone(), format!("{v:?}")))
             .collect();
-        let key = |cache: &BlockCache| cache.key(&block.name, &block.id, &block.sql, &binding);
+        let key = |cache: &BlockCache| cache.key(&block.name, &block.id, &block.sql, &binding_text);
         // A large block written earlier in this session under the same
         // binding (charts that alternate between bindings) is read back.
         let written = self
@@ -432,7 +521,20 @@ impl Dashboard {
                     held: size,
                 } => {
                     held = Some(size);
-                    Arc::new(MemTable::try_new(schema, partitions).map_err(err)?)
+                    let table: Arc<dyn TableProvider> =
+                        Arc::new(MemTable::try_new(schema, partitions).map_err(err)?);
+                    if params.is_some() {
+                        if let Ok(mut recent) = self.recent.lock() {
+                            let entry = RecentBlock {
+                                name: block.name.clone(),
+                                binding: binding.to_vec(),
+                                table: Arc::clone(&table),
+                                bytes: size.bytes,
+                            };
+                            recent.keep(entry, self.engine.config().block_memory);
+                        }
+                    }
+                    table
                 }
                 Within::Over(partial) => {
                     let blocks = self.session_blocks().await.map_err(cache_err)?;
@@ -648,6 +750,15 @@ mod tests {
     /// A chart's rows as text, sorted (a chart's order may leave ties),
     /// floats to 12 significant digits (summation order may differ).
     fn rows(result: &ChartResult) -> Vec<String> {
+        rows_as(result, |v| format!("{v:.11e}"))
+    }
+
+    /// A chart's rows as text, sorted, floats by their bits.
+    fn exact_rows(result: &ChartResult) -> Vec<String> {
+        rows_as(result, |v| format!("{:#018x}", v.to_bits()))
+    }
+
+    fn rows_as(result: &ChartResult, float: fn(f64) -> String) -> Vec<String> {
         use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
         let fmt = FormatOptions::default().with_null("NULL");
         let mut out = Vec::new();
@@ -662,7 +773,7 @@ mod tests {
                             if f.is_null(r) {
                                 "NULL".to_string()
                             } else {
-                                format!("{:.11e}", f.value(r))
+                                float(f.value(r))
                             }
                         })
                     } else {
@@ -711,6 +822,109 @@ mod tests {
             let y = b.run(chart, &GivenParams::new()).await.unwrap();
             assert_eq!(rows(&x), rows(&y), "{chart}");
         }
+    }
+
+    /// A chart returning to an earlier binding registers the bound blocks
+    /// computed under it again instead of computing them again: the
+    /// severity charts alternate the informant (`parent` for the SDQ, the
+    /// blocks' default; `self` for the RCADS).
+    #[tokio::test]
+    async fn a_chart_returning_to_a_binding_reuses_its_blocks() {
+        let spill = tempfile::tempdir().unwrap();
+        let d = dashboard(None, spill.path()).await;
+        d.prepare().await.unwrap();
+        let computed = |d: &Dashboard| {
+            d.block_timings()
+                .iter()
+                .filter(|t| t.id == "_shared/severity_funnel")
+                .count()
+        };
+        assert_eq!(computed(&d), 1);
+        let defaults = GivenParams::new();
+        let first = d.run("who/severity_rcads", &defaults).await.unwrap();
+        assert_eq!(computed(&d), 2);
+        let sdq = d.run("who/severity_sdq", &defaults).await.unwrap();
+        let again = d.run("who/severity_rcads", &defaults).await.unwrap();
+        assert_eq!(computed(&d), 2);
+        assert_eq!(exact_rows(&first), exact_rows(&again));
+        // Each from a session that computed it afresh.
+        let fresh = dashboard(None, spill.path()).await;
+        let rcads = fresh.run("who/severity_rcads", &defaults).await.unwrap();
+        let sdq_fresh = fresh.run("who/severity_sdq", &defaults).await.unwrap();
+        assert_eq!(exact_rows(&again), exact_rows(&rcads));
+        assert_eq!(exact_rows(&sdq), exact_rows(&sdq_fresh));
+    }
+
+    /// The kept blocks: the least recently used goes first, all within the
+    /// budget; one larger than the budget is not kept.
+    #[test]
+    fn recent_blocks_keep_the_most_recently_used_within_the_budget() {
+        let schema = Arc::new(datafusion::arrow::datatypes::Schema::empty());
+        let entry = |name: &str, informant: &str, bytes: usize| RecentBlock {
+            name: name.to_string(),
+            binding: vec![("informant".to_string(), ScalarValue::from(informant))],
+            table: Arc::new(MemTable::try_new(Arc::clone(&schema), vec![vec![]]).unwrap()),
+            bytes,
+        };
+        let binding =
+            |informant: &str| vec![("informant".to_string(), ScalarValue::from(informant))];
+        let mut recent = RecentBlocks::default();
+        recent.keep(entry("a", "parent", 40), 100);
+        recent.keep(entry("a", "self", 40), 100);
+        assert!(recent.get("a", &binding("parent")).is_some());
+        // 40 + 40 + 30 > 100: the least recently used (a/self) goes.
+        recent.keep(entry("b", "parent", 30), 100);
+        assert!(recent.get("a", &binding("self")).is_none());
+        assert!(recent.get("a", &binding("parent")).is_some());
+        assert!(recent.get("b", &binding("parent")).is_some());
+        assert_eq!(recent.bytes, 70);
+        // Kept again under the same key: replaced, not counted twice.
+        recent.keep(entry("b", "parent", 20), 100);
+        assert_eq!((recent.entries.len(), recent.bytes), (2, 60));
+        recent.keep(entry("c", "parent", 101), 100);
+        assert!(recent.get("c", &binding("parent")).is_none());
+        assert_eq!(recent.bytes, 60);
+    }
+
+    /// Every chart is the same to the last bit however the plan is split:
+    /// one target partition against three (a parallel plan's row order,
+    /// and so the order of any sum of doubles, varies with it and from run
+    /// to run). The scores are whole numbers, and the statistics over them
+    /// (score_sd, pre_post_effect_size) round their exact sums once; with
+    /// DataFusion's stddev_samp the fixture's SDQ severity sigma differed
+    /// in its last bit between runs (commit 4ec7a36).
+    #[tokio::test]
+    async fn every_chart_is_the_same_bits_under_any_partitioning() {
+        let spill = tempfile::tempdir().unwrap();
+        let with_partitions = |n: usize| {
+            let data =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
+            let mut config = EngineConfig::new(data);
+            config.target_partitions = Some(n);
+            config.spill_dir = Some(spill.path().to_path_buf());
+            async move {
+                let engine = Engine::open(config).await.unwrap();
+                let d = Dashboard::new(engine, Catalog::embedded().unwrap());
+                d.prepare().await.unwrap();
+                d
+            }
+        };
+        let (one, three) = (with_partitions(1).await, with_partitions(3).await);
+        let charts: Vec<String> = one.catalog().charts().map(|c| c.id.clone()).collect();
+        assert!(charts.len() > 10);
+        let mut floats = 0;
+        for chart in &charts {
+            let x = one.run(chart, &GivenParams::new()).await.unwrap();
+            let y = three.run(chart, &GivenParams::new()).await.unwrap();
+            floats += x
+                .batches
+                .iter()
+                .flat_map(|b| b.columns())
+                .filter(|c| c.data_type() == &DataType::Float64)
+                .count();
+            assert_eq!(exact_rows(&x), exact_rows(&y), "{chart}");
+        }
+        assert!(floats > 20, "{floats} float columns compared");
     }
 
     /// Issue 18: under a memory limit the shared blocks are written to a

@@ -176,9 +176,8 @@ final as (
     select * from from_scores
 )
 
--- In questionnaire order: the table's rows do not depend on how the
--- parallel passes above happened to interleave, so the pairing and the
--- charts read them in the same order every run (fewer last-bit float
--- differences between runs; one tripped an exact-text test).
+-- In no particular order: the charts' sums over these rows do not depend
+-- on it (integer sums; pre_post_effect_size sums whole-number scores
+-- exactly), and an ORDER BY here cost a sort of every row into one
+-- partition (docs/performance.md, session 13).
 select * from final
-order by questionnaire_id

@@ -36,8 +36,9 @@ scale as (
 
 overall as (
     -- Centre and sigma over every case of the compared units (suppressed
-    -- units included); sigma is the sample SD of the individual T1 scores.
-    select s.measure, s.scale, avg(t1.t1) as centre, stddev_samp(t1.t1) as sigma, count(t1.t1) as n
+    -- units included); sigma is the sample SD of the individual T1 scores
+    -- (score_sd: stddev_samp that gives the same bits in any row order).
+    select s.measure, s.scale, avg(t1.t1) as centre, score_sd(t1.t1) as sigma, count(t1.t1) as n
     from scale s
     left join t1 on t1.measure = s.measure and t1.scale = s.scale
     group by s.measure, s.scale

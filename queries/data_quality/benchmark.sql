@@ -208,7 +208,7 @@ partnership_value as (
 collaborative_value as (
     -- Centre and spread of each collaborative's funnel: the mean and SD of
     -- its cases (sigma for mean funnels), or the pooled d and r.
-    select pr.collaborative, v.metric, avg(v.y) as centre, stddev_samp(v.y) as spread,
+    select pr.collaborative, v.metric, avg(v.y) as centre, score_sd(v.y) as spread,
         sum(v.y) as y_sum, count(v.y) as n
     from case_value v
     join partnership_row pr using (partnership_id)

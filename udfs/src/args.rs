@@ -62,8 +62,13 @@ pub(crate) fn coerce_args(
         } else {
             format!("{required} to {}", spec.len())
         };
+        let noun = if spec.len() == 1 {
+            "argument"
+        } else {
+            "arguments"
+        };
         return plan_err!(
-            "{func} takes {count} arguments ({func}({names})), got {}",
+            "{func} takes {count} {noun} ({func}({names})), got {}",
             arg_types.len()
         );
     }

@@ -7,6 +7,7 @@
 //! | `rci(t1, t2, sd1, reliability)` | scalar -> Float64 | `rci.rs` |
 //! | `pre_post_effect_size(t1, t2)` | aggregate -> {d, se, n, r} | `pre_post_effect_size.rs` |
 //! | `pre_post_hedges_g(t1, t2)` | aggregate -> {g, se, n, r} | `pre_post_effect_size.rs` (one implementation, keyed by estimator) |
+//! | `score_sd(x)` | aggregate -> Float64 | `pre_post_effect_size.rs` (the same moments, x paired with itself) |
 //! | `t1_t2(completed_date, questionnaire_id, score)` | aggregate -> {t1_questionnaire_id, t1_date, t1, t2_questionnaire_id, t2_date, t2} | `t1_t2.rs` |
 
 pub mod pre_post_effect_size;
@@ -41,6 +42,7 @@ pub fn aggregate_functions() -> Vec<AggregateUDF> {
         AggregateUDF::from(pre_post_effect_size::PrePostEffectSize::new(
             pre_post_effect_size::Estimate::G,
         )),
+        AggregateUDF::from(pre_post_effect_size::ScoreSd::new()),
         AggregateUDF::from(t1_t2::T1T2::new()),
         AggregateUDF::from(t1_t2::T1T2::with_pairing(t1_t2::Pairing::National)),
     ]
