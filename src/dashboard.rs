@@ -423,6 +423,12 @@ impl Dashboard {
         let Some(table) = table else {
             return Ok(false);
         };
+        self.register(block, table)?;
+        Ok(true)
+    }
+
+    /// Register `table` under the block's name, in place of what was there.
+    fn register(&self, block: &QueryFile, table: Arc<dyn TableProvider>) -> Result<(), RunError> {
         let err = |source| RunError::Shared {
             id: block.id.clone(),
             source,
@@ -431,7 +437,7 @@ impl Dashboard {
         ctx.deregister_table(block.name.as_str()).map_err(err)?;
         ctx.register_table(block.name.as_str(), table)
             .map_err(err)?;
-        Ok(true)
+        Ok(())
     }
 
     /// Each shared block computed so far in this session, with its wall
@@ -545,9 +551,7 @@ impl Dashboard {
                 }
             },
         };
-        ctx.deregister_table(block.name.as_str()).map_err(err)?;
-        ctx.register_table(block.name.as_str(), table)
-            .map_err(err)?;
+        self.register(block, table)?;
         Ok(held)
     }
 
@@ -556,12 +560,8 @@ impl Dashboard {
             id: block.id.clone(),
             source,
         };
-        let ctx = self.engine.ctx();
-        let df = ctx.sql(&block.sql).await.map_err(err)?;
-        ctx.deregister_table(block.name.as_str()).map_err(err)?;
-        ctx.register_table(block.name.as_str(), df.into_view())
-            .map_err(err)?;
-        Ok(())
+        let df = self.engine.ctx().sql(&block.sql).await.map_err(err)?;
+        self.register(block, df.into_view())
     }
 
     /// The default period: the 12 months up to the latest date in the data
