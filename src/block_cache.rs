@@ -347,7 +347,7 @@ async fn write_partition<W: std::io::Write + Send>(
 /// one core (issue 18). The first error is returned and the other tasks are
 /// stopped (a `JoinSet` aborts its tasks when dropped); a panic in a task
 /// is resumed here; `cancelled` maps a task cancelled from outside.
-async fn each_in_task<R, E>(
+pub(crate) async fn each_in_task<R, E>(
     work: impl IntoIterator<Item = impl std::future::Future<Output = Result<R, E>> + Send + 'static>,
     cancelled: impl FnOnce(DataFusionError) -> E,
 ) -> Result<Vec<R>, E>

@@ -927,6 +927,61 @@ mod tests {
         assert!(floats > 20, "{floats} float columns compared");
     }
 
+    /// Issue 18: on generated data (three files per table, each holding one
+    /// range of its key), every chart is the same bits with the tables
+    /// declared range-partitioned by file (two target partitions) and read
+    /// in byte ranges (four: fewer files than partitions, so undeclared).
+    /// Declared, the referral-keyed tables share their split points, so
+    /// DataFusion may also join them partition by partition.
+    #[tokio::test]
+    async fn every_chart_is_the_same_bits_with_tables_range_partitioned_by_file() {
+        let data = tempfile::tempdir().unwrap();
+        let options = crate::generate::GenerateOptions {
+            out: data.path().to_path_buf(),
+            referrals: 1500,
+            partnerships: 4,
+            seed: 5,
+            files_per_table: 3,
+        };
+        crate::generate::generate(&options, &mut |_| {}).unwrap();
+        let spill = tempfile::tempdir().unwrap();
+        let with_partitions = |n: usize| {
+            let mut config = EngineConfig::new(data.path());
+            config.target_partitions = Some(n);
+            config.spill_dir = Some(spill.path().to_path_buf());
+            async move {
+                let engine = Engine::open(config).await.unwrap();
+                let d = Dashboard::new(engine, Catalog::embedded().unwrap());
+                d.prepare().await.unwrap();
+                d
+            }
+        };
+        let (declared, undeclared) = (with_partitions(2).await, with_partitions(4).await);
+        let plan = |d: &Dashboard| {
+            let sql =
+                "EXPLAIN SELECT questionnaire_id, count(*) FROM questionnaire_item GROUP BY 1";
+            let ctx = d.engine().ctx().clone();
+            async move {
+                let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+                datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                    .unwrap()
+                    .to_string()
+            }
+        };
+        assert!(plan(&declared).await.contains("output_partitioning=Range("));
+        assert!(!plan(&undeclared)
+            .await
+            .contains("output_partitioning=Range("));
+        let mut rows = 0;
+        for chart in declared.catalog().charts().map(|c| c.id.clone()) {
+            let x = declared.run(&chart, &GivenParams::new()).await.unwrap();
+            let y = undeclared.run(&chart, &GivenParams::new()).await.unwrap();
+            rows += x.batches.iter().map(|b| b.num_rows()).sum::<usize>();
+            assert_eq!(exact_rows(&x), exact_rows(&y), "{chart}");
+        }
+        assert!(rows > 100, "{rows} rows compared");
+    }
+
     /// Issue 18: under a memory limit the shared blocks are written to a
     /// folder of the spill directory (not held in memory outside the
     /// limit), removed with the session, and every chart gives the same

@@ -23,14 +23,17 @@ use crate::contract::{self, ContractType, TableSpec};
 use crate::reference;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::config::ConfigNonZeroUsize;
-use datafusion::common::TableReference;
+use datafusion::common::{SplitPoint, TableReference};
+use datafusion::datasource::file_format::options::ReadOptions;
+use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::{Partitioning, RangePartitioning};
 use datafusion::prelude::{
-    cast, col, CsvReadOptions, DataFrame, ParquetReadOptions, SessionConfig, SessionContext,
+    cast, col, ident, CsvReadOptions, DataFrame, ParquetReadOptions, SessionConfig, SessionContext,
 };
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -632,13 +635,10 @@ async fn register_input(
                 Ok(layout::Declared::Sorted(order)) => order,
                 _ => Vec::new(),
             };
-            let read = |order: Vec<layout::SortColumn>| {
-                let mut options = ParquetReadOptions::default();
-                if !order.is_empty() {
-                    options = options.file_sort_order(vec![layout::sort_exprs(&order)]);
-                }
-                ctx.read_parquet(path_str(p), options)
-            };
+            // Files that each hold one range of the table's key are
+            // declared range-partitioned by file on it (engine/layout.rs).
+            let ranges = range_by_file(spec, &files, ctx.copied_config().target_partitions());
+            let read = |order: Vec<layout::SortColumn>| read_parquet(ctx, p, order, ranges.clone());
             let df = match read(order.clone()).await {
                 // A dictionary column in the order: declare its prefix.
                 Ok(df) => match layout::usable_order(&order, df.schema().as_arrow()) {
@@ -727,11 +727,62 @@ async fn register_input(
     }))
 }
 
+/// The range partitioning by file of a contract table whose files each
+/// hold one range of the first column of its key
+/// ([`layout::file_key_splits`]), when there are at least as many files as
+/// target partitions: with fewer, the declaration would leave cores idle
+/// (a declared partitioning keeps each file whole), so the files are split
+/// into byte ranges as before.
+fn range_by_file(
+    spec: &TableSpec,
+    files: &[PathBuf],
+    target_partitions: usize,
+) -> Option<Partitioning> {
+    let key = contract::sort_key(spec.name).first()?;
+    if files.len() < target_partitions.max(2) {
+        return None;
+    }
+    // A footer that cannot be read was reported by the file checks.
+    let splits = layout::file_key_splits(files, key).ok()??;
+    let splits = splits
+        .into_iter()
+        .map(|v| SplitPoint::new(vec![v]))
+        .collect();
+    RangePartitioning::try_new(vec![ident(*key).sort(true, false)], splits)
+        .ok()
+        .map(Partitioning::Range)
+}
+
+/// Register a Parquet table as `ctx.read_parquet` does, with the files'
+/// declared `order` and, when given, their range partitioning (which
+/// `ParquetReadOptions` cannot carry).
+async fn read_parquet(
+    ctx: &SessionContext,
+    path: &Path,
+    order: Vec<layout::SortColumn>,
+    ranges: Option<Partitioning>,
+) -> Result<DataFrame, DataFusionError> {
+    let mut options = ParquetReadOptions::default();
+    if !order.is_empty() {
+        options = options.file_sort_order(vec![layout::sort_exprs(&order)]);
+    }
+    let listing = options
+        .to_listing_options(&ctx.copied_config(), ctx.copied_table_options())
+        .with_output_partitioning(ranges);
+    let config = ListingTableConfig::new(ListingTableUrl::parse(path_str(path))?)
+        .with_listing_options(listing)
+        .infer_schema(&ctx.state())
+        .await?;
+    let table = ListingTable::try_new(config)?
+        .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache());
+    ctx.read_table(Arc::new(table))
+}
+
 fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// The Parquet files of a table, in path order: the file, or every
+/// The Parquet files of a table, in DataFusion's order: the file, or every
 /// `.parquet` file under the folder (DataFusion lists subfolders too).
 pub(crate) fn parquet_files(source: &TableSource) -> Vec<PathBuf> {
     fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
@@ -750,7 +801,9 @@ pub(crate) fn parquet_files(source: &TableSource) -> Vec<PathBuf> {
         TableSource::ParquetDir { path, .. } => walk(path, &mut files),
         TableSource::Csv(_) => {}
     }
-    files.sort();
+    // By the path's text, as DataFusion orders a table's files: the order
+    // its scans read them in and assign them to partitions by.
+    files.sort_by_key(|p| p.to_string_lossy().into_owned());
     files
 }
 

@@ -860,6 +860,98 @@ async fn a_declared_sort_order_is_the_tables_output_ordering() {
     assert!(plan.contains("SortExec"), "{plan}");
 }
 
+/// Issue 18: a table whose files each hold one range of its key (as
+/// `generate` and `cypdash sort` write them) is declared range-partitioned
+/// by file when it has at least as many files as target partitions. An
+/// aggregate grouped by the key then runs within each file's partition,
+/// with no repartition, and gives the rows it gives read in byte ranges.
+/// Files whose path order is not their key order are not declared.
+#[tokio::test]
+async fn files_holding_key_ranges_are_range_partitioned_by_file() {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int64Type;
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    const GROUPED: &str = "SELECT questionnaire_id, count(*) AS n, sum(value) AS s \
+                           FROM questionnaire_item GROUP BY questionnaire_id \
+                           ORDER BY questionnaire_id";
+    async fn rows(e: &Engine) -> String {
+        pretty_format_batches(&e.sql(GROUPED).await.unwrap())
+            .unwrap()
+            .to_string()
+    }
+    let dir = generated(300, 3);
+    let with_partitions = |n: usize| {
+        let mut config = EngineConfig::new(dir.path());
+        config.target_partitions = Some(n);
+        Engine::open(config)
+    };
+    let grouped = GROUPED;
+    // The split points: the least questionnaire_id of the second and third
+    // files, read from the files themselves.
+    let items = dir.path().join("questionnaire_item");
+    let least = |name: &str| {
+        let file = std::fs::File::open(items.join(name)).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        reader
+            .map(|b| {
+                let b = b.unwrap();
+                let ids = b.column_by_name("questionnaire_id").unwrap();
+                let ids = ids.as_primitive::<Int64Type>();
+                ids.values().iter().copied().min().unwrap()
+            })
+            .min()
+            .unwrap()
+    };
+    let ranges = format!(
+        "output_partitioning=Range([questionnaire_id@0 ASC NULLS LAST], [({}), ({})], 3)",
+        least("part-00001.parquet"),
+        least("part-00002.parquet")
+    );
+
+    let declared = with_partitions(2).await.unwrap();
+    let plan = physical_plan(&declared, grouped).await;
+    assert!(plan.contains(&ranges), "{ranges} in {plan}");
+    assert!(plan.contains("mode=SinglePartitioned"), "{plan}");
+    assert!(plan.contains("ordering_mode=Sorted"), "{plan}");
+    assert!(!plan.contains("RepartitionExec"), "{plan}");
+    let expected = rows(&declared).await;
+    assert!(expected.lines().count() > 100, "{expected}");
+    // The referral-keyed tables are declared by referral_id.
+    let plan = physical_plan(
+        &declared,
+        "SELECT referral_id, count(*) FROM contact GROUP BY 1",
+    )
+    .await;
+    assert!(
+        plan.contains("output_partitioning=Range([referral_id@0"),
+        "{plan}"
+    );
+    assert!(!plan.contains("RepartitionExec"), "{plan}");
+
+    // Three files for four partitions: read in byte ranges, as before.
+    let undeclared = with_partitions(4).await.unwrap();
+    let plan = physical_plan(&undeclared, grouped).await;
+    assert!(!plan.contains("Range("), "{plan}");
+    assert!(plan.contains("RepartitionExec"), "{plan}");
+    assert_eq!(rows(&undeclared).await, expected);
+
+    // The first file renamed to sort last: in path order the ranges do not
+    // ascend, so the table is not declared.
+    std::fs::rename(
+        items.join("part-00000.parquet"),
+        items.join("part-00009.parquet"),
+    )
+    .unwrap();
+    let renamed = with_partitions(2).await.unwrap();
+    let plan = physical_plan(&renamed, grouped).await;
+    assert!(!plan.contains("Range([questionnaire_id"), "{plan}");
+    assert_eq!(rows(&renamed).await, expected);
+}
+
 /// Issue 18: dictionary-encoded strings (what pandas writes for a
 /// categorical column, and what `generate` and `cypdash sort` write for
 /// the item codes) are accepted. The item codes stay a dictionary, which

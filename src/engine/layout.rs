@@ -14,17 +14,22 @@
 //! `generate` and `cypdash sort` write files sorted by the table's key
 //! ([`crate::contract::sort_key`]) with the declaration ([`sorting_columns`]).
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::compute::{cast, SortOptions};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::common::ScalarValue;
+use datafusion::error::DataFusionError;
 use datafusion::logical_expr::SortExpr;
+use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::parquet_to_arrow_schema;
 use datafusion::parquet::arrow::{ArrowSchemaConverter, ProjectionMask};
 use datafusion::parquet::file::metadata::{ParquetMetaData, SortingColumn};
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::prelude::ident;
+use std::cmp::Ordering;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -258,6 +263,97 @@ pub fn sorting_columns(schema: &Schema, order: &[SortColumn]) -> Option<Vec<Sort
         .collect()
 }
 
+/// The key ranges of a table's files, when each file holds its own range.
+///
+/// Files written sorted by a key and cut between keys (`generate`, `cypdash
+/// sort`, most extracts written by key) each hold one range of it. The
+/// engine then declares the table range-partitioned by file on that
+/// column (DataFusion 55's `ListingOptions::output_partitioning`), so that
+/// an aggregate grouped by the column, or by columns that include it, runs
+/// within each file's partition, without a repartition, and streams where
+/// the files also declare the key's order. DataFusion trusts the
+/// declaration and does not check it; this checks it from the files'
+/// footers.
+///
+/// Returns the split points (each file's least value but the first's) when
+/// there are at least two files and every file, read in path order, has
+/// rows, statistics for the column in every row group, no NULL in it, and
+/// a least value above the greatest value of the file before it. None
+/// otherwise. Parquet's statistics are bounds (a truncated string's minimum
+/// is below its true one, its maximum above), so bounds that do not overlap
+/// mean values that do not.
+pub fn file_key_splits(
+    files: &[PathBuf],
+    column: &str,
+) -> Result<Option<Vec<ScalarValue>>, String> {
+    if files.len() < 2 {
+        return Ok(None);
+    }
+    let mut splits = Vec::with_capacity(files.len() - 1);
+    let mut previous_max: Option<ScalarValue> = None;
+    for file in files {
+        let err = |e: &dyn fmt::Display| format!("{}: {e}", file.display());
+        let metadata = footer(file)?;
+        let Some((min, max)) = key_bounds(&metadata, column).map_err(|e| err(&e))? else {
+            return Ok(None);
+        };
+        if let Some(before) = &previous_max {
+            if before.partial_cmp(&min) != Some(Ordering::Less) {
+                return Ok(None);
+            }
+            splits.push(min);
+        }
+        previous_max = Some(max);
+    }
+    Ok(Some(splits))
+}
+
+/// The least and greatest value of `column` in a file, from its row
+/// groups' statistics; None when the file has no rows, the column or a
+/// row group's statistics are missing, or the column holds a NULL.
+fn key_bounds(
+    metadata: &ParquetMetaData,
+    column: &str,
+) -> Result<Option<(ScalarValue, ScalarValue)>, DataFusionError> {
+    let file_metadata = metadata.file_metadata();
+    if metadata.num_row_groups() == 0 || file_metadata.num_rows() == 0 {
+        return Ok(None);
+    }
+    let schema = parquet_to_arrow_schema(
+        file_metadata.schema_descr(),
+        file_metadata.key_value_metadata(),
+    )?;
+    if schema.field_with_name(column).is_err() {
+        return Ok(None);
+    }
+    let converter = StatisticsConverter::try_new(column, &schema, file_metadata.schema_descr())?;
+    let groups = metadata.row_groups();
+    let mins = converter.row_group_mins(groups)?;
+    let maxes = converter.row_group_maxes(groups)?;
+    let nulls = converter.row_group_null_counts(groups)?;
+    if mins.null_count() > 0 || maxes.null_count() > 0 || nulls.null_count() > 0 {
+        return Ok(None);
+    }
+    if nulls.values().iter().any(|&n| n > 0) {
+        return Ok(None);
+    }
+    // The least of the minima and the greatest of the maxima.
+    let extreme = |array: &ArrayRef, beats: Ordering| {
+        let mut best: Option<ScalarValue> = None;
+        for i in 0..array.len() {
+            let v = ScalarValue::try_from_array(array, i)?;
+            if best
+                .as_ref()
+                .is_none_or(|b| v.partial_cmp(b) == Some(beats))
+            {
+                best = Some(v);
+            }
+        }
+        Ok::<_, DataFusionError>(best)
+    };
+    Ok(extreme(&mins, Ordering::Less)?.zip(extreme(&maxes, Ordering::Greater)?))
+}
+
 /// Where the rows of a table are not in an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutOfOrder {
@@ -428,6 +524,113 @@ mod tests {
         assert_eq!(
             verify(std::slice::from_ref(&c), &key()).unwrap(),
             Some(OutOfOrder { file: c, row: 2 })
+        );
+    }
+
+    /// A file of nullable ids only, in one row group.
+    fn write_ids(path: &Path, ids: &[Option<i64>]) {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "questionnaire_id",
+            DataType::Int64,
+            true,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(ids.to_vec()))],
+        )
+        .unwrap();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    /// The split points are each file's least key but the first's, read
+    /// from the footers: files [1, 4], [5, 9] (two row groups, the second
+    /// [7, 9] holding the file's greatest key) and [12, 12].
+    #[test]
+    fn files_each_holding_a_key_range_give_their_split_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        write(&p("a.parquet"), &[1, 2, 4], &["x", "y", "z"], None);
+        // Two row groups: [5, 6] and [7, 9].
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "questionnaire_id",
+            DataType::Int64,
+            false,
+        )]));
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2))
+            .build();
+        let mut w = ArrowWriter::try_new(
+            std::fs::File::create(p("b.parquet")).unwrap(),
+            schema.clone(),
+            Some(props),
+        )
+        .unwrap();
+        let ids = Int64Array::from(vec![6, 5, 9, 7]);
+        w.write(&RecordBatch::try_new(schema, vec![Arc::new(ids)]).unwrap())
+            .unwrap();
+        assert_eq!(w.close().unwrap().num_row_groups(), 2);
+        write(&p("c.parquet"), &[12], &["x"], None);
+        let files = [p("a.parquet"), p("b.parquet"), p("c.parquet")];
+        assert_eq!(
+            file_key_splits(&files, "questionnaire_id").unwrap(),
+            Some(vec![
+                ScalarValue::Int64(Some(5)),
+                ScalarValue::Int64(Some(12))
+            ])
+        );
+        // The string column's ranges ([x, z], [x, x]) overlap.
+        assert_eq!(file_key_splits(&files, "item").unwrap(), None);
+        // In another order the ranges do not ascend.
+        let shuffled = [p("b.parquet"), p("a.parquet"), p("c.parquet")];
+        assert_eq!(
+            file_key_splits(&shuffled, "questionnaire_id").unwrap(),
+            None
+        );
+        // One file: nothing to split.
+        assert_eq!(
+            file_key_splits(&files[..1], "questionnaire_id").unwrap(),
+            None
+        );
+        // A column the files do not have.
+        assert_eq!(file_key_splits(&files, "referral_id").unwrap(), None);
+    }
+
+    /// A key shared by two files, a file with no rows and a NULL key each
+    /// leave the table undeclared: a row could then be in the wrong
+    /// partition, or its partition unknown.
+    #[test]
+    fn touching_empty_or_null_ranges_are_not_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        write_ids(&p("a.parquet"), &[Some(1), Some(3)]);
+        write_ids(&p("touching.parquet"), &[Some(3), Some(5)]);
+        write_ids(&p("after.parquet"), &[Some(4), Some(5)]);
+        write_ids(&p("empty.parquet"), &[]);
+        write_ids(&p("null.parquet"), &[Some(7), None]);
+        write_ids(&p("last.parquet"), &[Some(9)]);
+        let splits = |names: &[&str]| {
+            let files: Vec<PathBuf> = names.iter().map(|n| p(n)).collect();
+            file_key_splits(&files, "questionnaire_id").unwrap()
+        };
+        assert_eq!(
+            splits(&["a.parquet", "after.parquet"]),
+            Some(vec![ScalarValue::Int64(Some(4))])
+        );
+        assert_eq!(splits(&["a.parquet", "touching.parquet"]), None);
+        assert_eq!(
+            splits(&["a.parquet", "empty.parquet", "last.parquet"]),
+            None
+        );
+        assert_eq!(splits(&["a.parquet", "null.parquet"]), None);
+        assert_eq!(
+            splits(&["a.parquet", "after.parquet", "last.parquet"]),
+            Some(vec![
+                ScalarValue::Int64(Some(4)),
+                ScalarValue::Int64(Some(9))
+            ])
         );
     }
 }
