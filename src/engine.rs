@@ -262,6 +262,9 @@ pub struct InputTable {
     pub source: TableSource,
     /// The schema of the file(s) as found (before projection to the contract).
     pub file_schema: SchemaRef,
+    /// The column the table is declared range-partitioned by, one range
+    /// per file ([`layout::file_key_splits`]); None when it is not.
+    pub ranged_by: Option<&'static str>,
 }
 
 /// A session over one data directory, with everything registered.
@@ -605,7 +608,7 @@ async fn register_input(
             message,
         }]))
     };
-    let (df, scan_source) = match &source {
+    let (df, scan_source, ranged_by) = match &source {
         TableSource::ParquetFile(p) | TableSource::ParquetDir { path: p, .. } => {
             if let TableSource::ParquetDir { files: 0, .. } = source {
                 return unreadable("the folder holds no .parquet files".to_string());
@@ -647,13 +650,18 @@ async fn register_input(
                 },
                 Err(e) => Err(e),
             };
+            let ranged_by = ranges.map(|_| contract::sort_key(spec.name)[0]);
             match df {
-                Ok(df) => (df, scan::ScanSource::parquet(spec.name, p, files)?),
+                Ok(df) => (
+                    df,
+                    scan::ScanSource::parquet(spec.name, p, files)?,
+                    ranged_by,
+                ),
                 Err(e) => return unreadable(e.strip_backtrace()),
             }
         }
         TableSource::Csv(p) => match read_csv(ctx, spec, p).await {
-            Ok((df, columns)) => (df, scan::ScanSource::csv(spec.name, p, columns)?),
+            Ok((df, columns)) => (df, scan::ScanSource::csv(spec.name, p, columns)?, None),
             Err(message) => return unreadable(message),
         },
     };
@@ -724,6 +732,7 @@ async fn register_input(
         name: spec.name,
         source,
         file_schema,
+        ranged_by,
     }))
 }
 

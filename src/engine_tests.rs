@@ -1033,7 +1033,11 @@ async fn validate_reports_sorted_unsorted_and_false_declarations() {
     use crate::engine::layout;
     use crate::validate::{layout_findings, table_layouts, Severity};
     let dir = generated(200, 2);
-    let engine = open(dir.path()).await.unwrap();
+    // Two files for two target partitions: each table is also declared a
+    // range of its key's first column per file.
+    let mut config = EngineConfig::new(dir.path());
+    config.target_partitions = Some(2);
+    let engine = Engine::open(config).await.unwrap();
     let layouts = table_layouts(&engine);
     assert_eq!(layouts.len(), contract::TABLES.len());
     for l in &layouts {
@@ -1041,6 +1045,7 @@ async fn validate_reports_sorted_unsorted_and_false_declarations() {
         assert_eq!(l.declared, l.key, "{l:?}");
         assert_eq!(l.verified, "yes", "{l:?}");
         assert_eq!(l.files, 2, "{l:?}");
+        assert_eq!(l.ranges, contract::sort_key(&l.table)[0], "{l:?}");
     }
     assert!(layout_findings(&layouts).is_empty());
 
@@ -1049,6 +1054,7 @@ async fn validate_reports_sorted_unsorted_and_false_declarations() {
         assert!(!l.sorted, "{l:?}");
         assert_eq!((l.format.as_str(), l.declared.as_str()), ("csv", "none"));
         assert_eq!(l.verified, "-");
+        assert_eq!(l.ranges, "-");
     }
 
     // person/part-00001.parquet rewritten in reverse, still declaring

@@ -442,6 +442,9 @@ pub struct TableLayout {
     /// The table is declared sorted by its key (or a longer order that
     /// starts with it), and its rows are in that order.
     pub sorted: bool,
+    /// The column the engine declared the table range-partitioned by, one
+    /// range per file, or `-`.
+    pub ranges: String,
 }
 
 /// The layout of every input table, reading each Parquet table's footers
@@ -493,6 +496,7 @@ pub fn table_layouts(engine: &Engine) -> Vec<TableLayout> {
                 declared,
                 verified,
                 sorted,
+                ranges: input.ranged_by.unwrap_or("-").to_string(),
             }
         })
         .collect()
@@ -519,7 +523,7 @@ pub fn layout_findings(layouts: &[TableLayout]) -> Vec<Finding> {
 }
 
 /// The layouts as one record batch (table, format, files, key, declared,
-/// verified, sorted).
+/// verified, sorted, the column of a range per file).
 pub fn layouts_batch(
     layouts: &[TableLayout],
 ) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
@@ -534,6 +538,7 @@ pub fn layouts_batch(
         Field::new("declared order", DataType::Utf8, false),
         Field::new("rows in that order", DataType::Utf8, false),
         Field::new("sorted by key", DataType::Boolean, false),
+        Field::new("a range per file", DataType::Utf8, false),
     ]));
     let text = |f: fn(&TableLayout) -> String| {
         Arc::new(StringArray::from(layouts.iter().map(f).collect::<Vec<_>>()))
@@ -552,6 +557,7 @@ pub fn layouts_batch(
             Arc::new(BooleanArray::from(
                 layouts.iter().map(|l| l.sorted).collect::<Vec<_>>(),
             )),
+            text(|l| l.ranges.clone()),
         ],
     )
 }
