@@ -263,6 +263,23 @@ pub const SORT_KEYS: &[(&str, &[&str])] = &[
     ("questionnaire_score", &["questionnaire_id", "scale"]),
 ];
 
+/// The columns a table's files may each hold one range of, in order of
+/// preference: the engine declares the table range-partitioned by file on
+/// the first that qualifies (`engine::range_by_file`). The first column of
+/// the sort key, except for `questionnaire`, which tries `questionnaire_id`
+/// first: its rows join the item table's on it, the largest exchange of
+/// the dashboard (every item row), and when both tables are declared by it
+/// with the same split points (files cut between the same questionnaires,
+/// as `generate` writes them) DataFusion joins them file by file, with no
+/// exchange. Its files must then hold disjoint questionnaire ids, which
+/// they need not when cut by referral; `referral_id` is tried next.
+pub fn range_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        "questionnaire" => &["questionnaire_id", "referral_id"],
+        _ => sort_key(table).get(..1).unwrap_or(&[]),
+    }
+}
+
 /// The sort key of a contract table (empty for any other table).
 pub fn sort_key(table: &str) -> &'static [&'static str] {
     SORT_KEYS

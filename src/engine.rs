@@ -638,9 +638,10 @@ async fn register_input(
                 Ok(layout::Declared::Sorted(order)) => order,
                 _ => Vec::new(),
             };
-            // Files that each hold one range of the table's key are
-            // declared range-partitioned by file on it (engine/layout.rs).
-            let ranges = range_by_file(spec, &files, ctx.copied_config().target_partitions());
+            // Files that each hold one range of a column are declared
+            // range-partitioned by file on it (engine/layout.rs).
+            let (ranged_by, ranges) =
+                range_by_file(spec, &files, ctx.copied_config().target_partitions()).unzip();
             let read = |order: Vec<layout::SortColumn>| read_parquet(ctx, p, order, ranges.clone());
             let df = match read(order.clone()).await {
                 // A dictionary column in the order: declare its prefix.
@@ -650,7 +651,6 @@ async fn register_input(
                 },
                 Err(e) => Err(e),
             };
-            let ranged_by = ranges.map(|_| contract::sort_key(spec.name)[0]);
             match df {
                 Ok(df) => (
                     df,
@@ -737,29 +737,32 @@ async fn register_input(
 }
 
 /// The range partitioning by file of a contract table whose files each
-/// hold one range of the first column of its key
-/// ([`layout::file_key_splits`]), when there are at least as many files as
-/// target partitions: with fewer, the declaration would leave cores idle
-/// (a declared partitioning keeps each file whole), so the files are split
-/// into byte ranges as before.
+/// hold one range of a column ([`layout::file_key_splits`]), with that
+/// column: the first of [`contract::range_columns`] whose ranges qualify.
+/// Only when there are at least as many files as target partitions: with
+/// fewer, the declaration would leave cores idle (a declared partitioning
+/// keeps each file whole), so the files are split into byte ranges as
+/// before.
 fn range_by_file(
     spec: &TableSpec,
     files: &[PathBuf],
     target_partitions: usize,
-) -> Option<Partitioning> {
-    let key = contract::sort_key(spec.name).first()?;
+) -> Option<(&'static str, Partitioning)> {
     if files.len() < target_partitions.max(2) {
         return None;
     }
-    // A footer that cannot be read was reported by the file checks.
-    let splits = layout::file_key_splits(files, key).ok()??;
-    let splits = splits
-        .into_iter()
-        .map(|v| SplitPoint::new(vec![v]))
-        .collect();
-    RangePartitioning::try_new(vec![ident(*key).sort(true, false)], splits)
-        .ok()
-        .map(Partitioning::Range)
+    contract::range_columns(spec.name)
+        .iter()
+        .find_map(|column| {
+            // A footer that cannot be read was reported by the file checks.
+            let splits = layout::file_key_splits(files, column).ok()??;
+            let splits = splits
+                .into_iter()
+                .map(|v| SplitPoint::new(vec![v]))
+                .collect();
+            let range = RangePartitioning::try_new(vec![ident(*column).sort(true, false)], splits);
+            Some((*column, Partitioning::Range(range.ok()?)))
+        })
 }
 
 /// Register a Parquet table as `ctx.read_parquet` does, with the files'
