@@ -896,20 +896,12 @@ mod tests {
     #[tokio::test]
     async fn every_chart_is_the_same_bits_under_any_partitioning() {
         let spill = tempfile::tempdir().unwrap();
-        let with_partitions = |n: usize| {
-            let data =
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
-            let mut config = EngineConfig::new(data);
-            config.target_partitions = Some(n);
-            config.spill_dir = Some(spill.path().to_path_buf());
-            async move {
-                let engine = Engine::open(config).await.unwrap();
-                let d = Dashboard::new(engine, Catalog::embedded().unwrap());
-                d.prepare().await.unwrap();
-                d
-            }
-        };
-        let (one, three) = (with_partitions(1).await, with_partitions(3).await);
+        let data =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard");
+        let (one, three) = (
+            prepared_with_partitions(&data, 1, spill.path()).await,
+            prepared_with_partitions(&data, 3, spill.path()).await,
+        );
         let charts: Vec<String> = one.catalog().charts().map(|c| c.id.clone()).collect();
         assert!(charts.len() > 10);
         let mut floats = 0;
@@ -925,6 +917,22 @@ mod tests {
             assert_eq!(exact_rows(&x), exact_rows(&y), "{chart}");
         }
         assert!(floats > 20, "{floats} float columns compared");
+    }
+
+    /// A dashboard over `data` with `partitions` target partitions, every
+    /// shared block computed.
+    async fn prepared_with_partitions(
+        data: &std::path::Path,
+        partitions: usize,
+        spill: &std::path::Path,
+    ) -> Dashboard {
+        let mut config = EngineConfig::new(data);
+        config.target_partitions = Some(partitions);
+        config.spill_dir = Some(spill.to_path_buf());
+        let engine = Engine::open(config).await.unwrap();
+        let d = Dashboard::new(engine, Catalog::embedded().unwrap());
+        d.prepare().await.unwrap();
+        d
     }
 
     /// Issue 18: on generated data (three files per table, each holding one
@@ -945,18 +953,10 @@ mod tests {
         };
         crate::generate::generate(&options, &mut |_| {}).unwrap();
         let spill = tempfile::tempdir().unwrap();
-        let with_partitions = |n: usize| {
-            let mut config = EngineConfig::new(data.path());
-            config.target_partitions = Some(n);
-            config.spill_dir = Some(spill.path().to_path_buf());
-            async move {
-                let engine = Engine::open(config).await.unwrap();
-                let d = Dashboard::new(engine, Catalog::embedded().unwrap());
-                d.prepare().await.unwrap();
-                d
-            }
-        };
-        let (declared, undeclared) = (with_partitions(2).await, with_partitions(4).await);
+        let (declared, undeclared) = (
+            prepared_with_partitions(data.path(), 2, spill.path()).await,
+            prepared_with_partitions(data.path(), 4, spill.path()).await,
+        );
         let plan = |d: &Dashboard| {
             let sql =
                 "EXPLAIN SELECT questionnaire_id, count(*) FROM questionnaire_item GROUP BY 1";
