@@ -12,7 +12,12 @@
 //!   becomes a folder of K files `<table>/part-NNNNN.parquet`, each a
 //!   consecutive range of the key, cut only where the key's first column
 //!   changes, so no two files overlap and a questionnaire's items stay in
-//!   one file. Every column is kept, extra ones too (a CSV's as text).
+//!   one file. The items are cut where the questionnaire files begin
+//!   instead (`CUT_LIKE`), when the questionnaire files each hold a range
+//!   of questionnaire ids and the two folders have as many files: both
+//!   tables then share their split points and join file by file
+//!   (`engine::range_by_file`). Every column is kept, extra ones too (a
+//!   CSV's as text).
 //! - Memory is bounded: the sort runs under the memory limit (`--memory-limit`,
 //!   1 GiB when not given) and spills to the spill directory beyond it; the
 //!   output is written a row group at a time.
@@ -26,9 +31,11 @@
 use crate::contract;
 use crate::engine::layout::{self, SortColumn};
 use crate::engine::{self, mhsds, Engine, EngineConfig, EngineError, TableSource};
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, Scalar};
+use datafusion::arrow::compute::kernels::cmp::gt_eq;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::common::ScalarValue;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -141,9 +148,23 @@ pub async fn sort_data_dir(
     result
 }
 
+/// Tables whose files are cut where another table's files begin: (table,
+/// the table it is cut like, the column). The questionnaires' items are cut
+/// at the least `questionnaire_id` of each questionnaire file, so that both
+/// tables are declared range-partitioned at the same split points
+/// (`engine::range_by_file`) and join file by file. Only where the other
+/// table's files each hold a range of the column (questionnaire ids rising
+/// with referral ids, by which the questionnaires are sorted) and both
+/// folders have as many files; otherwise the table is cut by its own row
+/// count.
+const CUT_LIKE: &[(&str, &str, &str)] =
+    &[("questionnaire_item", "questionnaire", "questionnaire_id")];
+
 async fn write_all(engine: &Engine, tmp: &Path) -> Result<Vec<SortedTable>, SortError> {
     let mut tables = Vec::new();
     let mut sources = Vec::new();
+    // The split points of the tables written so far that others are cut like.
+    let mut splits: Vec<(&str, &str, Vec<ScalarValue>)> = Vec::new();
     for input in engine.inputs() {
         let Some(spec) = contract::table(input.name) else {
             continue;
@@ -181,12 +202,37 @@ async fn write_all(engine: &Engine, tmp: &Path) -> Result<Vec<SortedTable>, Sort
         } else {
             Target::File(tmp.join(format!("{}.parquet", spec.name)))
         };
-        let written = write_sorted(spec.name, sorted, &order, target, files, rows)
+        // Cut like the table it joins, where that table's files each hold a
+        // range of the join column and there are as many files.
+        let cuts = CUT_LIKE
+            .iter()
+            .find(|(table, ..)| *table == spec.name)
+            .and_then(|(_, like, column)| splits.iter().find(|s| s.0 == *like && s.1 == *column))
+            .map(|s| s.2.clone())
+            .filter(|cuts| cuts.len() + 1 == files);
+        let folder = match &target {
+            Target::Folder(dir) => Some(dir.clone()),
+            Target::File(_) => None,
+        };
+        let written = write_sorted(spec.name, sorted, &order, target, files, rows, cuts)
             .await
             .map_err(|e| match e {
                 WriteError::Io(path, source) => SortError::Io { path, source },
                 WriteError::Query(source) => table_err(source),
             })?;
+        if let Some(dir) = folder {
+            for (_, like, column) in CUT_LIKE {
+                if *like == spec.name {
+                    let files = engine::parquet_files(&TableSource::ParquetDir {
+                        path: dir.clone(),
+                        files: written,
+                    });
+                    if let Ok(Some(cuts)) = layout::file_key_splits(&files, column) {
+                        splits.push((spec.name, *column, cuts));
+                    }
+                }
+            }
+        }
         tables.push(SortedTable {
             table: spec.name.to_string(),
             rows,
@@ -271,7 +317,9 @@ fn close_part(part: Part) -> Result<(), WriteError> {
 }
 
 /// Stream the sorted rows of `table` into `files` files of about `rows / files` rows
-/// each, cutting only where the first key column changes.
+/// each, cutting only where the first key column changes; or, given `cuts`
+/// (`files - 1` values of the first key column, rising), before the first
+/// row at or above each.
 async fn write_sorted(
     table: &str,
     df: DataFrame,
@@ -279,10 +327,19 @@ async fn write_sorted(
     target: Target,
     files: usize,
     rows: u64,
+    cuts: Option<Vec<ScalarValue>>,
 ) -> Result<usize, WriteError> {
     let mut stream = df.execute_stream().await?;
     // Item codes are stored dictionary-encoded (layout::DICTIONARY_COLUMNS).
     let schema = layout::storage_schema(table, &stream.schema());
+    // The cuts as scalars of the key column's type; none if one does not
+    // convert.
+    let key_type = schema.field_with_name(&order[0].name)?.data_type().clone();
+    let cuts: Option<Vec<Scalar<ArrayRef>>> = cuts.and_then(|cuts| {
+        cuts.iter()
+            .map(|c| c.cast_to(&key_type).and_then(|c| c.to_scalar()).ok())
+            .collect()
+    });
     let path_of = |k: usize| match &target {
         Target::File(p) => p.clone(),
         Target::Folder(dir) => dir.join(format!("part-{k:05}.parquet")),
@@ -301,7 +358,16 @@ async fn write_sorted(
             let full = matches!(target, Target::Folder(_))
                 && written < files
                 && part.rows + batch.num_rows() as u64 > per_file;
-            let cut = if full {
+            let cut = if let Some(cuts) = &cuts {
+                // The first row at or above the next file's least key.
+                match cuts.get(written - 1) {
+                    Some(next) if matches!(target, Target::Folder(_)) && written < files => {
+                        let above = gt_eq(batch.column(first), next)?;
+                        (0..batch.num_rows()).find(|&i| above.is_null(i) || above.value(i))
+                    }
+                    _ => None,
+                }
+            } else if full {
                 // The first row at or after the file's quota whose first
                 // key value differs from the row before it.
                 let keys = converter.convert_columns(&[batch.column(first).clone()])?;
@@ -535,6 +601,19 @@ mod tests {
             assert_eq!(t.files, 3, "{t:?}");
         }
         assert_sorted(&out).await;
+        // The items are cut where the questionnaire files begin, so both
+        // tables have the same split points by questionnaire_id (cut by
+        // their own row counts, they differ).
+        let splits = |table: &str| {
+            let files = engine::parquet_files(&TableSource::ParquetDir {
+                path: out.join(table),
+                files: 3,
+            });
+            layout::file_key_splits(&files, "questionnaire_id").unwrap()
+        };
+        let questionnaire = splits("questionnaire");
+        assert_eq!(questionnaire.as_ref().map(Vec::len), Some(2));
+        assert_eq!(splits("questionnaire_item"), questionnaire);
         assert_eq!(rows(&input).await, rows(&out).await);
     }
 
