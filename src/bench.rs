@@ -1,7 +1,7 @@
 //! `cypdash bench`: time the dashboard's steps over one data directory in
-//! one process, beside the scan floor (a plain aggregate over exactly the
-//! columns the dashboard reads), so figures are ratios measured in the same
-//! run. `scripts/bench.sh` drives it over generated data sets of several
+//! one process, beside the scan floor (every column the dashboard reads,
+//! read once: [`scan_floor_sql`]), so figures are ratios measured in the
+//! same run. `scripts/bench.sh` drives it over generated data sets of several
 //! sizes and adds the DuckDB baseline; see `docs/performance.md`.
 
 use crate::catalog::Catalog;

@@ -169,8 +169,8 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
     /// Write deterministic synthetic data that meets the input contract.
     Generate(GenerateArgs),
-    /// Time the dashboard's steps on the data, beside the scan floor (a plain
-    /// aggregate over exactly the columns the dashboard reads), in one process.
+    /// Time the dashboard's steps on the data, beside the scan floor (every
+    /// column the dashboard reads, read once), in one process.
     ///
     /// Steps: open, scan_floor, sdq_scoring, score_questionnaires (the shared
     /// tables, once), each chart and all charts (repeated --reps times), and
