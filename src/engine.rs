@@ -614,6 +614,26 @@ async fn register_input(
                 return unreadable("the folder holds no .parquet files".to_string());
             }
             let files = parquet_files(&source);
+            // DataFusion 55 reads a folder's own files and those of
+            // Hive-style `key=value` subfolders, and no other: a file
+            // anywhere else would be left out without a word.
+            if let TableSource::ParquetDir { path: folder, .. } = &source {
+                let unread: Vec<_> = files
+                    .iter()
+                    .filter(|f| !read_by_datafusion(folder, f))
+                    .map(|f| ContractProblem::Unreadable {
+                        table: spec.name,
+                        path: f.clone(),
+                        message: "in a subfolder, which is not read (only the table folder's \
+                                  own files and `key=value` subfolders are): move it into the \
+                                  table folder"
+                            .to_string(),
+                    })
+                    .collect();
+                if !unread.is_empty() {
+                    return Ok(Err(unread));
+                }
+            }
             // The Parquet reader panics on some corrupt footers: check each
             // file's framing and metadata before it reads them.
             let corrupt: Vec<_> = files
@@ -641,7 +661,7 @@ async fn register_input(
             // Files that each hold one range of a column are declared
             // range-partitioned by file on it (engine/layout.rs).
             let (ranged_by, ranges) =
-                range_by_file(spec, &files, ctx.copied_config().target_partitions()).unzip();
+                range_by_file(spec, p, &files, ctx.copied_config().target_partitions()).unzip();
             let read = |order: Vec<layout::SortColumn>| read_parquet(ctx, p, order, ranges.clone());
             let df = match read(order.clone()).await {
                 // A dictionary column in the order: declare its prefix.
@@ -743,12 +763,17 @@ async fn register_input(
 /// fewer, the declaration would leave cores idle (a declared partitioning
 /// keeps each file whole), so the files are split into byte ranges as
 /// before.
+///
+/// Only a folder's own files: DataFusion 55 lists no file in a subfolder
+/// of a table's folder (`listing_table_ignore_subdirectory`), and a
+/// declaration must name the files it reads, in its order.
 fn range_by_file(
     spec: &TableSpec,
+    folder: &Path,
     files: &[PathBuf],
     target_partitions: usize,
 ) -> Option<(&'static str, Partitioning)> {
-    if files.len() < target_partitions.max(2) {
+    if files.len() < target_partitions.max(2) || files.iter().any(|f| f.parent() != Some(folder)) {
         return None;
     }
     contract::range_columns(spec.name)
@@ -790,12 +815,26 @@ async fn read_parquet(
     ctx.read_table(Arc::new(table))
 }
 
+/// Whether DataFusion 55 lists `file` as one of `folder`'s: each folder
+/// between them, if any, is a Hive-style `key=value` one
+/// (`ListingTableUrl::contains` with `listing_table_ignore_subdirectory`).
+fn read_by_datafusion(folder: &Path, file: &Path) -> bool {
+    file.parent()
+        .and_then(|parent| parent.strip_prefix(folder).ok())
+        .is_some_and(|between| {
+            between
+                .components()
+                .all(|c| c.as_os_str().to_string_lossy().contains('='))
+        })
+}
+
 fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
 /// The Parquet files of a table, in DataFusion's order: the file, or every
-/// `.parquet` file under the folder (DataFusion lists subfolders too).
+/// `.parquet` file under the folder (a file in a subfolder DataFusion does
+/// not read is a contract problem: [`read_by_datafusion`]).
 pub(crate) fn parquet_files(source: &TableSource) -> Vec<PathBuf> {
     fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {

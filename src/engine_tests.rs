@@ -978,6 +978,45 @@ async fn files_holding_key_ranges_are_range_partitioned_by_file() {
     assert!(!plan.contains("Range([questionnaire_id"), "{plan}");
     assert_eq!(rows(&renamed).await, expected);
     assert_eq!(rows_of(&renamed, joined).await, joined_rows);
+
+    // A file in a Hive-style subfolder (which DataFusion lists): the
+    // folder's files are not all its own, so no declaration is made. In
+    // path order the moved file stays second.
+    std::fs::rename(
+        items.join("part-00009.parquet"),
+        items.join("part-00000.parquet"),
+    )
+    .unwrap();
+    std::fs::create_dir(items.join("part-00001=d")).unwrap();
+    std::fs::rename(
+        items.join("part-00001.parquet"),
+        items.join("part-00001=d/part-00001.parquet"),
+    )
+    .unwrap();
+    let nested = with_partitions(2).await.unwrap();
+    let plan = physical_plan(&nested, grouped).await;
+    assert!(!plan.contains("Range([questionnaire_id"), "{plan}");
+    assert_eq!(rows(&nested).await, expected);
+
+    // In any other subfolder DataFusion would not read it: a contract
+    // problem naming the file, not rows left out.
+    std::fs::create_dir(items.join("more")).unwrap();
+    std::fs::rename(
+        items.join("part-00001=d/part-00001.parquet"),
+        items.join("more/part-00001.parquet"),
+    )
+    .unwrap();
+    let problems = contract_problems(with_partitions(2).await);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems[0].to_string(),
+        format!(
+            "table `questionnaire_item`: cannot read {}: in a subfolder, which is not read \
+             (only the table folder's own files and `key=value` subfolders are): move it \
+             into the table folder",
+            items.join("more/part-00001.parquet").display()
+        )
+    );
 }
 
 /// Issue 18: dictionary-encoded strings (what pandas writes for a
