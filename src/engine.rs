@@ -793,7 +793,7 @@ fn range_by_file(
 /// Register a Parquet table as `ctx.read_parquet` does, with the files'
 /// declared `order` and, when given, their range partitioning (which
 /// `ParquetReadOptions` cannot carry).
-async fn read_parquet(
+pub(crate) async fn read_parquet(
     ctx: &SessionContext,
     path: &Path,
     order: Vec<layout::SortColumn>,

@@ -966,13 +966,10 @@ async fn files_holding_key_ranges_are_range_partitioned_by_file() {
     assert_eq!(rows(&undeclared).await, expected);
     assert_eq!(rows_of(&undeclared, joined).await, joined_rows);
 
+    let mv = |from: &str, to: &str| std::fs::rename(items.join(from), items.join(to)).unwrap();
     // The first file renamed to sort last: in path order the ranges do not
     // ascend, so the table is not declared.
-    std::fs::rename(
-        items.join("part-00000.parquet"),
-        items.join("part-00009.parquet"),
-    )
-    .unwrap();
+    mv("part-00000.parquet", "part-00009.parquet");
     let renamed = with_partitions(2).await.unwrap();
     let plan = physical_plan(&renamed, grouped).await;
     assert!(!plan.contains("Range([questionnaire_id"), "{plan}");
@@ -982,17 +979,9 @@ async fn files_holding_key_ranges_are_range_partitioned_by_file() {
     // A file in a Hive-style subfolder (which DataFusion lists): the
     // folder's files are not all its own, so no declaration is made. In
     // path order the moved file stays second.
-    std::fs::rename(
-        items.join("part-00009.parquet"),
-        items.join("part-00000.parquet"),
-    )
-    .unwrap();
+    mv("part-00009.parquet", "part-00000.parquet");
     std::fs::create_dir(items.join("part-00001=d")).unwrap();
-    std::fs::rename(
-        items.join("part-00001.parquet"),
-        items.join("part-00001=d/part-00001.parquet"),
-    )
-    .unwrap();
+    mv("part-00001.parquet", "part-00001=d/part-00001.parquet");
     let nested = with_partitions(2).await.unwrap();
     let plan = physical_plan(&nested, grouped).await;
     assert!(!plan.contains("Range([questionnaire_id"), "{plan}");
@@ -1001,11 +990,7 @@ async fn files_holding_key_ranges_are_range_partitioned_by_file() {
     // In any other subfolder DataFusion would not read it: a contract
     // problem naming the file, not rows left out.
     std::fs::create_dir(items.join("more")).unwrap();
-    std::fs::rename(
-        items.join("part-00001=d/part-00001.parquet"),
-        items.join("more/part-00001.parquet"),
-    )
-    .unwrap();
+    mv("part-00001=d/part-00001.parquet", "more/part-00001.parquet");
     let problems = contract_problems(with_partitions(2).await);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(

@@ -41,7 +41,6 @@ use datafusion::error::DataFusionError;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::prelude::ParquetReadOptions;
 use futures::StreamExt;
 use std::fs::{self, File};
 use std::io::BufWriter;
@@ -182,9 +181,16 @@ async fn write_all(engine: &Engine, tmp: &Path) -> Result<Vec<SortedTable>, Sort
                     .map_err(|m| table_err(DataFusionError::Execution(m)))?;
                 (df, 1)
             }
-            TableSource::ParquetFile(p) => (read_parquet(ctx, p).await.map_err(table_err)?, 1),
+            TableSource::ParquetFile(p) => (
+                engine::read_parquet(ctx, p, Vec::new(), None)
+                    .await
+                    .map_err(table_err)?,
+                1,
+            ),
             TableSource::ParquetDir { path, files } => (
-                read_parquet(ctx, path).await.map_err(table_err)?,
+                engine::read_parquet(ctx, path, Vec::new(), None)
+                    .await
+                    .map_err(table_err)?,
                 (*files).max(1),
             ),
         };
@@ -242,17 +248,6 @@ async fn write_all(engine: &Engine, tmp: &Path) -> Result<Vec<SortedTable>, Sort
     }
     copy_others(engine.data_dir(), &sources, tmp)?;
     Ok(tables)
-}
-
-async fn read_parquet(
-    ctx: &datafusion::prelude::SessionContext,
-    path: &Path,
-) -> Result<DataFrame, DataFusionError> {
-    ctx.read_parquet(
-        path.to_string_lossy().into_owned(),
-        ParquetReadOptions::default(),
-    )
-    .await
 }
 
 enum Target {
