@@ -456,6 +456,17 @@ fn new_context(
     if let Some(n) = config.target_partitions {
         session = session.with_target_partitions(n.max(1));
     }
+    // An input hash-partitioned on some of a GROUP BY's columns (a join's
+    // output on `referral_id` grouped by `referral_id, measure, informant`)
+    // already puts each group in one partition. DataFusion 55 uses it as
+    // it is only when it has at least `subset_repartition_threshold`
+    // partitions (4 by default), and otherwise hashes every row again for
+    // a partial and a final aggregate. With as many partitions as the
+    // session's target nothing is gained by that, so the threshold is the
+    // target (when below 4).
+    let target = session.target_partitions();
+    let optimizer = &mut session.options_mut().optimizer;
+    optimizer.subset_repartition_threshold = optimizer.subset_repartition_threshold.min(target);
     // A repartition refused memory spills each batch to a pool of files
     // shared by its input tasks, and its output stream reads those files in
     // turn, waiting at the end of an open one for more. When two input tasks

@@ -10,13 +10,14 @@
 -- Duplicates (same referral, concept, date and score) keep the lowest
 -- questionnaire_id. The score is the RCADS T-score 50 + 10 (raw - mean) /
 -- sd where ref_rcads_t_score_norms has a row for the concept, the gender
--- (M, F) and the age at referral, else the raw score. A step: read by
--- national_concept, then dropped."""
+-- (M, F) and the age at referral, else the raw score. contact_2 is the
+-- referral's (national_referral), carried for national_concept. A step:
+-- read by national_concept, then dropped."""
 -- kind = "step"
 -- stage = 4
 
 with population as (
-    select referral_id, contact_1, closure_date, age, norms_gender
+    select referral_id, contact_1, contact_2, closure_date, age, norms_gender
     from national_referral
     where contact_1 is not null
 ),
@@ -102,7 +103,7 @@ scale_long as (
 
 mapped as (
     select s.referral_id, s.questionnaire_id, s.completed_date, s.raw_score, c.concept_key,
-        p.age, p.norms_gender
+        p.age, p.norms_gender, p.contact_2
     from scale_long s
     join population p on p.referral_id = s.referral_id
     join national_scale_concept c
@@ -111,16 +112,6 @@ mapped as (
         and c.scale = s.scale
     where s.completed_date between p.contact_1 and p.closure_date
         and s.raw_score between c.valid_min and c.valid_max
-),
-
--- Grouped by the concept's integer key, not its name: fixed-width keys
--- (at 1M this step had peaked at 4.2 GiB grouping by the name). Age and
--- gender are the referral's, carried for the norms below.
-unique_assessment as (
-    select referral_id, concept_key, completed_date, raw_score, age, norms_gender,
-        min(questionnaire_id) as questionnaire_id
-    from mapped
-    group by referral_id, concept_key, completed_date, raw_score, age, norms_gender
 ),
 
 concept_norm as (
@@ -132,25 +123,40 @@ concept_norm as (
 -- The norms (a few hundred rows) on the left of a right join, so that the
 -- hash table is built over them and the assessments stream past (as a
 -- left join, DataFusion built it over the 8.8 million assessments at 1M:
--- 1.2 GB).
-final as (
+-- 1.2 GB). Each assessment is scored before duplicates are dropped: its
+-- score depends on the referral's age and gender only through the norms,
+-- so duplicates share it.
+scored as (
     select
-        u.referral_id,
-        u.concept_key,
-        u.questionnaire_id,
-        u.completed_date,
-        u.raw_score,
+        m.referral_id,
+        m.concept_key,
+        m.questionnaire_id,
+        m.completed_date,
+        m.raw_score,
         case
             when n.sample_sd is not null
-                then 50 + 10 * (u.raw_score - n.sample_mean) / n.sample_sd
-            else u.raw_score
+                then 50 + 10 * (m.raw_score - n.sample_mean) / n.sample_sd
+            else m.raw_score
         end as score,
-        n.sample_sd is not null as t_score
+        n.sample_sd is not null as t_score,
+        m.contact_2
     from concept_norm n
-    right join unique_assessment u
-        on n.concept_key = u.concept_key
-        and n.gender = u.norms_gender
-        and n.age = u.age
+    right join mapped m
+        on n.concept_key = m.concept_key
+        and n.gender = m.norms_gender
+        and n.age = m.age
+),
+
+-- Duplicates dropped, grouped by fixed-width keys only (at 1M this step
+-- had peaked at 4.2 GiB grouping by the concept's name; grouping by the
+-- referral's age and gender too, a string, took 4.2 s against 3.3 s). The
+-- score, t_score and contact_2 are the same in every row of a group.
+final as (
+    select referral_id, concept_key, min(questionnaire_id) as questionnaire_id,
+        completed_date, raw_score, min(score) as score, bool_or(t_score) as t_score,
+        contact_2
+    from scored
+    group by referral_id, concept_key, completed_date, raw_score, contact_2
 )
 
 select * from final
