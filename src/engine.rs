@@ -673,11 +673,11 @@ async fn register_input(
             // range-partitioned by file on it (engine/layout.rs), except
             // under `--memory-limit`. There the joins are sort-merge joins,
             // and with the scans declared their sorts took the Parquet
-            // batches as read, each counted with every string buffer it
-            // views: a sort asked for 60 MB for its first batch, more than
-            // its share, and the 250k export under `--memory-limit 1GiB`
-            // failed in every chart (it had passed before the declaration,
-            // and passes without it).
+            // batches as read (most likely counted with every string
+            // buffer they view): a sort asked for 60 MB for its first
+            // batch, more than its share, and the 250k export under
+            // `--memory-limit 1GiB` failed in every chart (it had passed
+            // before the declaration, and passes without it).
             let config = ctx.copied_config();
             let (ranged_by, ranges) = if config.options().optimizer.prefer_hash_join {
                 range_by_file(spec, p, &files, config.target_partitions()).unzip()
