@@ -935,18 +935,18 @@ mod tests {
         d
     }
 
-    /// Issue 18: on generated data (three files per table, each holding one
-    /// range of its key), every chart is the same bits with the tables
-    /// declared range-partitioned by file (two target partitions) and read
-    /// in byte ranges (four: fewer files than partitions, so undeclared).
-    /// Declared, the referral-keyed tables share their split points, so
-    /// DataFusion may also join them partition by partition.
     /// The memory limit of the last part of the test below: small, and
     /// enough for this data (at 32 MiB a sort in `national_assessment`
     /// asks for more than its floor whether or not the files are declared,
     /// with the binaries of sessions 13 and 14 as with this one).
     const LIMITED: usize = 64 << 20;
 
+    /// Issue 18: on generated data (three files per table, each holding one
+    /// range of its key), every chart is the same bits with the tables
+    /// declared range-partitioned by file (two target partitions) and read
+    /// in byte ranges (four: fewer files than partitions, so undeclared).
+    /// Declared, the referral-keyed tables share their split points, so
+    /// DataFusion may also join them partition by partition.
     #[tokio::test]
     async fn every_chart_is_the_same_bits_with_tables_range_partitioned_by_file() {
         let data = tempfile::tempdir().unwrap();

@@ -825,6 +825,27 @@ async fn physical_plan(engine: &Engine, sql: &str) -> String {
     text
 }
 
+/// The rows of `sql` as a text table.
+async fn pretty_rows(engine: &Engine, sql: &str) -> String {
+    datafusion::arrow::util::pretty::pretty_format_batches(&engine.sql(sql).await.unwrap())
+        .unwrap()
+        .to_string()
+}
+
+/// Joins planned as at scale: no side small enough to be copied to every
+/// partition, so a join on a key hashes or co-partitions both sides.
+async fn joins_as_at_scale(engine: &Engine) {
+    for option in [
+        "hash_join_single_partition_threshold",
+        "hash_join_single_partition_threshold_rows",
+    ] {
+        engine
+            .sql(&format!("SET datafusion.optimizer.{option} = 0"))
+            .await
+            .unwrap();
+    }
+}
+
 /// Issue 18: files that declare their sort order are registered with it,
 /// so reading a table in key order needs no sort and a grouped aggregate
 /// on the key runs in order; the same rows from CSV (no declaration) are
@@ -870,16 +891,12 @@ async fn a_declared_sort_order_is_the_tables_output_ordering() {
 async fn files_holding_key_ranges_are_range_partitioned_by_file() {
     use datafusion::arrow::array::AsArray;
     use datafusion::arrow::datatypes::Int64Type;
-    use datafusion::arrow::util::pretty::pretty_format_batches;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     const GROUPED: &str = "SELECT questionnaire_id, count(*) AS n, sum(value) AS s \
                            FROM questionnaire_item GROUP BY questionnaire_id";
     /// The rows of `sql`, ordered by the first column, as text.
     async fn rows_of(e: &Engine, sql: &str) -> String {
-        let sql = format!("{sql} ORDER BY 1");
-        pretty_format_batches(&e.sql(&sql).await.unwrap())
-            .unwrap()
-            .to_string()
+        pretty_rows(e, &format!("{sql} ORDER BY 1")).await
     }
     async fn rows(e: &Engine) -> String {
         rows_of(e, GROUPED).await
@@ -941,16 +958,7 @@ async fn files_holding_key_ranges_are_range_partitioned_by_file() {
     // the two join file by file.
     let joined = "SELECT q.measure, count(*) FROM questionnaire q \
                   JOIN questionnaire_item i USING (questionnaire_id) GROUP BY q.measure";
-    // As at scale: too large to copy one side to every partition.
-    for option in [
-        "hash_join_single_partition_threshold",
-        "hash_join_single_partition_threshold_rows",
-    ] {
-        declared
-            .sql(&format!("SET datafusion.optimizer.{option} = 0"))
-            .await
-            .unwrap();
-    }
+    joins_as_at_scale(&declared).await;
     let plan = physical_plan(&declared, joined).await;
     assert!(plan.contains("HashJoinExec: mode=Partitioned"), "{plan}");
     assert_eq!(plan.matches(&ranges).count(), 2, "{plan}");
@@ -1294,7 +1302,6 @@ async fn a_repartition_spills_one_file_per_batch() {
 /// 4.3 s in one). The rows equal those of DataFusion's plan.
 #[tokio::test]
 async fn an_aggregate_over_a_join_on_some_of_its_keys_is_not_hashed_again() {
-    use datafusion::arrow::util::pretty::pretty_format_batches;
     let dir = generated(300, 3);
     // Each table's first file renamed to sort last: its files' key ranges
     // no longer ascend in path order, so neither table is declared
@@ -1310,32 +1317,18 @@ async fn an_aggregate_over_a_join_on_some_of_its_keys_is_not_hashed_again() {
     let mut config = EngineConfig::new(dir.path());
     config.target_partitions = Some(2);
     let engine = Engine::open(config).await.unwrap();
-    // As at scale: too large to copy one side to every partition.
-    for option in [
-        "hash_join_single_partition_threshold",
-        "hash_join_single_partition_threshold_rows",
-    ] {
-        engine
-            .sql(&format!("SET datafusion.optimizer.{option} = 0"))
-            .await
-            .unwrap();
-    }
+    joins_as_at_scale(&engine).await;
     let grouped = "SELECT q.referral_id, q.measure, count(*) AS n, min(r.referral_date) AS d \
                    FROM referral r JOIN questionnaire q USING (referral_id) \
                    WHERE q.completed_date >= r.referral_date \
                    GROUP BY q.referral_id, q.measure ORDER BY 1, 2";
-    async fn rows(engine: &Engine, sql: &str) -> String {
-        pretty_format_batches(&engine.sql(sql).await.unwrap())
-            .unwrap()
-            .to_string()
-    }
     let plan = physical_plan(&engine, grouped).await;
     assert!(plan.contains("HashJoinExec: mode=Partitioned"), "{plan}");
     assert!(plan.contains("mode=SinglePartitioned"), "{plan}");
     assert!(!plan.contains("AggregateExec: mode=Partial,"), "{plan}");
     // The join's two inputs are hashed, and nothing above it.
     assert_eq!(plan.matches("RepartitionExec").count(), 2, "{plan}");
-    let ours = rows(&engine, grouped).await;
+    let ours = pretty_rows(&engine, grouped).await;
     assert!(ours.lines().count() > 100, "{ours}");
 
     engine
@@ -1344,5 +1337,5 @@ async fn an_aggregate_over_a_join_on_some_of_its_keys_is_not_hashed_again() {
         .unwrap();
     let plan = physical_plan(&engine, grouped).await;
     assert!(plan.contains("AggregateExec: mode=Partial,"), "{plan}");
-    assert_eq!(rows(&engine, grouped).await, ours);
+    assert_eq!(pretty_rows(&engine, grouped).await, ours);
 }
