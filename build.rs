@@ -28,18 +28,26 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
-    println!("cargo:rerun-if-changed={}", root.display());
+    // Read when the script runs (cargo sets it for each build), not when
+    // it is compiled.
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let root = manifest.join("queries");
+    // Paths relative to the package root, and `include_str!` of the files
+    // under the CARGO_MANIFEST_DIR of the build that compiles them: a
+    // target folder shared by two checkouts (a fresh clone's CI run with
+    // CARGO_TARGET_DIR pointing here) shares this script's fingerprint,
+    // and absolute paths made each build check, and embed, the other
+    // checkout's files, so edits here were not compiled in.
+    println!("cargo:rerun-if-changed=queries");
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
     files.sort();
     let mut code = String::from("/// Query files compiled into the binary: (path under queries/, text).\npub const EMBEDDED: &[(&str, &str)] = &[\n");
-    for (rel, path) in &files {
-        println!("cargo:rerun-if-changed={}", path.display());
+    for (rel, _) in &files {
+        println!("cargo:rerun-if-changed=queries/{rel}");
         writeln!(
             code,
-            "    ({rel:?}, include_str!({:?})),",
-            path.display().to_string()
+            "    ({rel:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/queries/\", {rel:?}))),"
         )
         .expect("write");
     }

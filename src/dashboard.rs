@@ -936,9 +936,10 @@ mod tests {
     }
 
     /// The memory limit of the last part of the test below: small, and
-    /// enough for this data (at 32 MiB a sort in `national_assessment`
-    /// asks for more than its floor whether or not the files are declared,
-    /// with the binaries of sessions 13 and 14 as with this one).
+    /// enough for this data (at 32 MiB a sort asks for more than its floor
+    /// whether or not the files are declared, with the binaries of sessions
+    /// 13 and 14 as with this one: in `national_assessment` until session
+    /// 16, in `scale_score` since).
     const LIMITED: usize = 64 << 20;
 
     /// Issue 18: on generated data (three files per table, each holding one

@@ -1,19 +1,25 @@
 -- title = "National assessments"
 -- description = """
 -- NHS England's CYP outcome measures (national.md sections 3 and 5): one row
--- per assessment that counts, for the referrals of national_referral that
--- have a contact 1. An assessment is one scale score of an SDQ, RCADS or
--- GBO questionnaire mapped to its national concept (national_scale_concept,
--- by concept_key), scorable under cypdash's scoring rules, within
--- the concept's valid_min..valid_max, completed between contact 1 and the
+-- per assessment, for the referrals of national_referral that have a
+-- contact 1. An assessment is one scale score of an SDQ, RCADS or GBO
+-- questionnaire mapped to its national concept (national_scale_concept, by
+-- concept_key), scorable under cypdash's scoring rules, within the
+-- concept's valid_min..valid_max, completed between contact 1 and the
 -- closure date (earlier ones can never be a first or last assessment).
--- Duplicates (same referral, concept, date and score) keep the lowest
--- questionnaire_id. The score is the RCADS T-score 50 + 10 (raw - mean) /
--- sd where ref_rcads_t_score_norms has a row for the concept, the gender
--- (M, F) and the age at referral, else the raw score. contact_2 is the
--- referral's (national_referral), carried for national_concept. A step:
--- read by national_concept, then dropped."""
--- kind = "step"
+-- The score is the RCADS T-score 50 + 10 (raw - mean) / sd where
+-- ref_rcads_t_score_norms has a row for the concept, the gender (M, F) and
+-- the age at referral, else the raw score. Duplicates (same referral,
+-- concept, date and score) are still here: national_concept drops them as
+-- it pairs (first_last_distinct keeps the lowest questionnaire_id).
+-- contact_2 is the referral's (national_referral), carried for
+-- national_concept; raw_score and t_score (whether norms applied) are for
+-- tracing a referral's scores in the REPL. A view, planned into
+-- national_concept, its one reader: a pipeline of joins with no aggregate,
+-- so its rows stream into the pairing and are never held or written, and
+-- the columns the pairing does not read are never computed
+-- (docs/performance.md, session 16)."""
+-- kind = "view"
 -- stage = 4
 
 with population as (
@@ -123,10 +129,11 @@ concept_norm as (
 -- The norms (a few hundred rows) on the left of a right join, so that the
 -- hash table is built over them and the assessments stream past (as a
 -- left join, DataFusion built it over the 8.8 million assessments at 1M:
--- 1.2 GB). Each assessment is scored before duplicates are dropped: its
--- score depends on the referral's age and gender only through the norms,
--- so duplicates share it.
-scored as (
+-- 1.2 GB). A referral's age and gender are the same in all its rows, so
+-- within a referral and concept one raw score always gives one score, and
+-- two assessments are duplicates in the score exactly when they are in the
+-- raw score.
+final as (
     select
         m.referral_id,
         m.concept_key,
@@ -145,18 +152,6 @@ scored as (
         on n.concept_key = m.concept_key
         and n.gender = m.norms_gender
         and n.age = m.age
-),
-
--- Duplicates dropped, grouped by fixed-width keys only (at 1M this step
--- had peaked at 4.2 GiB grouping by the concept's name; grouping by the
--- referral's age and gender too, a string, took 4.2 s against 3.3 s). The
--- score, t_score and contact_2 are the same in every row of a group.
-final as (
-    select referral_id, concept_key, min(questionnaire_id) as questionnaire_id,
-        completed_date, raw_score, min(score) as score, bool_or(t_score) as t_score,
-        contact_2
-    from scored
-    group by referral_id, concept_key, completed_date, raw_score, contact_2
 )
 
 select * from final

@@ -16,21 +16,27 @@
 -- kind = "table"
 -- stage = 5
 
--- First and last in one hashed pass (first_last: the earliest and the
--- latest by date then questionnaire_id, a questionnaire scored twice with
--- its lower score), no sort and no join back to the assessments; grouped
--- by the concept's integer key, its name joined on at the end, and by the
--- referral's contact_2 (carried by national_assessment, one per referral)
--- so that no join to national_referral is needed for it.
+-- First and last in one hashed pass (first_last_distinct: duplicates, the
+-- same date and score, count once with the lowest questionnaire_id; of the
+-- assessments left, the earliest and the latest by date then
+-- questionnaire_id, a questionnaire scored twice with its lower score, and
+-- how many there are), no sort and no join back to the assessments;
+-- grouped by the concept's integer key, its name joined on at the end, and
+-- by the referral's contact_2 (carried by national_assessment, one per
+-- referral) so that no join to national_referral is needed for it.
+-- Dropping duplicates here, not in national_assessment, saves a grouping of
+-- every assessment by referral, concept, date and score (at 1M, 8.8
+-- million groups that spilled; docs/performance.md, session 16).
 with ends as (
-    select referral_id, concept_key, contact_2, count(*) as assessments,
-        first_last(completed_date, questionnaire_id, score) as e
+    select referral_id, concept_key, contact_2,
+        first_last_distinct(completed_date, questionnaire_id, score) as e
     from national_assessment
     group by referral_id, concept_key, contact_2
 ),
 
 scored as (
-    select referral_id, concept_key, contact_2, assessments,
+    select referral_id, concept_key, contact_2,
+        e['assessments'] as assessments,
         e['first_questionnaire_id'] as first_questionnaire_id,
         e['first_date'] as first_date,
         e['first_score'] as first_score,

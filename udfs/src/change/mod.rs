@@ -9,7 +9,10 @@
 //! | `pre_post_hedges_g(t1, t2)` | aggregate -> {g, se, n, r} | `pre_post_effect_size.rs` (one implementation, keyed by estimator) |
 //! | `score_sd(x)` | aggregate -> Float64 | `pre_post_effect_size.rs` (the same moments, x paired with itself) |
 //! | `t1_t2(completed_date, questionnaire_id, score)` | aggregate -> {t1_questionnaire_id, t1_date, t1, t2_questionnaire_id, t2_date, t2} | `t1_t2.rs` |
+//! | `first_last(completed_date, questionnaire_id, score)` | aggregate -> {first_questionnaire_id, first_date, first_score, last_questionnaire_id, last_date, last_score} | `t1_t2.rs` (one implementation, keyed by pairing rule) |
+//! | `first_last_distinct(completed_date, questionnaire_id, score)` | aggregate -> {assessments, first_questionnaire_id, ..., last_score} | `first_last_distinct.rs` |
 
+pub mod first_last_distinct;
 pub mod pre_post_effect_size;
 pub mod rci;
 pub mod reliable_change;
@@ -45,6 +48,7 @@ pub fn aggregate_functions() -> Vec<AggregateUDF> {
         AggregateUDF::from(pre_post_effect_size::ScoreSd::new()),
         AggregateUDF::from(t1_t2::T1T2::new()),
         AggregateUDF::from(t1_t2::T1T2::with_pairing(t1_t2::Pairing::National)),
+        AggregateUDF::from(first_last_distinct::FirstLastDistinct::new()),
     ]
 }
 

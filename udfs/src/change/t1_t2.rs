@@ -229,7 +229,7 @@ impl Ends {
 // ---------------------------------------------------------------------------
 
 /// The result struct's fields.
-fn fields(pairing: Pairing) -> Fields {
+pub(crate) fn fields(pairing: Pairing) -> Fields {
     let types = [DataType::Int64, DataType::Date32, DataType::Float64];
     pairing
         .field_names()
@@ -241,7 +241,7 @@ fn fields(pairing: Pairing) -> Fields {
 
 /// Date, id and score columns of optional scored questionnaires (one
 /// validity mask for the three).
-fn scored_columns(rows: &[Option<Scored>]) -> [ArrayRef; 3] {
+pub(crate) fn scored_columns(rows: &[Option<Scored>]) -> [ArrayRef; 3] {
     let nulls = Some(NullBuffer::from_iter(rows.iter().map(Option::is_some)));
     let dates: Vec<i32> = rows.iter().map(|r| r.map_or(0, |s| s.date)).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.map_or(0, |s| s.id)).collect();
@@ -268,11 +268,11 @@ fn evaluate_array(states: &[Ends], pairing: Pairing) -> Result<ArrayRef> {
 }
 
 /// Bytes of one [`Scored`] in the state: date (4), id (8), score (8).
-const SCORED_BYTES: usize = 20;
+pub(crate) const SCORED_BYTES: usize = 20;
 /// The state of one group: its first and last [`Scored`], NULL when empty.
 const STATE_BYTES: i32 = 2 * SCORED_BYTES as i32;
 
-fn encode(s: &Scored, out: &mut Vec<u8>) {
+pub(crate) fn encode(s: &Scored, out: &mut Vec<u8>) {
     out.extend_from_slice(&s.date.to_le_bytes());
     out.extend_from_slice(&s.id.to_le_bytes());
     out.extend_from_slice(&s.score.to_le_bytes());
@@ -280,7 +280,7 @@ fn encode(s: &Scored, out: &mut Vec<u8>) {
 
 /// Reads a [`Scored`] from `SCORED_BYTES` bytes (the caller has checked the
 /// state width).
-fn decode(b: &[u8]) -> Scored {
+pub(crate) fn decode(b: &[u8]) -> Scored {
     fn le<const N: usize>(b: &[u8]) -> [u8; N] {
         let mut a = [0; N];
         a.copy_from_slice(&b[..N]);
@@ -323,16 +323,15 @@ fn state_arrays(states: &[Ends]) -> Result<Vec<ArrayRef>> {
 }
 
 /// The typed input columns of one batch.
-struct Input<'a> {
+pub(crate) struct Input<'a> {
     date: &'a Date32Array,
     id: &'a Int64Array,
     score: &'a Float64Array,
 }
 
 impl<'a> Input<'a> {
-    /// The columns of `values`; an error names the function of `pairing`.
-    fn new(values: &'a [ArrayRef], pairing: Pairing) -> Result<Self> {
-        let name = pairing.name();
+    /// The columns of `values`; an error names the function `name`.
+    pub(crate) fn new(values: &'a [ArrayRef], name: &str) -> Result<Self> {
         let [date, id, score] = values else {
             return internal_err!("{name}: expected 3 input arrays, got {}", values.len());
         };
@@ -354,7 +353,11 @@ impl<'a> Input<'a> {
     /// Calls `f(row, scored)` for every row with a date, an id and a
     /// non-NaN score that passes `opt_filter`.
     #[inline]
-    fn for_each(&self, opt_filter: Option<&BooleanArray>, mut f: impl FnMut(usize, Scored)) {
+    pub(crate) fn for_each(
+        &self,
+        opt_filter: Option<&BooleanArray>,
+        mut f: impl FnMut(usize, Scored),
+    ) {
         let (dates, ids, scores) = (self.date.values(), self.id.values(), self.score.values());
         let check_nulls =
             self.date.null_count() > 0 || self.id.null_count() > 0 || self.score.null_count() > 0;
@@ -424,7 +427,7 @@ struct T1T2Accumulator {
 impl Accumulator for T1T2Accumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let ends = &mut self.ends;
-        Input::new(values, self.pairing)?.for_each(None, |_, s| ends.push(s));
+        Input::new(values, self.pairing.name())?.for_each(None, |_, s| ends.push(s));
         Ok(())
     }
 
@@ -484,7 +487,7 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
     ) -> Result<()> {
         self.resize(total_num_groups);
         let ends = &mut self.ends;
-        Input::new(values, self.pairing)?
+        Input::new(values, self.pairing.name())?
             .for_each(opt_filter, |row, s| ends[group_indices[row]].push(s));
         Ok(())
     }
@@ -517,13 +520,45 @@ impl GroupsAccumulator for T1T2GroupsAccumulator {
     ) -> Result<Vec<ArrayRef>> {
         let rows = values.first().map_or(0, |v| v.len());
         let mut states = vec![Ends::default(); rows];
-        Input::new(values, self.pairing)?.for_each(opt_filter, |row, s| states[row].push(s));
+        Input::new(values, self.pairing.name())?.for_each(opt_filter, |row, s| states[row].push(s));
         state_arrays(&states)
     }
 
     fn size(&self) -> usize {
         size_of::<Self>() + self.ends.capacity() * size_of::<Ends>()
     }
+}
+
+/// The argument types of `name(completed_date, questionnaire_id, score)`
+/// (`usage`): a date, an integer and a number, coerced to Date32, Int64 and
+/// Float64.
+pub(crate) fn coerce_args(
+    name: &str,
+    usage: &str,
+    arg_types: &[DataType],
+) -> Result<Vec<DataType>> {
+    let [date, id, score] = arg_types else {
+        return plan_err!(
+            "{name} expects {}, got {} argument(s)",
+            usage,
+            arg_types.len()
+        );
+    };
+    let date = match date {
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) | DataType::Null => {
+            DataType::Date32
+        }
+        other => return plan_err!("{name}: completed_date must be a date, got {other}"),
+    };
+    let id = match id {
+        t if t.is_integer() || t.is_null() => DataType::Int64,
+        other => return plan_err!("{name}: questionnaire_id must be an integer, got {other}"),
+    };
+    let score = match score {
+        t if t.is_numeric() || t.is_null() => DataType::Float64,
+        other => return plan_err!("{name}: score must be a number, got {other}"),
+    };
+    Ok(vec![date, id, score])
 }
 
 /// The `t1_t2` and `first_last` aggregate functions: one implementation
@@ -565,29 +600,7 @@ impl AggregateUDFImpl for T1T2 {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let name = self.pairing.name();
-        let [date, id, score] = arg_types else {
-            return plan_err!(
-                "{name} expects {}, got {} argument(s)",
-                self.pairing.usage(),
-                arg_types.len()
-            );
-        };
-        let date = match date {
-            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) | DataType::Null => {
-                DataType::Date32
-            }
-            other => return plan_err!("{name}: completed_date must be a date, got {other}"),
-        };
-        let id = match id {
-            t if t.is_integer() || t.is_null() => DataType::Int64,
-            other => return plan_err!("{name}: questionnaire_id must be an integer, got {other}"),
-        };
-        let score = match score {
-            t if t.is_numeric() || t.is_null() => DataType::Float64,
-            other => return plan_err!("{name}: score must be a number, got {other}"),
-        };
-        Ok(vec![date, id, score])
+        coerce_args(self.pairing.name(), self.pairing.usage(), arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
