@@ -35,8 +35,8 @@ use datafusion::logical_expr::{
 };
 
 use super::t1_t2::{
-    coerce_args, decode, encode, fields as pair_fields, scored_columns, Ends, Input, Pairing,
-    Scored, SCORED_BYTES,
+    coerce_args, decode, encode, evaluate_array as pair_array, fields as pair_fields, Ends, Input,
+    Pairing, Scored, SCORED_BYTES,
 };
 use super::DOC_SECTION;
 
@@ -124,22 +124,17 @@ fn fields() -> Fields {
     Fields::from(fields)
 }
 
-/// Result rows: NULL when a group has no assessment.
+/// Result rows: the number of distinct assessments, then `first_last`'s
+/// result over them (built by its own code); NULL when a group has no
+/// assessment.
 fn evaluate_array(groups: &[Distinct]) -> Result<ArrayRef> {
-    let valid = NullBuffer::from_iter(groups.iter().map(|g| !g.entries().is_empty()));
+    let ends: Vec<Ends> = groups.iter().map(Distinct::ends).collect();
+    let pairs = pair_array(&ends, Pairing::National)?;
+    let (_, pair_columns, valid) = pairs.as_struct().clone().into_parts();
     let counts: Vec<i64> = groups.iter().map(|g| g.entries().len() as i64).collect();
-    let (first, last): (Vec<_>, Vec<_>) = groups
-        .iter()
-        .map(|g| g.ends().pair(Pairing::National))
-        .unzip();
-    let [date1, id1, score1] = scored_columns(&first);
-    let [date2, id2, score2] = scored_columns(&last);
-    let counts = Arc::new(Int64Array::new(counts.into(), Some(valid.clone())));
-    Ok(Arc::new(StructArray::try_new(
-        fields(),
-        vec![counts, id1, date1, score1, id2, date2, score2],
-        Some(valid),
-    )?))
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::new(counts.into(), valid.clone()))];
+    columns.extend(pair_columns);
+    Ok(Arc::new(StructArray::try_new(fields(), columns, valid)?))
 }
 
 /// The intermediate state: one `LargeBinary` value per group, its
@@ -423,7 +418,7 @@ fn doc() -> &'static Documentation {
 mod tests {
     use super::*;
     use datafusion::arrow::array::{Date32Array, Float64Array};
-    use datafusion::arrow::datatypes::Float64Type;
+    use datafusion::arrow::datatypes::{Float64Type, Int64Type};
     use proptest::prelude::*;
 
     fn s(date: i32, id: i64, score: f64) -> Scored {
@@ -540,7 +535,7 @@ mod tests {
         let int = |name: &str| {
             out.column_by_name(name)
                 .unwrap()
-                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .as_primitive::<Int64Type>()
                 .clone()
         };
         let last_score = out

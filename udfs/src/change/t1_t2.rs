@@ -241,7 +241,7 @@ pub(crate) fn fields(pairing: Pairing) -> Fields {
 
 /// Date, id and score columns of optional scored questionnaires (one
 /// validity mask for the three).
-pub(crate) fn scored_columns(rows: &[Option<Scored>]) -> [ArrayRef; 3] {
+fn scored_columns(rows: &[Option<Scored>]) -> [ArrayRef; 3] {
     let nulls = Some(NullBuffer::from_iter(rows.iter().map(Option::is_some)));
     let dates: Vec<i32> = rows.iter().map(|r| r.map_or(0, |s| s.date)).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.map_or(0, |s| s.id)).collect();
@@ -255,7 +255,7 @@ pub(crate) fn scored_columns(rows: &[Option<Scored>]) -> [ArrayRef; 3] {
 
 /// Result rows: NULL struct when the case has no scored questionnaire; the
 /// second's fields NULL when it has none.
-fn evaluate_array(states: &[Ends], pairing: Pairing) -> Result<ArrayRef> {
+pub(crate) fn evaluate_array(states: &[Ends], pairing: Pairing) -> Result<ArrayRef> {
     let (t1, t2): (Vec<_>, Vec<_>) = states.iter().map(|e| e.pair(pairing)).unzip();
     let [date1, id1, score1] = scored_columns(&t1);
     let [date2, id2, score2] = scored_columns(&t2);
