@@ -35,7 +35,7 @@ use std::fmt;
 use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
@@ -468,23 +468,47 @@ pub enum Within {
 /// not is never held whole (issue 18: at 1M referrals `outcome_pair`
 /// held 1.3 GiB for the moment between being computed and written).
 pub async fn run_within(df: DataFrame, budget: usize) -> Result<Within, DataFusionError> {
-    let Partial { schema, partitions } = Partial::unread(df).await?;
+    read_within(Partial::unread(df).await?, budget).await
+}
+
+/// [`run_within`] over streams already started.
+///
+/// Once the budget is passed, every partition stops at once, including one
+/// waiting for its next batch: that wait is abandoned (the stream keeps its
+/// state and is read on by [`BlockCache::keep`]). Waiting it out could
+/// hang. The partitions of a plan can depend on one another: each
+/// partition of a partitioned hash join waits, before its first row, until
+/// every partition has built its side of the join (DataFusion 55's dynamic
+/// join filters, `SharedBuildAccumulator::report_build_data`). A partition
+/// that stopped before it was first polled never builds, so one already
+/// waiting would wait for ever, with every thread idle: at 1M referrals the
+/// REPL hung so computing `outcome_pair` (session 17).
+async fn read_within(partial: Partial, budget: usize) -> Result<Within, DataFusionError> {
+    let Partial { schema, partitions } = partial;
     let tally = Arc::new(std::sync::Mutex::new(Tally::default()));
-    let over = Arc::new(AtomicBool::new(false));
+    let (over_tx, over_rx) = tokio::sync::watch::channel(false);
+    let over_tx = Arc::new(over_tx);
     let reads = partitions.into_iter().map(|(mut read, rest)| {
-        let (tally, over) = (Arc::clone(&tally), Arc::clone(&over));
+        let (tally, over_tx, mut over_rx) =
+            (Arc::clone(&tally), Arc::clone(&over_tx), over_rx.clone());
         async move {
             let Some(mut stream) = rest else {
                 return Ok((read, None));
             };
-            while !over.load(Ordering::Relaxed) {
-                let Some(batch) = stream.next().await.transpose()? else {
+            loop {
+                let next = tokio::select! {
+                    biased;
+                    // The sender lives as long as this task: no error.
+                    _ = over_rx.wait_for(|over| *over) => break,
+                    next = stream.next() => next,
+                };
+                let Some(batch) = next.transpose()? else {
                     return Ok((read, None));
                 };
                 let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
                 tally.add(&batch);
                 if tally.held.bytes > budget {
-                    over.store(true, Ordering::Relaxed);
+                    over_tx.send_replace(true);
                 }
                 read.push(batch);
             }
@@ -492,7 +516,7 @@ pub async fn run_within(df: DataFrame, budget: usize) -> Result<Within, DataFusi
         }
     });
     let partitions = each_in_task(reads, |e| e).await?;
-    if over.load(Ordering::Relaxed) {
+    if *over_rx.borrow() {
         return Ok(Within::Over(Partial { schema, partitions }));
     }
     let held = tally.lock().unwrap_or_else(|e| e.into_inner()).held;
@@ -957,6 +981,95 @@ mod tests {
         assert_eq!(held, Held::of(&kept));
         assert_eq!(held.rows, 12_000);
         assert!(held.bytes >= 96_000, "{}", held.bytes);
+    }
+
+    /// The hang of session 17, by hand (a current-thread runtime polls the
+    /// tasks in the order they were spawned). Partition 0 waits, before
+    /// its first batch, until partition 2 has been polled, as each
+    /// partition of a partitioned hash join waits for every other to build
+    /// its side. Partition 1 passes the budget with its first batch, so
+    /// partition 2 stops before it is ever polled. Partition 0 must stop
+    /// waiting then; the writer polls every partition together, and every
+    /// row arrives.
+    #[tokio::test]
+    async fn a_partition_waiting_for_one_never_polled_stops_at_the_budget() {
+        use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+        use std::time::Duration;
+        use tokio::sync::Notify;
+        let tmp = tempfile::tempdir().unwrap();
+        let c = empty_cache(tmp.path());
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let batch = |ids: std::ops::Range<i64>| {
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(Int64Array::from_iter_values(ids))],
+            )
+            .unwrap()
+        };
+        let stream = |work: futures::future::BoxFuture<'static, RecordBatch>| {
+            let s = futures::stream::once(async move { Ok(work.await) });
+            Box::pin(RecordBatchStreamAdapter::new(schema.clone(), s)) as SendableRecordBatchStream
+        };
+        let built = Arc::new(Notify::new());
+        let (waits, builds) = (Arc::clone(&built), Arc::clone(&built));
+        let (small, big, other) = (batch(0..10), batch(10..10_010), batch(10_010..10_020));
+        let partial = Partial {
+            schema: schema.clone(),
+            partitions: vec![
+                (
+                    Vec::new(),
+                    Some(stream(Box::pin(async move {
+                        waits.notified().await;
+                        small
+                    }))),
+                ),
+                (Vec::new(), Some(stream(Box::pin(async move { big })))),
+                (
+                    Vec::new(),
+                    Some(stream(Box::pin(async move {
+                        builds.notify_one();
+                        other
+                    }))),
+                ),
+            ],
+        };
+        let within = tokio::time::timeout(Duration::from_secs(10), read_within(partial, 1_000))
+            .await
+            .expect("reading stops at the budget instead of waiting for ever")
+            .unwrap();
+        let Within::Over(partial) = within else {
+            panic!("10,000 ids are over 1,000 bytes");
+        };
+        let read: Vec<usize> = partial.partitions.iter().map(|(b, _)| b.len()).collect();
+        assert_eq!(read, [0, 1, 0], "only the big batch was read");
+        let key = c.key("blk", "_shared/blk", "q", &[]);
+        let table = tokio::time::timeout(Duration::from_secs(10), c.keep(&key, partial))
+            .await
+            .expect("the writer polls every partition together")
+            .unwrap();
+        let ctx = SessionContext::new();
+        ctx.register_table("blk", table).unwrap();
+        let got = ctx
+            .sql("SELECT count(*) AS n, sum(id) AS s FROM blk")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let n = got[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0);
+        let sum = got[0]
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0);
+        // Ids 0 to 10,019, each once: 10,020 rows summing to 10,019 x 10,020 / 2.
+        assert_eq!((n, sum), (10_020, 10_019 * 10_020 / 2));
     }
 
     #[tokio::test]
