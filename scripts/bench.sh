@@ -6,8 +6,10 @@
 # For each size: generate (cached in bench-data/<size>/, seed 7), then in one
 # process time opening, the scan floor, SDQ scoring, scoring every
 # questionnaire, every chart and all charts (`cypdash bench`), record peak
-# memory (/usr/bin/time -v), run the DuckDB baseline on the same files, and
-# time `cypdash export` of every chart with and without --memory-limit 1GiB.
+# memory (/usr/bin/time -v), run the DuckDB baselines on the same files (SDQ
+# scoring and one chart: scripts/duckdb_baseline.py; the whole dashboard:
+# scripts/duckdb_dashboard.py), and time `cypdash export` of every chart with
+# and without --memory-limit 1GiB.
 # Results: bench-data/results-<size>.json and a summary table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +22,8 @@ OUT=bench-data
 cargo build --release --quiet
 mkdir -p "$OUT"
 
-if ! python3 -c "import duckdb" 2>/dev/null; then
-  pip install --quiet duckdb || echo "warning: duckdb could not be installed; skipping its baseline" >&2
+if ! python3 -c "import duckdb, pyarrow" 2>/dev/null; then
+  pip install --quiet duckdb pyarrow || echo "warning: duckdb or pyarrow could not be installed; skipping the DuckDB baselines" >&2
 fi
 
 peak_mib() {  # peak RSS in MiB of a command, from GNU time
@@ -47,18 +49,21 @@ for n in $SIZES; do
   t2=$(date +%s.%N); limited_peak=$(peak_mib $BIN --quiet --data "$data" --memory-limit 1GiB export --out "$export_dir" --format parquet); t3=$(date +%s.%N)
   rm -rf "$export_dir"
   duck='{}'
-  if python3 -c "import duckdb" 2>/dev/null; then
+  dashboard='{}'
+  if python3 -c "import duckdb, pyarrow" 2>/dev/null; then
     duck=$(python3 scripts/duckdb_baseline.py "$data" "$REPS")
+    dashboard=$(python3 scripts/duckdb_dashboard.py "$data" "$REPS")
   fi
   python3 - "$OUT/results-$n.json" "$bench_peak" "$export_peak" "$limited_peak" \
-    "$(echo "$t1 - $t0" | bc)" "$(echo "$t3 - $t2" | bc)" "$duck" <<'PY'
+    "$(echo "$t1 - $t0" | bc)" "$(echo "$t3 - $t2" | bc)" "$duck" "$dashboard" <<'PY'
 import json, sys
-path, bench_peak, export_peak, limited_peak, export_s, limited_s, duck = sys.argv[1:]
+path, bench_peak, export_peak, limited_peak, export_s, limited_s, duck, dashboard = sys.argv[1:]
 r = json.load(open(path))
 r["peak_rss_mib_bench"] = float(bench_peak)
 r["export"] = {"seconds": float(export_s), "peak_rss_mib": float(export_peak),
                "memory_limit_1gib_seconds": float(limited_s), "memory_limit_1gib_peak_rss_mib": float(limited_peak)}
 r["duckdb"] = json.loads(duck)
+r["duckdb_dashboard"] = json.loads(dashboard)
 json.dump(r, open(path, "w"), indent=1)
 PY
 done

@@ -19,6 +19,19 @@ def main(paths):
             lo, med = mm(s["seconds"])
             print(f"| {r['data']} | {s['step']} | {lo:.3f} | {med:.3f} | {s['rows']} |")
     print()
+    print("| data | cypdash export s | DuckDB whole dashboard s (min / median) | export / DuckDB "
+          "| DuckDB peak MiB |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        e = r.get("export", {}).get("seconds", float("nan"))
+        d = r.get("duckdb_dashboard") or {}
+        if d.get("dashboard"):
+            lo, med = mm(d["dashboard"])
+            print(f"| {r['data']} | {e:.2f} | {lo:.2f} / {med:.2f} | {e / med:.2f}x "
+                  f"| {d.get('peak_rss_mib', float('nan')):.0f} |")
+        else:
+            print(f"| {r['data']} | {e:.2f} | not run | | |")
+    print()
     print("| data | scan floor s | all charts s | charts / floor | export s | export / floor "
           "| SDQ scoring s | DuckDB SDQ s | cypdash / DuckDB | reliable impr. s | DuckDB RI s "
           "| peak MiB (export) | 1 GiB limit: s, peak MiB |")
