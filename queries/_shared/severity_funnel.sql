@@ -34,54 +34,67 @@ scale as (
     from ref_scale
 ),
 
-overall as (
-    -- Centre and sigma over every case of the compared units (suppressed
-    -- units included); sigma is the sample SD of the individual T1 scores
-    -- (score_sd: stddev_samp that gives the same bits in any row order).
-    select s.measure, s.scale, avg(t1.t1) as centre, score_sd(t1.t1) as sigma, count(t1.t1) as n
-    from scale s
-    left join t1 on t1.measure = s.measure and t1.scale = s.scale
-    group by s.measure, s.scale
-),
-
-per_unit as (
+-- One pass over the T1s for both groupings: each unit's cases, and every
+-- case of the compared units (suppressed units included) for the centre
+-- and sigma. Two groupings over `t1` read and joined every T1 twice (a
+-- CTE is planned once per reference; docs/performance.md, session 17).
+-- sigma is the sample SD of the individual T1 scores (score_sd:
+-- stddev_samp that gives the same bits in any row order).
+t1_grouped as (
     select
-        s.measure, s.scale, u.partnership_id, u.service_id, u.unit_name,
-        count(t1.t1) as n, avg(t1.t1) as mean
-    from compared_unit u
-    cross join scale s
-    left join t1 on t1.unit_id = u.unit_id and t1.measure = s.measure and t1.scale = s.scale
-    group by s.measure, s.scale, u.partnership_id, u.service_id, u.unit_name
+        measure, scale, unit_id, grouping(unit_id) = 1 as is_all,
+        count(t1) as n, avg(t1) as mean, score_sd(t1) as sigma
+    from t1
+    group by grouping sets ((measure, scale, unit_id), (measure, scale))
 ),
 
+-- Every compared unit and the All row for each scale, with its grouping
+-- (none when it has no T1).
 unit_and_all as (
-    -- The units and the All row in one set, so that the single evaluation
-    -- of `overall` joined below gives every row the same centre and sigma: an
-    -- aggregate over doubles evaluated twice may differ in its last bits,
-    -- and the limits file of the export draws each unit's limits from them.
-    select measure, scale, partnership_id, service_id, unit_name, n, mean, false as is_all
-    from per_unit
-    union all
-    select measure, scale, cast(null as bigint), cast(null as bigint), 'All', cast(0 as bigint), cast(null as double), true
-    from scale
+    select
+        x.measure, x.scale, x.partnership_id, x.service_id, x.unit_name, x.is_all,
+        coalesce(g.n, 0) as n, g.mean, g.sigma
+    from (
+        select s.measure, s.scale, u.partnership_id, u.service_id, u.unit_id, u.unit_name,
+            false as is_all
+        from compared_unit u
+        cross join scale s
+        union all
+        select measure, scale, cast(null as bigint), cast(null as bigint), cast(null as bigint),
+            'All', true
+        from scale
+    ) x
+    left join t1_grouped g
+        on g.measure = x.measure and g.scale = x.scale and g.is_all = x.is_all
+        and (x.is_all or g.unit_id = x.unit_id)
+),
+
+-- The All row's figures beside every row of its scale: one evaluation of
+-- the aggregate, so every row has the same bits of centre and sigma (the
+-- limits file of the export draws each unit's limits from them).
+with_overall as (
+    select *,
+        max(case when is_all then mean end) over (partition by measure, scale) as centre,
+        max(case when is_all then sigma end) over (partition by measure, scale) as overall_sigma,
+        max(case when is_all then n end) over (partition by measure, scale) as overall_n
+    from unit_and_all
 ),
 
 limits as (
     select
-        u.measure,
-        u.scale,
-        u.partnership_id,
-        u.service_id,
-        u.unit_name,
+        measure,
+        scale,
+        partnership_id,
+        service_id,
+        unit_name,
         -- The All row: value = centre, n = all cases, no limits.
-        case when u.is_all then o.centre else u.mean end as value,
-        case when u.is_all then o.n else u.n end as n,
-        o.centre,
-        o.sigma,
-        case when not u.is_all then funnel_limits('mean', o.centre, u.n, $coverage_inner, o.sigma) end as inner_limits,
-        case when not u.is_all then funnel_limits('mean', o.centre, u.n, $coverage_outer, o.sigma) end as outer_limits
-    from unit_and_all u
-    join overall o using (measure, scale)
+        case when is_all then centre else mean end as value,
+        case when is_all then overall_n else n end as n,
+        centre,
+        overall_sigma as sigma,
+        case when not is_all then funnel_limits('mean', centre, n, $coverage_inner, overall_sigma) end as inner_limits,
+        case when not is_all then funnel_limits('mean', centre, n, $coverage_outer, overall_sigma) end as outer_limits
+    from with_overall
 ),
 
 final as (
