@@ -45,92 +45,94 @@ with attended as (
       and c.contact_date <= $period_end
 ),
 
-attended_count as (
-    select referral_id, count(*) as attended_contacts
+-- Each referral's attended contacts by period_end: how many, and the last.
+attended_summary as (
+    select referral_id, count(*) as attended_contacts, max(contact_date) as last_attended
     from attended
     group by referral_id
 ),
 
-closed_case as (
-    select r.unit_id, r.referral_id, coalesce(a.attended_contacts, 0) as attended_contacts
-    from in_scope_referral r
-    left join attended_count a using (referral_id)
-    where r.closed_in_period
-),
-
-t1_measure as (
-    -- The measures with a T1 by period_end (any informant or scale).
-    select distinct referral_id, measure
+-- Per referral with a T1 by period_end: on which measures (any informant
+-- or scale), and which of those are paired (paired_outcome). One grouping
+-- by referral each, where the distinct (referral, measure) pairs joined
+-- on the measure's name took twice as long at 1M.
+t1_flag as (
+    select
+        referral_id,
+        bool_or(measure = 'SDQ') as t1_sdq,
+        bool_or(measure = 'RCADS') as t1_rcads,
+        bool_or(measure = 'GBO') as t1_gbo
     from outcome_pair
     where t1_date <= $period_end
+    group by referral_id
 ),
 
-paired_measure as (
-    select distinct referral_id, measure
-    from paired_outcome
-),
-
-measure_status as (
-    select t.referral_id, t.measure, p.referral_id is not null as paired
-    from t1_measure t
-    left join paired_measure p using (referral_id, measure)
-),
-
-completion_case as (
+paired_flag as (
     select
-        c.unit_id,
-        c.referral_id,
-        coalesce(bool_or(m.measure = 'SDQ'), false) as t1_sdq,
-        coalesce(bool_or(m.measure = 'SDQ' and m.paired), false) as paired_sdq,
-        coalesce(bool_or(m.measure = 'RCADS'), false) as t1_rcads,
-        coalesce(bool_or(m.measure = 'RCADS' and m.paired), false) as paired_rcads,
-        coalesce(bool_or(m.measure = 'GBO'), false) as t1_gbo,
-        coalesce(bool_or(m.measure = 'GBO' and m.paired), false) as paired_gbo
-    from closed_case c
-    left join measure_status m using (referral_id)
-    where c.attended_contacts >= 2
-    group by c.unit_id, c.referral_id
+        referral_id,
+        bool_or(measure = 'SDQ') as paired_sdq,
+        bool_or(measure = 'RCADS') as paired_rcads,
+        bool_or(measure = 'GBO') as paired_gbo
+    from paired_outcome
+    group by referral_id
 ),
 
-completion as (
-    select unit_id, metric, case when flag then 1 else 0 end as x
-    from (
-        select unit_id, unnest(['t1_sdq', 'paired_sdq', 't1_rcads', 'paired_rcads', 't1_gbo',
-                                'paired_gbo', 't1_any', 'paired_any']) as metric,
-            unnest([t1_sdq, paired_sdq, t1_rcads, paired_rcads, t1_gbo, paired_gbo,
-                    t1_sdq or t1_rcads or t1_gbo, paired_sdq or paired_rcads or paired_gbo]) as flag
-        from completion_case
-    )
+measure_flag as (
+    select
+        t.referral_id,
+        t.t1_sdq,
+        t.t1_sdq and coalesce(p.paired_sdq, false) as paired_sdq,
+        t.t1_rcads,
+        t.t1_rcads and coalesce(p.paired_rcads, false) as paired_rcads,
+        t.t1_gbo,
+        t.t1_gbo and coalesce(p.paired_gbo, false) as paired_gbo
+    from t1_flag t
+    left join paired_flag p using (referral_id)
 ),
 
-idle as (
+-- Every in-scope referral closed in the period or open at its end, with
+-- what each of its metrics needs. Its metrics are one unnest below: a
+-- CTE is planned once per reference, so selecting each metric from it
+-- would read the contacts and the pairs again for each (docs/performance.md,
+-- session 17).
+referral_case as (
     select
         r.unit_id,
-        'idle' as metric,
-        case
-            when $period_end - coalesce(max(a.contact_date), r.referral_date) > $idle_days then 1
-            else 0
-        end as x
+        r.closed_in_period,
+        r.open_at_end,
+        r.closed_in_period and coalesce(a.attended_contacts, 0) >= 2 as completion,
+        $period_end - coalesce(a.last_attended, r.referral_date) > $idle_days as idle,
+        coalesce(m.t1_sdq, false) as t1_sdq,
+        coalesce(m.paired_sdq, false) as paired_sdq,
+        coalesce(m.t1_rcads, false) as t1_rcads,
+        coalesce(m.paired_rcads, false) as paired_rcads,
+        coalesce(m.t1_gbo, false) as t1_gbo,
+        coalesce(m.paired_gbo, false) as paired_gbo
     from in_scope_referral r
-    left join attended a on a.referral_id = r.referral_id
-    where r.open_at_end
-    group by r.unit_id, r.referral_id, r.referral_date
+    left join attended_summary a using (referral_id)
+    left join measure_flag m using (referral_id)
+    where r.closed_in_period or r.open_at_end
 ),
 
-goal_status as (
-    select referral_id, paired
-    from measure_status
-    where measure = 'GBO'
-),
-
-goals_use as (
-    select c.unit_id, unnest(['goal_rated', 'goal_paired']) as metric,
-        unnest([
-            case when g.referral_id is not null then 1 else 0 end,
-            case when coalesce(g.paired, false) then 1 else 0 end
-        ]) as x
-    from closed_case c
-    left join goal_status g using (referral_id)
+-- completion: closed with at least 2 attended contacts; goals_use: closed;
+-- idle: open at period_end. `counted` says whether the case is in the
+-- metric's denominator.
+referral_metric as (
+    select unit_id, metric, case when flag then 1 else 0 end as x
+    from (
+        select
+            unit_id,
+            unnest(['t1_sdq', 'paired_sdq', 't1_rcads', 'paired_rcads', 't1_gbo', 'paired_gbo',
+                    't1_any', 'paired_any', 'goal_rated', 'goal_paired', 'idle']) as metric,
+            unnest([t1_sdq, paired_sdq, t1_rcads, paired_rcads, t1_gbo, paired_gbo,
+                    t1_sdq or t1_rcads or t1_gbo, paired_sdq or paired_rcads or paired_gbo,
+                    t1_gbo, paired_gbo, idle]) as flag,
+            unnest([completion, completion, completion, completion, completion, completion,
+                    completion, completion, closed_in_period, closed_in_period,
+                    open_at_end]) as counted
+        from referral_case
+    )
+    where counted
 ),
 
 rollup_score as (
@@ -156,18 +158,19 @@ rollup_case as (
     group by unit_id, referral_id
 ),
 
+-- Recovery and reliable recovery count the cases clinical at T1 only.
 rollup as (
-    select unit_id, 'reliable_improvement' as metric, case when improved then 1 else 0 end as x
-    from rollup_case
-    union all
-    select unit_id, 'reliable_deterioration', case when deteriorated then 1 else 0 end
-    from rollup_case
-    union all
-    select unit_id, 'recovery', case when recovered then 1 else 0 end
-    from rollup_case where clinical_at_t1
-    union all
-    select unit_id, 'reliable_recovery', case when reliably_recovered then 1 else 0 end
-    from rollup_case where clinical_at_t1
+    select unit_id, metric, case when flag then 1 else 0 end as x
+    from (
+        select
+            unit_id,
+            unnest(['reliable_improvement', 'reliable_deterioration', 'recovery',
+                    'reliable_recovery']) as metric,
+            unnest([improved, deteriorated, recovered, reliably_recovered]) as flag,
+            unnest([true, true, clinical_at_t1, clinical_at_t1]) as counted
+        from rollup_case
+    )
+    where counted
 ),
 
 esq as (
@@ -181,11 +184,7 @@ esq as (
 ),
 
 final as (
-    select unit_id, metric, cast(x as bigint) as x from completion
-    union all
-    select unit_id, metric, cast(x as bigint) from idle
-    union all
-    select unit_id, metric, cast(x as bigint) from goals_use
+    select unit_id, metric, cast(x as bigint) as x from referral_metric
     union all
     select unit_id, metric, cast(x as bigint) from rollup
     union all
