@@ -19,72 +19,72 @@
 -- [[params]]
 -- use = ["funnel"]
 
-with per_unit as (
-    -- x and n per compared unit and metric.
+-- Each step below reads the one before it once: a CTE is planned once per
+-- reference, and the centre and the overdispersion, each a grouping of
+-- the units' rows joined back to them, computed the units' counts over
+-- the cases again for every reference (docs/performance.md, session 17).
+with unit_count as (
+    -- x and n per compared unit and metric, and over every compared unit
+    -- (suppressed units included), is_all: the centre's counts.
     select
         'metric_case' as source,
         u.partnership_id, u.service_id, u.unit_name, m.metric,
+        grouping(u.unit_id) = 1 as is_all,
         coalesce(sum(c.x), 0) as x,
         count(c.x) as n
     from compared_unit u
     cross join (select distinct metric from chart_metric) m
     left join metric_case c on c.unit_id = u.unit_id and c.metric = m.metric
-    group by u.partnership_id, u.service_id, u.unit_name, m.metric
+    group by grouping sets (
+        (m.metric, u.unit_id, u.partnership_id, u.service_id, u.unit_name),
+        (m.metric)
+    )
     union all
     select
         'national' as source,
         partnership_id, service_id, unit_name,
         'improvement_' || rater as metric,
-        improvement as x,
-        paired as n
+        grouping(unit_name) = 1 as is_all,
+        sum(improvement) as x,
+        sum(paired) as n
     from national_unit_measure
     where rater in ('self', 'parent') and partnership_id is not null
+    group by grouping sets ((rater, partnership_id, service_id, unit_name), (rater))
 ),
 
-overall as (
-    -- Centre over every case of the compared units, suppressed units included.
-    select source, metric, sum(x) as x, sum(n) as n, cast(sum(x) as double) / nullif(sum(n), 0) as centre
-    from per_unit
-    group by source, metric
+-- The metric's centre beside every row, from its is_all row; and, when
+-- asked, the additive overdispersion over its units (tau2 = 0 when phi <=
+-- 1; funnel_overdispersion skips a unit with no case, and the is_all row).
+with_centre as (
+    select *,
+        max(case when is_all then cast(x as double) / nullif(n, 0) end)
+            over (partition by source, metric) as centre
+    from unit_count
 ),
 
-dispersion as (
-    -- Additive overdispersion when asked (tau2 = 0 when phi <= 1).
-    select
-        pu.source,
-        pu.metric,
-        case
-            when $overdispersion then coalesce(
-                funnel_overdispersion($funnel_kind, cast(pu.x as double) / pu.n, pu.n, o.centre)['tau2'],
-                0.0)
-            else 0.0
-        end as tau2
-    from per_unit pu
-    join overall o using (source, metric)
-    where pu.n > 0
-    group by pu.source, pu.metric
+with_dispersion as (
+    select *,
+        funnel_overdispersion(
+            $funnel_kind, case when not is_all and n > 0 then cast(x as double) / n end,
+            n, centre
+        ) over (partition by source, metric) as dispersion
+    from with_centre
 ),
 
 limits as (
-    select
-        pu.*,
-        o.centre,
-        coalesce(d.tau2, 0.0) as tau2,
-        funnel_limits($funnel_kind, o.centre, pu.n, $coverage_inner, 0.0, coalesce(d.tau2, 0.0)) as inner_limits,
-        funnel_limits($funnel_kind, o.centre, pu.n, $coverage_outer, 0.0, coalesce(d.tau2, 0.0)) as outer_limits
-    from per_unit pu
-    join overall o using (source, metric)
-    left join dispersion d using (source, metric)
+    select *,
+        case when $overdispersion then coalesce(dispersion['tau2'], 0.0) else 0.0 end as tau2
+    from with_dispersion
 ),
 
-units as (
+final as (
     select
         source,
         partnership_id,
         service_id,
-        unit_name,
+        case when is_all then 'All' else unit_name end as unit_name,
         metric,
-        case when n > 0 then cast(x as double) / n end as value,
+        value,
         x,
         n,
         centre,
@@ -93,37 +93,23 @@ units as (
         inner_limits['upper'] as upper_95,
         outer_limits['lower'] as lower_998,
         outer_limits['upper'] as upper_998,
+        case when not is_all then
+            funnel_position(value, inner_limits['lower'], inner_limits['upper'],
+                outer_limits['lower'], outer_limits['upper'])
+        end as position,
         false as suppressed
-    from limits
-),
-
-final as (
-    select
-        source, partnership_id, service_id, unit_name, metric, value, x, n, centre, tau2,
-        lower_95, upper_95, lower_998, upper_998,
-        funnel_position(value, lower_95, upper_95, lower_998, upper_998) as position,
-        suppressed
-    from units
-    union all
-    select
-        source,
-        cast(null as bigint) as partnership_id,
-        cast(null as bigint) as service_id,
-        'All' as unit_name,
-        metric,
-        centre as value,
-        x,
-        n,
-        centre,
-        coalesce(d.tau2, 0.0) as tau2,
-        cast(null as double) as lower_95,
-        cast(null as double) as upper_95,
-        cast(null as double) as lower_998,
-        cast(null as double) as upper_998,
-        cast(null as varchar) as position,
-        false as suppressed
-    from overall
-    left join dispersion d using (source, metric)
+    from (
+        select *,
+            -- The All row: value = centre, x and n over every case, no limits.
+            case when is_all then centre when n > 0 then cast(x as double) / n end as value,
+            case when not is_all then
+                funnel_limits($funnel_kind, centre, n, $coverage_inner, 0.0, tau2)
+            end as inner_limits,
+            case when not is_all then
+                funnel_limits($funnel_kind, centre, n, $coverage_outer, 0.0, tau2)
+            end as outer_limits
+        from limits
+    )
 )
 
 select * from final
