@@ -743,6 +743,23 @@ mod tests {
         reader.collect::<Result<_, _>>().unwrap()
     }
 
+    /// The first row of `sql`'s result, every column cast to Int64.
+    async fn first_row(ctx: &SessionContext, sql: &str) -> Vec<i64> {
+        let got = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        got[0]
+            .columns()
+            .iter()
+            .map(|col| {
+                datafusion::arrow::compute::cast(col, &DataType::Int64)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .value(0)
+            })
+            .collect()
+    }
+
     #[test]
     fn keys_change_with_every_input() {
         let tmp = tempfile::tempdir().unwrap();
@@ -950,24 +967,11 @@ mod tests {
         let files = fs::read_dir(c.entry(&key)).unwrap().count();
         assert_eq!(files, 5, "four partitions and the marker");
         ctx.register_table("blk", t).unwrap();
-        let got = ctx
-            .sql("SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM blk")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let row: Vec<i64> = (0..4)
-            .map(|i| {
-                let col = got[0].column(i);
-                datafusion::arrow::compute::cast(col, &DataType::Int64)
-                    .unwrap()
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .unwrap()
-                    .value(0)
-            })
-            .collect();
+        let row = first_row(
+            &ctx,
+            "SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM blk",
+        )
+        .await;
         assert_eq!(row, vec![12_000, 12_000, 0, 11_999]);
 
         let Within::Memory {
@@ -1049,25 +1053,10 @@ mod tests {
             .unwrap();
         let ctx = SessionContext::new();
         ctx.register_table("blk", table).unwrap();
-        let got = ctx
-            .sql("SELECT count(*) AS n, sum(id) AS s FROM blk")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let n = got[0]
-            .column(0)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap()
-            .value(0);
-        let sum = got[0]
-            .column(1)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap()
-            .value(0);
+        let [n, sum] = first_row(&ctx, "SELECT count(*) AS n, sum(id) AS s FROM blk").await[..]
+        else {
+            panic!("two columns");
+        };
         // Ids 0 to 10,019, each once: 10,020 rows summing to 10,019 x 10,020 / 2.
         assert_eq!((n, sum), (10_020, 10_019 * 10_020 / 2));
     }
@@ -1149,20 +1138,6 @@ mod tests {
             .unwrap();
         assert_eq!(t.schema().field(0).name(), "n");
         ctx.register_table("empty", t).unwrap();
-        let n = ctx
-            .sql("SELECT count(*) FROM empty")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        assert_eq!(
-            n[0].column(0)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .value(0),
-            0
-        );
+        assert_eq!(first_row(&ctx, "SELECT count(*) FROM empty").await, [0]);
     }
 }
