@@ -804,6 +804,16 @@ def blocks(p, has_scores):
     """)
     # national_outcome: the per-rater flags of each referral, pivoted in one
     # grouping (the rated flags of a rater are its one per_rater row's).
+    rater_flags = "\n".join(
+        f"""            c2 and coalesce(bool_or(k.rater = '{r}'{cond}), false) as {r}_{flag},"""
+        for r in ("self", "parent", "clinician")
+        for flag, cond in (
+            ("assessment", ""),
+            ("paired", " and k.paired"),
+            ("improvement", " and k.paired and k.improved and not k.deteriorated"),
+            ("no_change", " and k.paired and k.unchanged and not k.improved and not k.deteriorated"),
+            ("deterioration", " and k.paired and k.deteriorated"),
+        ))
     add("national_outcome", """
     create temp table national_outcome as
     with per_rater as (
@@ -818,27 +828,7 @@ def blocks(p, has_scores):
     ),
     flags as (
         select r.referral_id,
-            c2 and coalesce(bool_or(k.rater = 'self'), false) as self_assessment,
-            c2 and coalesce(bool_or(k.rater = 'self' and k.paired), false) as self_paired,
-            c2 and coalesce(bool_or(k.rater = 'self' and k.paired and k.improved and not k.deteriorated), false)
-                as self_improvement,
-            c2 and coalesce(bool_or(k.rater = 'self' and k.paired and k.unchanged and not k.improved
-                                    and not k.deteriorated), false) as self_no_change,
-            c2 and coalesce(bool_or(k.rater = 'self' and k.paired and k.deteriorated), false) as self_deterioration,
-            c2 and coalesce(bool_or(k.rater = 'parent'), false) as parent_assessment,
-            c2 and coalesce(bool_or(k.rater = 'parent' and k.paired), false) as parent_paired,
-            c2 and coalesce(bool_or(k.rater = 'parent' and k.paired and k.improved and not k.deteriorated), false)
-                as parent_improvement,
-            c2 and coalesce(bool_or(k.rater = 'parent' and k.paired and k.unchanged and not k.improved
-                                    and not k.deteriorated), false) as parent_no_change,
-            c2 and coalesce(bool_or(k.rater = 'parent' and k.paired and k.deteriorated), false) as parent_deterioration,
-            c2 and coalesce(bool_or(k.rater = 'clinician'), false) as clinician_assessment,
-            c2 and coalesce(bool_or(k.rater = 'clinician' and k.paired), false) as clinician_paired,
-            c2 and coalesce(bool_or(k.rater = 'clinician' and k.paired and k.improved and not k.deteriorated), false)
-                as clinician_improvement,
-            c2 and coalesce(bool_or(k.rater = 'clinician' and k.paired and k.unchanged and not k.improved
-                                    and not k.deteriorated), false) as clinician_no_change,
-            c2 and coalesce(bool_or(k.rater = 'clinician' and k.paired and k.deteriorated), false) as clinician_deterioration,
+""" + rater_flags + """
             c2 and coalesce(bool_or(k.rater is not null), false) as any_assessment,
             c2 and coalesce(bool_or(k.paired), false) as any_paired
         from (select referral_id, contact_2 is not null as c2 from national_referral) r
