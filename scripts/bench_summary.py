@@ -10,6 +10,42 @@ def mm(xs):
     return min(xs), statistics.median(xs)
 
 
+# Steps that one engine computes as one and the other as two: cypdash pairs
+# SDQ and RCADS in a step of its own (scale_t1_t2) and computes the bound
+# views scale_change and severity_funnel as blocks; the DuckDB port pairs in
+# outcome_pair, computes the two bound views inside the charts that read
+# them, and counts proportion_funnel in a table of its own.
+MERGED = {
+    "scale_t1_t2": "outcome_pair",
+    "scale_change": "(charts)",
+    "severity_funnel": "(charts)",
+    "proportion_funnel_counts": "proportion_funnel",
+}
+
+
+def block_rows(r):
+    """(block, cypdash median s, DuckDB median s) for every shared block and
+    the charts, in cypdash's order, steps computed as one merged (MERGED)."""
+    ours, theirs, order = {}, {}, []
+    for s in r["steps"]:
+        name = s["step"].strip()
+        if name.startswith("block _shared/"):
+            name = MERGED.get(name[len("block _shared/"):], name[len("block _shared/"):])
+        elif name == "all_charts":
+            name = "(charts)"
+        else:
+            continue
+        if name not in ours:
+            order.append(name)
+        ours[name] = ours.get(name, 0.0) + mm(s["seconds"])[1]
+    for name, secs in ((r.get("duckdb_dashboard") or {}).get("blocks") or {}).items():
+        name = MERGED.get(name, name)
+        if name not in ours and name not in theirs:
+            order.append(name)
+        theirs[name] = theirs.get(name, 0.0) + statistics.median(secs)
+    return [(n, ours.get(n), theirs.get(n)) for n in order]
+
+
 def main(paths):
     results = [json.load(open(p)) for p in paths]
     print("| data | step | min s | median s | rows |")
@@ -31,6 +67,25 @@ def main(paths):
                   f"| {d.get('peak_rss_mib', float('nan')):.0f} |")
         else:
             print(f"| {r['data']} | {e:.2f} | not run | | |")
+    for r in results:
+        rows = block_rows(r)
+        if not any(d is not None for _, _, d in rows):
+            continue
+        print()
+        print(f"Blocks at {r['data']}, cypdash `bench` against `duckdb_dashboard.py` (median s; "
+              f"{', '.join(f'{k} counted in {v}' for k, v in MERGED.items())}):")
+        print()
+        print("| block | cypdash s | DuckDB s | cypdash / DuckDB |")
+        print("|---|---|---|---|")
+        fmt = lambda x: "-" if x is None else f"{x:.3f}"
+        for name, ours, theirs in rows:
+            if max(ours or 0.0, theirs or 0.0) < 0.05:
+                continue
+            ratio = f"{ours / theirs:.2f}x" if ours and theirs else ""
+            print(f"| {name} | {fmt(ours)} | {fmt(theirs)} | {ratio} |")
+        ours = sum(o or 0.0 for _, o, _ in rows)
+        theirs = sum(t or 0.0 for _, _, t in rows)
+        print(f"| all of them | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f}x |")
     print()
     print("| data | scan floor s | all charts s | charts / floor | export s | export / floor "
           "| SDQ scoring s | DuckDB SDQ s | cypdash / DuckDB | reliable impr. s | DuckDB RI s "

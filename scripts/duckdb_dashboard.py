@@ -13,7 +13,9 @@ Usage:
     duckdb_dashboard.py DATA_DIR REPS
         Prints one JSON object: {"dashboard": [seconds per rep],
         "peak_rss_mib": ..., "threads": 2, "duckdb_version": ...,
-        "chart_rows": ...}; peak RSS of this process (getrusage), over all reps.
+        "chart_rows": ..., "blocks": {name: [seconds per rep]}}; peak RSS of
+        this process (getrusage), over all reps; "blocks" times each shared
+        block's statement, and "(charts)" the 23 charts after them.
     duckdb_dashboard.py DATA_DIR --check CYPDASH_BIN [--period-end YYYY-MM-DD]
         Runs the dashboard once here, exports it with `CYPDASH_BIN --sdc none
         export --format csv`, and prints an OK/DIFF line per chart (rows in
@@ -2042,32 +2044,48 @@ def resolve_params(con, period_end=None):
     return p
 
 
-def run(data, period_end=None):
-    """Compute every block and chart; returns (connection, params, charts)."""
+def run(data, period_end=None, block_seconds=None):
+    """Compute every block and chart; returns (connection, params, charts).
+    With block_seconds (a dict), adds each block's seconds to it, and the
+    charts' under "(charts)"."""
     con, has_scores = open_session(data)
     p = resolve_params(con, period_end)
     for name, kind, sql in blocks(p, has_scores):
+        start = time.perf_counter()
         con.execute(sql)
+        if block_seconds is not None:
+            block_seconds[name] = block_seconds.get(name, 0.0) + time.perf_counter() - start
         for step, after in STEPS_DROPPED_AFTER.items():
             if name == after:
                 con.execute(f"drop table {step}")
+    start = time.perf_counter()
     proportion_funnel(con, p)
-    return con, p, charts(con, p)
+    if block_seconds is not None:
+        block_seconds["proportion_funnel"] = time.perf_counter() - start
+    start = time.perf_counter()
+    out = charts(con, p)
+    if block_seconds is not None:
+        block_seconds["(charts)"] = time.perf_counter() - start
+    return con, p, out
 
 
 def main_bench(data, reps):
     times = []
     rows = 0
+    block_seconds = []
     for _ in range(reps):
         start = time.perf_counter()
-        con, _, out = run(data)
+        block_seconds.append({})
+        con, _, out = run(data, block_seconds=block_seconds[-1])
         rows = sum(table.num_rows for table in out.values())
         con.close()
         del out
         times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"duckdb_version": duckdb.__version__, "dashboard": times,
-                      "peak_rss_mib": round(peak, 1), "threads": THREADS, "chart_rows": rows}))
+                      "peak_rss_mib": round(peak, 1), "threads": THREADS, "chart_rows": rows,
+                      "blocks": {name: [round(rep.get(name, 0.0), 3) for rep in block_seconds]
+                                 for name in block_seconds[0]}}))
 
 
 # ---------------------------------------------------------------------------

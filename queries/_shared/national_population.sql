@@ -47,27 +47,22 @@ flagged as (
     join national_outcome o using (referral_id)
 ),
 
+-- The four raters' rows from one unnest: a CTE is planned once per
+-- reference (DataFusion 55), so a union of four selects from `flagged`
+-- would join the referrals and their outcomes four times.
 final as (
     select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
-        referral_source, closed_2_contacts, 'self' as rater, self_assessment as assessment,
-        self_paired as paired, self_improvement as improvement,
-        self_no_change as no_change, self_deterioration as deterioration
-    from flagged
-    union all
-    select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
-        referral_source, closed_2_contacts, 'parent', parent_assessment, parent_paired,
-        parent_improvement, parent_no_change, parent_deterioration
-    from flagged
-    union all
-    select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
-        referral_source, closed_2_contacts, 'clinician', clinician_assessment,
-        clinician_paired, clinician_improvement, clinician_no_change,
-        clinician_deterioration
-    from flagged
-    union all
-    select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
-        referral_source, closed_2_contacts, 'any', any_assessment, any_paired,
-        cast(null as boolean), cast(null as boolean), cast(null as boolean)
+        referral_source, closed_2_contacts,
+        unnest(['self', 'parent', 'clinician', 'any']) as rater,
+        unnest([self_assessment, parent_assessment, clinician_assessment, any_assessment])
+            as assessment,
+        unnest([self_paired, parent_paired, clinician_paired, any_paired]) as paired,
+        unnest([self_improvement, parent_improvement, clinician_improvement,
+            cast(null as boolean)]) as improvement,
+        unnest([self_no_change, parent_no_change, clinician_no_change, cast(null as boolean)])
+            as no_change,
+        unnest([self_deterioration, parent_deterioration, clinician_deterioration,
+            cast(null as boolean)]) as deterioration
     from flagged
 )
 

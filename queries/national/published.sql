@@ -206,59 +206,80 @@ breakdown_unit as (
     from listed_unit
 ),
 
--- Each referral (per rater) under every row it counts in.
-population as (
-    select referral_id, partnership_id, service_id, age_band, gender, upper_ethnicity,
-        referral_source, rater, closed_2_contacts, assessment, paired, improvement,
-        no_change, deterioration
+-- The counts of every row and rater from one grouped pass over the
+-- population (GROUPING SETS: the whole population, each partnership, each
+-- service, each category of the four breakdowns), before they meet the
+-- listed rows: joining every referral to each of its rows first would
+-- build seven rows per referral and rater.
+population_count as (
+    select
+        rater, partnership_id, service_id, age_band, gender, upper_ethnicity, referral_source,
+        grouping(partnership_id) as no_partnership,
+        grouping(service_id) as no_service,
+        grouping(age_band) as no_age_band,
+        grouping(gender) as no_gender,
+        grouping(upper_ethnicity) as no_upper_ethnicity,
+        grouping(referral_source) as no_referral_source,
+        count(referral_id) as closed_referrals,
+        count(case when closed_2_contacts then 1 end) as closed_2_contacts,
+        count(case when assessment then 1 end) as assessment,
+        count(case when paired then 1 end) as paired,
+        count(case when improvement then 1 end) as improvement,
+        count(case when no_change then 1 end) as no_change,
+        count(case when deterioration then 1 end) as deterioration
     from national_population
+    group by grouping sets (
+        (rater), (rater, partnership_id), (rater, partnership_id, service_id),
+        (rater, age_band), (rater, gender), (rater, upper_ethnicity), (rater, referral_source)
+    )
 ),
 
-unit_referral as (
-    select 'all' as breakdown, cast(null as bigint) as unit_partnership_id,
-        cast(null as bigint) as unit_service_id, 'All' as unit, p.*
-    from population p
-    union all
-    select 'partnership', p.partnership_id as unit_partnership_id,
-        cast(null as bigint) as unit_service_id, u.partnership_name as unit, p.*
-    from population p
-    join partnership_in_scope u using (partnership_id)
-    union all
-    select 'service', p.partnership_id as unit_partnership_id,
-        p.service_id as unit_service_id, s.service_name as unit, p.*
-    from population p
-    join service s using (service_id)
-    union all
-    -- Each referral under its category of every breakdown over all data.
+unit_count as (
+    -- Each grouping named as the row it counts: its breakdown, its
+    -- partnership or service, and its unit.
     select
-        unnest(['age_band', 'gender', 'upper_ethnicity', 'referral_source']),
-        cast(null as bigint), cast(null as bigint),
-        unnest([p.age_band, p.gender, p.upper_ethnicity, p.referral_source]) as unit, p.*
-    from population p
+        case
+            when no_partnership = 0 and no_service = 0 then 'service'
+            when no_partnership = 0 then 'partnership'
+            when no_age_band = 0 then 'age_band'
+            when no_gender = 0 then 'gender'
+            when no_upper_ethnicity = 0 then 'upper_ethnicity'
+            when no_referral_source = 0 then 'referral_source'
+            else 'all'
+        end as breakdown,
+        c.partnership_id as unit_partnership_id,
+        c.service_id as unit_service_id,
+        case
+            when no_partnership = 0 and no_service = 0 then s.service_name
+            when no_partnership = 0 then p.partnership_name
+            else coalesce(c.age_band, c.gender, c.upper_ethnicity, c.referral_source, 'All')
+        end as unit,
+        c.*
+    from population_count c
+    left join partnership_in_scope p on c.no_service = 1 and p.partnership_id = c.partnership_id
+    left join service s on s.service_id = c.service_id
 ),
 
 counts as (
-    -- Distinct referrals per row and rater.
+    -- Referrals per row and rater (0 for a row none counts in).
     select
         b.breakdown, b.partnership_id, b.service_id, b.unit, b.sort_order, b.national,
         k.rater,
-        count(r.referral_id) as closed_referrals,
-        count(case when r.closed_2_contacts then 1 end) as closed_2_contacts,
-        count(case when r.assessment then 1 end) as assessment,
-        count(case when r.paired then 1 end) as paired,
-        count(case when r.improvement then 1 end) as improvement,
-        count(case when r.no_change then 1 end) as no_change,
-        count(case when r.deterioration then 1 end) as deterioration
+        coalesce(r.closed_referrals, 0) as closed_referrals,
+        coalesce(r.closed_2_contacts, 0) as closed_2_contacts,
+        coalesce(r.assessment, 0) as assessment,
+        coalesce(r.paired, 0) as paired,
+        coalesce(r.improvement, 0) as improvement,
+        coalesce(r.no_change, 0) as no_change,
+        coalesce(r.deterioration, 0) as deterioration
     from breakdown_unit b
     cross join (select distinct rater from measure) k
-    left join unit_referral r
+    left join unit_count r
         on r.breakdown = b.breakdown
         and r.unit = b.unit
         and (r.unit_partnership_id is not distinct from b.partnership_id)
         and (r.unit_service_id is not distinct from b.service_id)
         and r.rater = k.rater
-    group by b.breakdown, b.partnership_id, b.service_id, b.unit, b.sort_order, b.national,
-        k.rater
 ),
 
 measured as (
