@@ -6,39 +6,49 @@
 -- kind = "bound_view"
 -- stage = 8
 
-with unit_category as (
+-- The units' and the All row's counts from one grouped pass (GROUPING
+-- SETS) over the referrals of compared units in listed categories, then
+-- one join: a CTE is planned once per reference (DataFusion 55), so
+-- summing the units' counts into the All row would join the referrals again.
+with listed_referral as (
+    select rc.unit_id, rc.dimension, rc.category
+    from referral_category rc
+    where rc.unit_id in (select unit_id from compared_unit)
+      and exists (
+          select 1 from category c
+          where c.dimension = rc.dimension and c.category = rc.category)
+),
+
+grouped as (
+    select unit_id, dimension, category, count(*) as count
+    from listed_referral
+    group by grouping sets ((unit_id, dimension, category), (dimension, category))
+),
+
+unit_category as (
+    -- Every compared unit and the All row (when there is a unit), by every
+    -- category.
     select u.partnership_id, u.service_id, u.unit_id, u.unit_name, c.dimension, c.category, c.sort_order
     from compared_unit u
     cross join category c
+    union all
+    select cast(null as bigint), cast(null as bigint), cast(null as bigint), 'All',
+        c.dimension, c.category, c.sort_order
+    from category c
+    where exists (select 1 from compared_unit)
 ),
 
 counted as (
-    select
-        uc.partnership_id, uc.service_id, uc.unit_id, uc.unit_name,
-        uc.dimension, uc.category, uc.sort_order,
-        count(rc.unit_id) as count
+    select uc.*, coalesce(g.count, 0) as count
     from unit_category uc
-    left join referral_category rc
-        on rc.unit_id = uc.unit_id and rc.dimension = uc.dimension and rc.category = uc.category
-    group by uc.partnership_id, uc.service_id, uc.unit_id, uc.unit_name,
-        uc.dimension, uc.category, uc.sort_order
-),
-
-all_units as (
-    select
-        cast(null as bigint) as partnership_id, cast(null as bigint) as service_id,
-        cast(null as bigint) as unit_id, 'All' as unit_name,
-        dimension, category, sort_order, sum(count) as count
-    from counted
-    group by dimension, category, sort_order
+    left join grouped g
+        on g.dimension = uc.dimension and g.category = uc.category
+        and g.unit_id is not distinct from uc.unit_id
 ),
 
 with_n as (
     select *, sum(count) over (partition by unit_id, dimension) as n
     from counted
-    union all
-    select *, sum(count) over (partition by dimension) as n
-    from all_units
 ),
 
 flagged as (

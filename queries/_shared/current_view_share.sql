@@ -27,13 +27,18 @@ with item as (
     where measure = 'CURRENT_VIEW'
 ),
 
+-- The units' and the All row's counts from grouped passes (GROUPING SETS)
+-- over the compared units' referrals, then one join: a CTE is planned once
+-- per reference (DataFusion 55), so summing the units' counts into the All
+-- row would join the ratings again.
 assessed as (
-    -- In-scope referrals with a first Current View by period_end (one
-    -- completed later was not there at period_end).
+    -- In-scope referrals of compared units with a first Current View by
+    -- period_end (one completed later was not there at period_end).
     select r.unit_id, r.referral_id
     from in_scope_referral r
     join first_current_view cv using (referral_id)
     where cv.completed_date <= $period_end
+      and r.unit_id in (select unit_id from compared_unit)
 ),
 
 present as (
@@ -46,23 +51,30 @@ present as (
        or (i.item_group = 'complexity_factor' and cv.value = 1)
 ),
 
-unit_item as (
-    select u.partnership_id, u.service_id, u.unit_id, u.unit_name,
-        i.item, i.label, i.item_group, i.sort_order
-    from compared_unit u
-    cross join item i
-),
-
 present_count as (
     select unit_id, item, count(*) as count
     from present
-    group by unit_id, item
+    group by grouping sets ((unit_id, item), (item))
 ),
 
 assessed_count as (
     select unit_id, count(*) as n
     from assessed
-    group by unit_id
+    group by grouping sets ((unit_id), ())
+),
+
+unit_item as (
+    -- Every compared unit, and the All row when there is a unit, by item.
+    select u.partnership_id, u.service_id, u.unit_id, u.unit_name,
+        i.item, i.label, i.item_group, i.sort_order
+    from (
+        select partnership_id, service_id, unit_id, unit_name
+        from compared_unit
+        union all
+        select cast(null as bigint), cast(null as bigint), cast(null as bigint), 'All'
+        where exists (select 1 from compared_unit)
+    ) u
+    cross join item i
 ),
 
 counted as (
@@ -72,22 +84,14 @@ counted as (
         coalesce(pc.count, 0) as count,
         coalesce(ac.n, 0) as n
     from unit_item ui
-    left join present_count pc on pc.unit_id = ui.unit_id and pc.item = ui.item
-    left join assessed_count ac on ac.unit_id = ui.unit_id
-),
-
-all_units as (
-    select
-        cast(null as bigint) as partnership_id, cast(null as bigint) as service_id,
-        cast(null as bigint) as unit_id, 'All' as unit_name,
-        item, label, item_group, sort_order, sum(count) as count, sum(n) as n
-    from counted
-    group by item, label, item_group, sort_order
+    left join present_count pc
+        on pc.item = ui.item and pc.unit_id is not distinct from ui.unit_id
+    left join assessed_count ac on ac.unit_id is not distinct from ui.unit_id
 ),
 
 flagged as (
     select *, false as suppressed
-    from (select * from counted union all select * from all_units)
+    from counted
 ),
 
 final as (

@@ -30,6 +30,18 @@ item as (
 
 -- Count per unit, version and item first (a few thousand rows), then lay
 -- the counts on the full grid so that every unit shows every item.
+-- The units' and the All row's counts from one grouped pass (GROUPING
+-- SETS) over the answers of compared units to listed versions and items,
+-- then one join: a CTE is planned once per reference (DataFusion 55), so
+-- summing the units' counts into the All row would read the answers again.
+listed_answer as (
+    select a.unit_id, a.version, a.item, a.value
+    from answer a
+    where a.unit_id in (select unit_id from compared_unit)
+      and a.version in (select version from version)
+      and a.item in (select item from item)
+),
+
 answer_count as (
     select
         unit_id, version, item,
@@ -37,8 +49,17 @@ answer_count as (
         sum(case when value = 2 then 1 else 0 end) as certainly,
         sum(case when value = 1 then 1 else 0 end) as partly,
         sum(case when value = 0 then 1 else 0 end) as not_true
-    from answer
-    group by unit_id, version, item
+    from listed_answer
+    group by grouping sets ((unit_id, version, item), (version, item))
+),
+
+unit_row as (
+    -- Every compared unit, and the All row when there is a unit.
+    select partnership_id, service_id, unit_id, unit_name
+    from compared_unit
+    union all
+    select cast(null as bigint), cast(null as bigint), cast(null as bigint), 'All'
+    where exists (select 1 from compared_unit)
 ),
 
 counted as (
@@ -49,26 +70,12 @@ counted as (
         coalesce(a.certainly, 0) as certainly,
         coalesce(a.partly, 0) as partly,
         coalesce(a.not_true, 0) as not_true
-    from compared_unit u
+    from unit_row u
     cross join version v
     cross join item i
     left join answer_count a
-        on a.unit_id = u.unit_id and a.version = v.version and a.item = i.item
-),
-
-all_units as (
-    select
-        cast(null as bigint) as partnership_id,
-        cast(null as bigint) as service_id,
-        cast(null as bigint) as unit_id,
-        'All' as unit_name,
-        version, version_order, item, label, sort_order,
-        sum(n) as n,
-        sum(certainly) as certainly,
-        sum(partly) as partly,
-        sum(not_true) as not_true
-    from counted
-    group by version, version_order, item, label, sort_order
+        on a.version = v.version and a.item = i.item
+        and a.unit_id is not distinct from u.unit_id
 ),
 
 final as (
@@ -86,7 +93,7 @@ final as (
         case when n > 0 then 100.0 * partly / n end as pct_partly_true,
         case when n > 0 then 100.0 * not_true / n end as pct_not_true,
         false as suppressed
-    from (select * from counted union all select * from all_units)
+    from counted
 )
 
 select * from final

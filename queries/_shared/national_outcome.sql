@@ -16,67 +16,77 @@
 -- kind = "table"
 -- stage = 6
 
-with per_rater as (
+-- Each referral's concepts summarised per rater in one grouped pass (a
+-- column per rater and flag), then the flags of every referral of
+-- national_referral from them.
+with per_referral as (
     select
         referral_id,
-        rater,
-        bool_or(paired) as paired,
-        bool_or(paired and outcome = 'improvement') as improved,
-        bool_or(paired and outcome = 'deterioration') as deteriorated,
-        bool_or(paired and outcome = 'no_change') as unchanged
+        bool_or(rater = 'self') as self_rated,
+        bool_or(rater = 'self' and paired) as self_paired,
+        bool_or(rater = 'self' and paired and outcome = 'improvement') as self_improved,
+        bool_or(rater = 'self' and paired and outcome = 'deterioration') as self_deteriorated,
+        bool_or(rater = 'self' and paired and outcome = 'no_change') as self_unchanged,
+        bool_or(rater = 'parent') as parent_rated,
+        bool_or(rater = 'parent' and paired) as parent_paired,
+        bool_or(rater = 'parent' and paired and outcome = 'improvement') as parent_improved,
+        bool_or(rater = 'parent' and paired and outcome = 'deterioration') as parent_deteriorated,
+        bool_or(rater = 'parent' and paired and outcome = 'no_change') as parent_unchanged,
+        bool_or(rater = 'clinician') as clinician_rated,
+        bool_or(rater = 'clinician' and paired) as clinician_paired,
+        bool_or(rater = 'clinician' and paired and outcome = 'improvement') as clinician_improved,
+        bool_or(rater = 'clinician' and paired and outcome = 'deterioration') as clinician_deteriorated,
+        bool_or(rater = 'clinician' and paired and outcome = 'no_change') as clinician_unchanged
     from national_concept
-    group by referral_id, rater
+    group by referral_id
 ),
 
 flags as (
     select
         r.referral_id,
-        raters.rater,
-        r.contact_2 is not null and k.referral_id is not null as assessment,
-        r.contact_2 is not null and coalesce(k.paired, false) as paired,
-        coalesce(k.improved, false) as improved,
-        coalesce(k.deteriorated, false) as deteriorated,
-        coalesce(k.unchanged, false) as unchanged
+        r.contact_2 is not null and coalesce(k.self_rated, false) as self_assessment,
+        r.contact_2 is not null and coalesce(k.self_paired, false) as self_paired,
+        coalesce(k.self_improved, false) as self_improved,
+        coalesce(k.self_deteriorated, false) as self_deteriorated,
+        coalesce(k.self_unchanged, false) as self_unchanged,
+        r.contact_2 is not null and coalesce(k.parent_rated, false) as parent_assessment,
+        r.contact_2 is not null and coalesce(k.parent_paired, false) as parent_paired,
+        coalesce(k.parent_improved, false) as parent_improved,
+        coalesce(k.parent_deteriorated, false) as parent_deteriorated,
+        coalesce(k.parent_unchanged, false) as parent_unchanged,
+        r.contact_2 is not null and coalesce(k.clinician_rated, false) as clinician_assessment,
+        r.contact_2 is not null and coalesce(k.clinician_paired, false) as clinician_paired,
+        coalesce(k.clinician_improved, false) as clinician_improved,
+        coalesce(k.clinician_deteriorated, false) as clinician_deteriorated,
+        coalesce(k.clinician_unchanged, false) as clinician_unchanged
     from national_referral r
-    cross join (values ('self'), ('parent'), ('clinician')) as raters(rater)
-    left join per_rater k
-        on k.referral_id = r.referral_id and k.rater = raters.rater
-),
-
-rated as (
-    select
-        referral_id,
-        rater,
-        assessment,
-        paired,
-        paired and improved and not deteriorated as improvement,
-        paired and unchanged and not improved and not deteriorated as no_change,
-        paired and deteriorated as deterioration
-    from flags
+    left join per_referral k using (referral_id)
 ),
 
 final as (
     select
         referral_id,
-        bool_or(rater = 'self' and assessment) as self_assessment,
-        bool_or(rater = 'self' and paired) as self_paired,
-        bool_or(rater = 'self' and improvement) as self_improvement,
-        bool_or(rater = 'self' and no_change) as self_no_change,
-        bool_or(rater = 'self' and deterioration) as self_deterioration,
-        bool_or(rater = 'parent' and assessment) as parent_assessment,
-        bool_or(rater = 'parent' and paired) as parent_paired,
-        bool_or(rater = 'parent' and improvement) as parent_improvement,
-        bool_or(rater = 'parent' and no_change) as parent_no_change,
-        bool_or(rater = 'parent' and deterioration) as parent_deterioration,
-        bool_or(rater = 'clinician' and assessment) as clinician_assessment,
-        bool_or(rater = 'clinician' and paired) as clinician_paired,
-        bool_or(rater = 'clinician' and improvement) as clinician_improvement,
-        bool_or(rater = 'clinician' and no_change) as clinician_no_change,
-        bool_or(rater = 'clinician' and deterioration) as clinician_deterioration,
-        bool_or(assessment) as any_assessment,
-        bool_or(paired) as any_paired
-    from rated
-    group by referral_id
+        self_assessment,
+        self_paired,
+        self_paired and self_improved and not self_deteriorated as self_improvement,
+        self_paired and self_unchanged and not self_improved and not self_deteriorated
+            as self_no_change,
+        self_paired and self_deteriorated as self_deterioration,
+        parent_assessment,
+        parent_paired,
+        parent_paired and parent_improved and not parent_deteriorated as parent_improvement,
+        parent_paired and parent_unchanged and not parent_improved and not parent_deteriorated
+            as parent_no_change,
+        parent_paired and parent_deteriorated as parent_deterioration,
+        clinician_assessment,
+        clinician_paired,
+        clinician_paired and clinician_improved and not clinician_deteriorated as clinician_improvement,
+        clinician_paired and clinician_unchanged and not clinician_improved and not clinician_deteriorated
+            as clinician_no_change,
+        clinician_paired and clinician_deteriorated as clinician_deterioration,
+        self_assessment or parent_assessment or clinician_assessment as any_assessment,
+        self_paired or parent_paired or clinician_paired as any_paired
+    from flags
 )
 
 select * from final
