@@ -7,16 +7,14 @@
 -- stage = 8
 
 -- The units' and the All row's counts from one grouped pass (GROUPING
--- SETS) over the referrals of compared units in listed categories, then
--- one join: a CTE is planned once per reference (DataFusion 55), so
--- summing the units' counts into the All row would join the referrals again.
+-- SETS) over the compared units' referrals, then one join: a CTE is
+-- planned once per reference (DataFusion 55), so summing the units' counts
+-- into the All row would join the referrals again. Categories not listed
+-- never meet a row of the join.
 with listed_referral as (
     select rc.unit_id, rc.dimension, rc.category
     from referral_category rc
     where rc.unit_id in (select unit_id from compared_unit)
-      and exists (
-          select 1 from category c
-          where c.dimension = rc.dimension and c.category = rc.category)
 ),
 
 grouped as (

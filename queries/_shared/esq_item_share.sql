@@ -31,15 +31,14 @@ item as (
 -- Count per unit, version and item first (a few thousand rows), then lay
 -- the counts on the full grid so that every unit shows every item.
 -- The units' and the All row's counts from one grouped pass (GROUPING
--- SETS) over the answers of compared units to listed versions and items,
--- then one join: a CTE is planned once per reference (DataFusion 55), so
--- summing the units' counts into the All row would read the answers again.
+-- SETS) over the compared units' answers, then one join: a CTE is planned
+-- once per reference (DataFusion 55), so summing the units' counts into the
+-- All row would read the answers again. Versions and items not listed
+-- never meet a row of the join.
 listed_answer as (
     select a.unit_id, a.version, a.item, a.value
     from answer a
     where a.unit_id in (select unit_id from compared_unit)
-      and a.version in (select version from version)
-      and a.item in (select item from item)
 ),
 
 answer_count as (

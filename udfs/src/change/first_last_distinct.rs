@@ -53,7 +53,7 @@ fn duplicates(a: &Scored, b: &Scored) -> bool {
 /// The distinct assessments of one group, each (date, score) once with its
 /// lowest questionnaire id.
 #[derive(Debug, Clone, Default)]
-pub enum Distinct {
+enum Distinct {
     #[default]
     Empty,
     One(Scored),

@@ -126,7 +126,7 @@ impl Scored {
 /// per case, for 1.7 million cases at 1M referrals). Empty while the first
 /// score is NaN: no row with a NaN score is ever pushed.
 #[derive(Debug, Clone, Copy)]
-pub struct Ends {
+pub(crate) struct Ends {
     ids: [i64; 2],
     scores: [f64; 2],
     dates: [i32; 2],
@@ -198,15 +198,18 @@ impl Ends {
         }
     }
 
-    /// Combines another state into this one.
-    pub fn merge(&mut self, other: &Ends) {
+    /// Combines another state into this one (the tests' model of a merge;
+    /// the accumulators merge encoded states).
+    #[cfg(test)]
+    fn merge(&mut self, other: &Ends) {
         if let Some((f, l)) = other.ends() {
             self.push_ends(f, l);
         }
     }
 
     /// T1, and T2 when a questionnaire is dated after T1.
-    pub fn t1_t2(&self) -> (Option<Scored>, Option<Scored>) {
+    #[cfg(test)]
+    fn t1_t2(&self) -> (Option<Scored>, Option<Scored>) {
         self.pair(Pairing::CypIapt)
     }
 
