@@ -1007,6 +1007,69 @@ mod tests {
         assert_same_charts(&declared, &limited).await;
     }
 
+    /// Under a memory limit every equi-join is planned as a sort-merge
+    /// join (src/engine.rs), and DataFusion 55's sort-merge join cannot
+    /// compare dictionary-encoded keys; the generated Parquet files hold
+    /// their item codes as a dictionary. On data this small DataFusion
+    /// plans most joins as hash joins all the same (one side collected),
+    /// and a sort-merge join compares keys across batches only when a side
+    /// has several; so here no join may be a hash join (the
+    /// single-partition thresholds at 0) and batches hold 64 rows. Every
+    /// chart runs, with the same rows as without a limit. (A semi-join on
+    /// the item code in `esq_item_share` failed every chart of a 250k
+    /// export under `--memory-limit 1GiB`; this test fails on it.)
+    #[tokio::test]
+    async fn every_chart_runs_with_every_join_a_sort_merge_join() {
+        let data = tempfile::tempdir().unwrap();
+        let options = crate::generate::GenerateOptions {
+            out: data.path().to_path_buf(),
+            referrals: 1500,
+            partnerships: 4,
+            seed: 5,
+            files_per_table: 2,
+        };
+        crate::generate::generate(&options, &mut |_| {}).unwrap();
+        let spill = tempfile::tempdir().unwrap();
+        let unlimited = prepared_with_partitions(data.path(), 2, spill.path()).await;
+        let mut config = EngineConfig::new(data.path());
+        config.target_partitions = Some(2);
+        config.memory_limit = Some(256 << 20);
+        config.spill_dir = Some(spill.path().to_path_buf());
+        let engine = Engine::open(config).await.unwrap();
+        for setting in [
+            "SET datafusion.execution.batch_size = 64",
+            "SET datafusion.optimizer.hash_join_single_partition_threshold = 0",
+            "SET datafusion.optimizer.hash_join_single_partition_threshold_rows = 0",
+        ] {
+            engine
+                .ctx()
+                .sql(setting)
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
+        }
+        let plan = engine
+            .ctx()
+            .sql(
+                "EXPLAIN SELECT count(*) FROM questionnaire_item i \
+                 JOIN ref_item r ON r.item = i.item",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+            .unwrap()
+            .to_string();
+        assert!(plan.contains("SortMergeJoinExec"), "{plan}");
+        let limited = Dashboard::new(engine, Catalog::embedded().unwrap());
+        limited.prepare().await.unwrap();
+        assert_same_charts(&unlimited, &limited).await;
+    }
+
     /// Issue 18: under a memory limit the shared blocks are written to a
     /// folder of the spill directory (not held in memory outside the
     /// limit), removed with the session, and every chart gives the same
