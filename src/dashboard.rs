@@ -935,6 +935,21 @@ mod tests {
         d
     }
 
+    /// Generated data (1,500 referrals, seed 5) in `files_per_table`
+    /// Parquet files per table, in a folder removed when dropped.
+    fn generated(files_per_table: u32) -> tempfile::TempDir {
+        let data = tempfile::tempdir().unwrap();
+        let options = crate::generate::GenerateOptions {
+            out: data.path().to_path_buf(),
+            referrals: 1500,
+            partnerships: 4,
+            seed: 5,
+            files_per_table,
+        };
+        crate::generate::generate(&options, &mut |_| {}).unwrap();
+        data
+    }
+
     /// The memory limit of the last part of the test below: small, and
     /// enough for this data (at 32 MiB a sort asks for more than its floor
     /// whether or not the files are declared, with the binaries of sessions
@@ -950,15 +965,7 @@ mod tests {
     /// DataFusion may also join them partition by partition.
     #[tokio::test]
     async fn every_chart_is_the_same_bits_with_tables_range_partitioned_by_file() {
-        let data = tempfile::tempdir().unwrap();
-        let options = crate::generate::GenerateOptions {
-            out: data.path().to_path_buf(),
-            referrals: 1500,
-            partnerships: 4,
-            seed: 5,
-            files_per_table: 3,
-        };
-        crate::generate::generate(&options, &mut |_| {}).unwrap();
+        let data = generated(3);
         let spill = tempfile::tempdir().unwrap();
         let (declared, undeclared) = (
             prepared_with_partitions(data.path(), 2, spill.path()).await,
@@ -1020,15 +1027,7 @@ mod tests {
     /// export under `--memory-limit 1GiB`; this test fails on it.)
     #[tokio::test]
     async fn every_chart_runs_with_every_join_a_sort_merge_join() {
-        let data = tempfile::tempdir().unwrap();
-        let options = crate::generate::GenerateOptions {
-            out: data.path().to_path_buf(),
-            referrals: 1500,
-            partnerships: 4,
-            seed: 5,
-            files_per_table: 2,
-        };
-        crate::generate::generate(&options, &mut |_| {}).unwrap();
+        let data = generated(2);
         let spill = tempfile::tempdir().unwrap();
         let unlimited = prepared_with_partitions(data.path(), 2, spill.path()).await;
         let mut config = EngineConfig::new(data.path());
