@@ -935,6 +935,20 @@ mod tests {
         d
     }
 
+    /// The plan of `sql` in `ctx`, as `EXPLAIN` prints it.
+    async fn explain(ctx: &datafusion::prelude::SessionContext, sql: &str) -> String {
+        let batches = ctx
+            .sql(&format!("EXPLAIN {sql}"))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+
     /// Generated data (1,500 referrals, seed 5) in `files_per_table`
     /// Parquet files per table, in a folder removed when dropped.
     fn generated(files_per_table: u32) -> tempfile::TempDir {
@@ -972,14 +986,13 @@ mod tests {
             prepared_with_partitions(data.path(), 4, spill.path()).await,
         );
         let plan = |d: &Dashboard| {
-            let sql =
-                "EXPLAIN SELECT questionnaire_id, count(*) FROM questionnaire_item GROUP BY 1";
             let ctx = d.engine().ctx().clone();
             async move {
-                let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-                datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-                    .unwrap()
-                    .to_string()
+                explain(
+                    &ctx,
+                    "SELECT questionnaire_id, count(*) FROM questionnaire_item GROUP BY 1",
+                )
+                .await
             }
         };
         assert!(plan(&declared).await.contains("output_partitioning=Range("));
@@ -1049,20 +1062,11 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let plan = engine
-            .ctx()
-            .sql(
-                "EXPLAIN SELECT count(*) FROM questionnaire_item i \
-                 JOIN ref_item r ON r.item = i.item",
-            )
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let plan = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
-            .unwrap()
-            .to_string();
+        let plan = explain(
+            engine.ctx(),
+            "SELECT count(*) FROM questionnaire_item i JOIN ref_item r ON r.item = i.item",
+        )
+        .await;
         assert!(plan.contains("SortMergeJoinExec"), "{plan}");
         let limited = Dashboard::new(engine, Catalog::embedded().unwrap());
         limited.prepare().await.unwrap();

@@ -28,13 +28,12 @@ item as (
     where measure = 'ESQ'
 ),
 
--- Count per unit, version and item first (a few thousand rows), then lay
--- the counts on the full grid so that every unit shows every item.
--- The units' and the All row's counts from one grouped pass (GROUPING
--- SETS) over the compared units' answers, then one join: a CTE is planned
--- once per reference (DataFusion 55), so summing the units' counts into the
--- All row would read the answers again. Versions and items not listed
--- never meet a row of the join.
+-- Count per unit, version and item, and per version and item for the All
+-- row, in one grouped pass (GROUPING SETS; a few thousand rows), then lay
+-- the counts on the full grid so that every unit shows every item. A CTE
+-- is planned once per reference (DataFusion 55), so summing the units'
+-- counts into the All row would read the answers again. Versions and items
+-- not listed never meet a row of the join.
 listed_answer as (
     select a.unit_id, a.version, a.item, a.value
     from answer a
